@@ -1,0 +1,244 @@
+// Package config reads the process configuration. Grafana hands every key of
+// the [plugin.netlens-telemetry-datasource] section of grafana.ini to the
+// backend process as GF_PLUGIN_<KEY>; these settings exist before any data
+// source instance does, which is why receivers and the store are configured
+// here and not in a data source's jsonData.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix is what Grafana puts before each upper-cased key.
+const EnvPrefix = "GF_PLUGIN_"
+
+// Config is the whole process configuration.
+type Config struct {
+	// DataDir holds the series store (TSDB blocks and WAL).
+	DataDir string
+	// Retention is how long series are kept.
+	Retention time.Duration
+	// RetentionSize caps the series store on disk, in bytes; 0 is no cap.
+	RetentionSize int64
+	// AllowedNetworks restricts which peers may send telemetry; empty allows all.
+	AllowedNetworks []netip.Prefix
+	// LiveBufferFrames bounds each live stream's queue of pending frames.
+	LiveBufferFrames int
+
+	FTD FTD
+}
+
+// FTD configures the Firepower Threat Defense gRPC dial-out receiver.
+type FTD struct {
+	// ListenAddress is host:port; empty turns the receiver off.
+	ListenAddress string
+	CertFile      string // collector (server) certificate, PEM
+	KeyFile       string // its private key, PEM
+	CAFile        string // CA that signs device certificates, PEM
+	// Interval is what the collector asks devices to stream at.
+	Interval time.Duration
+	// MaxMessageBytes bounds one gRPC message from a device.
+	MaxMessageBytes int
+	// MaxTags bounds the tags of one metric; a metric with more is rejected.
+	MaxTags int
+}
+
+// The FTD documentation bounds the streaming interval to 1 minute .. 24 hours.
+const (
+	MinFTDInterval = 60 * time.Second
+	MaxFTDInterval = 24 * time.Hour
+)
+
+// Key documents one setting: its grafana.ini key, default and meaning. The
+// README's table is written from this list so the two cannot drift apart.
+type Key struct {
+	Name, Default, Help string
+}
+
+// Keys lists every setting with its default.
+var Keys = []Key{
+	{"data_dir", "/var/lib/grafana/netlens", "directory for the series store (TSDB blocks and write-ahead log)"},
+	{"retention", "15d", "how long samples are kept (units s, m, h, d, w)"},
+	{"retention_size", "4GB", "cap on the series store's size on disk (B, KB, MB, GB, TB; 0 for none)"},
+	{"allowed_networks", "", "comma-separated CIDRs allowed to send telemetry; empty allows every address"},
+	{"live_buffer_frames", "64", "frames a slow live stream may queue before new ones are dropped and counted"},
+	{"ftd_listen_address", ":50051", "FTD gRPC dial-out listener (host:port); empty turns it off"},
+	{"ftd_tls_cert_file", "/etc/netlens/certs/server.crt", "collector certificate presented to FTD devices (PEM)"},
+	{"ftd_tls_key_file", "/etc/netlens/certs/server.key", "private key of the collector certificate (PEM)"},
+	{"ftd_tls_ca_file", "/etc/netlens/certs/ca.crt", "CA that signed the devices' client certificates (PEM); mutual TLS is mandatory"},
+	{"ftd_interval", "60s", "streaming interval requested from devices, 60s to 24h"},
+	{"ftd_max_message_bytes", "4194304", "largest gRPC message accepted from a device"},
+	{"ftd_max_tags", "64", "most tags one metric may carry; a metric with more is rejected and counted"},
+}
+
+// FromEnv reads the configuration through lookup (os.LookupEnv in main),
+// applying defaults and checking every value. All problems are reported at
+// once so an operator can fix grafana.ini in one go.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		if v, ok := lookup(EnvPrefix + strings.ToUpper(name)); ok {
+			return strings.TrimSpace(v)
+		}
+		for _, k := range Keys {
+			if k.Name == name {
+				return k.Default
+			}
+		}
+		panic("config: unknown key " + name)
+	}
+	var errs []error
+	bad := func(name string, err error) {
+		errs = append(errs, fmt.Errorf("[plugin.netlens-telemetry-datasource] %s: %w", name, err))
+	}
+	var c Config
+	var err error
+	c.DataDir = get("data_dir")
+	if c.DataDir == "" {
+		bad("data_dir", errors.New("must not be empty"))
+	}
+	if c.Retention, err = ParseDuration(get("retention")); err != nil {
+		bad("retention", err)
+	} else if c.Retention < time.Hour {
+		bad("retention", fmt.Errorf("%s is shorter than the minimum of 1h", c.Retention))
+	}
+	if c.RetentionSize, err = ParseBytes(get("retention_size")); err != nil {
+		bad("retention_size", err)
+	}
+	if c.AllowedNetworks, err = parsePrefixes(get("allowed_networks")); err != nil {
+		bad("allowed_networks", err)
+	}
+	if c.LiveBufferFrames, err = parseInt(get("live_buffer_frames"), 1, 100000); err != nil {
+		bad("live_buffer_frames", err)
+	}
+
+	c.FTD.ListenAddress = get("ftd_listen_address")
+	c.FTD.CertFile = get("ftd_tls_cert_file")
+	c.FTD.KeyFile = get("ftd_tls_key_file")
+	c.FTD.CAFile = get("ftd_tls_ca_file")
+	if c.FTD.Interval, err = ParseDuration(get("ftd_interval")); err != nil {
+		bad("ftd_interval", err)
+	} else if c.FTD.Interval < MinFTDInterval || c.FTD.Interval > MaxFTDInterval {
+		bad("ftd_interval", fmt.Errorf("%s is outside the range FTD devices accept (60s to 24h)", c.FTD.Interval))
+	} else if c.FTD.Interval%time.Second != 0 {
+		bad("ftd_interval", fmt.Errorf("%s is not a whole number of seconds", c.FTD.Interval))
+	}
+	if c.FTD.MaxMessageBytes, err = parseInt(get("ftd_max_message_bytes"), 1024, 256<<20); err != nil {
+		bad("ftd_max_message_bytes", err)
+	}
+	if c.FTD.MaxTags, err = parseInt(get("ftd_max_tags"), 1, 10000); err != nil {
+		bad("ftd_max_tags", err)
+	}
+	if c.FTD.ListenAddress != "" {
+		for name, v := range map[string]string{"ftd_tls_cert_file": c.FTD.CertFile, "ftd_tls_key_file": c.FTD.KeyFile, "ftd_tls_ca_file": c.FTD.CAFile} {
+			if v == "" {
+				bad(name, errors.New("must be set while ftd_listen_address is set: mutual TLS is mandatory"))
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Allowed reports whether a peer address may send telemetry.
+func (c Config) Allowed(addr netip.Addr) bool {
+	if len(c.AllowedNetworks) == 0 {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, p := range c.AllowedNetworks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseInt(s string, min, max int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	if n < min || n > max {
+		return 0, fmt.Errorf("%d is outside %d..%d", n, min, max)
+	}
+	return n, nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", f)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// ParseDuration accepts Go durations plus the d and w units operators use
+// for retention ("15d", "2w").
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	mult := time.Duration(0)
+	switch {
+	case strings.HasSuffix(s, "d"):
+		mult = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		mult = 7 * 24 * time.Hour
+	}
+	if mult != 0 {
+		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a duration", s)
+		}
+		return time.Duration(n * float64(mult)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (examples: 90s, 15m, 6h, 15d)", s)
+	}
+	return d, nil
+}
+
+// ParseBytes accepts a plain byte count or one with a B, KB, MB, GB or TB
+// suffix (powers of 1024, as Prometheus' retention size does).
+func ParseBytes(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, x := range []struct {
+		suf string
+		m   int64
+	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(u, x.suf) {
+			u, mult = strings.TrimSpace(strings.TrimSuffix(u, x.suf)), x.m
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(u, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (examples: 0, 512MB, 4GB)", s)
+	}
+	return int64(n * float64(mult)), nil
+}

@@ -1,0 +1,97 @@
+// Package model holds the normalized data that every decoder produces and
+// every consumer (store, live hub, status board) reads. It knows nothing of
+// wire formats, sockets or storage engines.
+package model
+
+import "sort"
+
+// Kind says how a sample's value behaves over time. Grafana users choose
+// rate() for counters and plot gauges as they are, so the kind travels with
+// every sample and is kept by the store.
+type Kind uint8
+
+const (
+	KindUnknown Kind = iota
+	KindGauge
+	KindCounter
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindGauge:
+		return "gauge"
+	case KindCounter:
+		return "counter"
+	default:
+		return "unknown"
+	}
+}
+
+// ParseKind accepts the spellings devices use ("Counter", "GAUGE", ...).
+func ParseKind(s string) Kind {
+	switch s {
+	case "Counter", "counter", "COUNTER":
+		return KindCounter
+	case "Gauge", "gauge", "GAUGE":
+		return KindGauge
+	default:
+		return KindUnknown
+	}
+}
+
+// Label is one name/value pair of a series identity.
+type Label struct {
+	Name, Value string
+}
+
+// Labels is kept sorted by name and free of duplicates and empty values;
+// Sort normalizes a slice built in any order.
+type Labels []Label
+
+func (ls Labels) Len() int           { return len(ls) }
+func (ls Labels) Less(i, j int) bool { return ls[i].Name < ls[j].Name }
+func (ls Labels) Swap(i, j int)      { ls[i], ls[j] = ls[j], ls[i] }
+
+// Sort orders the labels by name, drops empty values, and keeps the last of
+// any duplicated name, so callers can append overrides after defaults.
+func (ls Labels) Sort() Labels {
+	sort.Stable(ls)
+	out := ls[:0]
+	for i, l := range ls {
+		if i+1 < len(ls) && ls[i+1].Name == l.Name {
+			continue
+		}
+		if l.Value == "" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// Get returns the value of the named label, or "".
+func (ls Labels) Get(name string) string {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// MetricNameLabel is the label that carries a series' metric name, as in
+// Prometheus.
+const MetricNameLabel = "__name__"
+
+// Sample is one value of one series at one time.
+type Sample struct {
+	// Name is the metric name, already valid for Prometheus ([a-zA-Z_:][a-zA-Z0-9_:]*).
+	Name   string
+	Labels Labels // sorted, without __name__
+	// TimestampMs is milliseconds since the Unix epoch.
+	TimestampMs int64
+	Value       float64
+	Kind        Kind
+	// Help is an optional one-line description shown by the editors.
+	Help string
+}

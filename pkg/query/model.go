@@ -1,0 +1,61 @@
+// Package query holds the query model shared with the frontend
+// (src/datasource/types.ts mirrors it field for field) and turns queries into
+// PromQL and store results into data frames.
+package query
+
+// Source is which kind of device a query is about; it matches model.Source.
+type Source = string
+
+// Kinds of query. Records (flows, INT reports) arrive with their own issues.
+const (
+	KindSeries  = "series"
+	KindRecords = "records"
+)
+
+// Editor modes of a series query.
+const (
+	ModeBuilder = "builder" // Family, Metric, Matchers, Rate, Aggregation, GroupBy
+	ModeCode    = "code"    // Expr is PromQL typed by the user
+)
+
+// Formats of a series query's result.
+const (
+	FormatTimeSeries = "time_series" // one timeseries-multi frame per series
+	FormatTable      = "table"       // one long table: time, labels..., value
+)
+
+// Query is one target of a panel, Explore tab or alert rule, as the
+// frontend sends it in backend.DataQuery.JSON.
+type Query struct {
+	RefID      string `json:"refId"`
+	Source     Source `json:"source"`     // "ftd" (xr, int, ipfix later); empty means any
+	Kind       string `json:"kind"`       // "series" (default) or "records"
+	EditorMode string `json:"editorMode"` // "builder" (default) or "code"
+
+	// Code mode: a PromQL expression, with Grafana's $__interval,
+	// $__rate_interval and $__range already substituted by the backend.
+	Expr string `json:"expr,omitempty"`
+
+	// Builder mode.
+	Family      string    `json:"family,omitempty"` // FTD metric family, narrows the metric picker
+	Metric      string    `json:"metric,omitempty"` // full series name, e.g. ftd_cpu_cpu_utilisation
+	Matchers    []Matcher `json:"matchers,omitempty"`
+	Rate        bool      `json:"rate,omitempty"`        // per-second rate, for counters
+	Aggregation string    `json:"aggregation,omitempty"` // "", sum, avg, min, max, count
+	GroupBy     []string  `json:"groupBy,omitempty"`     // labels kept by the aggregation
+
+	LegendFormat string `json:"legendFormat,omitempty"` // "{{interface}} in" style
+	Format       string `json:"format,omitempty"`       // time_series (default) or table
+	// Live asks for a Grafana Live channel on the result so new points
+	// arrive without a refresh.
+	Live bool `json:"live,omitempty"`
+	// Instant evaluates once at the end of the range (tables, stat panels).
+	Instant bool `json:"instant,omitempty"`
+}
+
+// Matcher is one label filter; Op is one of = != =~ !~ as in PromQL.
+type Matcher struct {
+	Label string `json:"label"`
+	Op    string `json:"op"`
+	Value string `json:"value"`
+}
