@@ -46,6 +46,10 @@ type Query struct {
 
 	LegendFormat string `json:"legendFormat,omitempty"` // "{{interface}} in" style
 	Format       string `json:"format,omitempty"`       // time_series (default) or table
+	// AdhocFilters are the dashboard's ad-hoc filters; they narrow every
+	// selector of the query, in builder and code mode alike.
+	AdhocFilters []Matcher `json:"adhocFilters,omitempty"`
+
 	// Live asks for a Grafana Live channel on the result so new points
 	// arrive without a refresh.
 	Live bool `json:"live,omitempty"`
