@@ -93,7 +93,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	var errs []error
 	bad := func(name string, err error) {
-		errs = append(errs, fmt.Errorf("[plugin.netlens-telemetry-datasource] %s: %w", name, err))
+		errs = append(errs, &KeyError{Key: name, Err: err})
 	}
 	var c Config
 	var err error
@@ -141,6 +141,40 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// KeyError is a refused setting; FromEnv joins one per bad key.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("[plugin.netlens-telemetry-datasource] %s: %v", e.Key, e.Err)
+}
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// BadKeys lists the keys FromEnv refused, so a receiver whose settings were
+// refused stays off instead of starting with defaults.
+func BadKeys(err error) []string {
+	var keys []string
+	var walk func(error)
+	walk = func(e error) {
+		if ke, ok := e.(*KeyError); ok {
+			keys = append(keys, ke.Key)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return keys
 }
 
 // Allowed reports whether a peer address may send telemetry.

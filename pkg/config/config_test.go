@@ -37,6 +37,9 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
 	}
+	if keys := BadKeys(err); len(keys) != 3 {
+		t.Errorf("BadKeys = %v, want the three refused keys", keys)
+	}
 }
 
 func TestAllowedNetworks(t *testing.T) {
