@@ -31,7 +31,14 @@ type Config struct {
 	LiveBufferFrames int
 
 	FTD FTD
+
+	// raw holds every key's effective text, for the config page.
+	raw map[string]string
 }
+
+// Value is the effective text of a key (set or default), as the data
+// source's config page shows it.
+func (c Config) Value(key string) string { return c.raw[key] }
 
 // FTD configures the Firepower Threat Defense gRPC dial-out receiver.
 type FTD struct {
@@ -97,6 +104,10 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	var c Config
 	var err error
+	c.raw = make(map[string]string, len(Keys))
+	for _, k := range Keys {
+		c.raw[k.Name] = get(k.Name)
+	}
 	c.DataDir = get("data_dir")
 	if c.DataDir == "" {
 		bad("data_dir", errors.New("must not be empty"))

@@ -19,6 +19,9 @@ func TestDefaults(t *testing.T) {
 	if c.FTD.ListenAddress != ":50051" || c.FTD.Interval != time.Minute || c.Retention != 15*24*time.Hour || c.RetentionSize != 4<<30 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.Value("ftd_interval") != "60s" {
+		t.Fatalf("Value(ftd_interval) = %q", c.Value("ftd_interval"))
+	}
 }
 
 func TestIntervalOutOfRangeIsRefusedWithClearMessage(t *testing.T) {
