@@ -1,0 +1,490 @@
+// Package ftd converts Cisco FTD streaming-telemetry batches (DataResponse
+// messages of pkg/proto/ftdpb) into normalized samples. It is a pure
+// function of its input: no sockets, clocks or globals. The receiver
+// (pkg/ingest/ftd) owns the gRPC streams and hands each batch here.
+//
+// The naming rules below are the product's contract; dashboards, editors and
+// alert rules are written against them:
+//
+//   - name: "ftd_" + family + "_" + the value of the "description" tag, each
+//     sanitized (characters outside [a-zA-Z0-9_] become "_", runs of "_"
+//     collapse, lower case). Family "cpu" and description "cpu_utilisation"
+//     give ftd_cpu_cpu_utilisation.
+//   - labels: device (uuid), hostname (from the control handshake), family
+//     (sanitized), and every other tag with its key sanitized the same way
+//     (a leading digit gets a "_" prefix). The description tag is consumed
+//     by the name, a uuid tag equal to the device is dropped, empty values
+//     are dropped. Keys that would shadow device/hostname/family, or that
+//     start with "__" (reserved by Prometheus), become "tag_<key>".
+//   - kind: metricType "Counter" or "Gauge". Any other type is kept as a
+//     gauge and counted in Summary.UnknownType: a gauge is the reading
+//     that never invents a rate, and dropping the value would hide data
+//     the device did send.
+//   - timestamp: milliseconds since the epoch; 0 means "when received".
+package ftd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/proto/ftdpb"
+	"github.com/netlens/netlens/pkg/status"
+)
+
+// Limits bound what one metric may carry. A metric past a limit is rejected
+// on its own; the rest of its batch is kept.
+type Limits struct {
+	MaxTags       int // tags on one metric
+	MaxKeyBytes   int // bytes of one tag key, family or description
+	MaxValueBytes int // bytes of one tag value
+}
+
+// DefaultLimits are generous for real FTD metrics (about eight tags with
+// short values) while keeping one hostile metric from creating huge series.
+func DefaultLimits() Limits {
+	return Limits{MaxTags: 64, MaxKeyBytes: 256, MaxValueBytes: 2048}
+}
+
+// The accepted timestamp range, in milliseconds: 2000-01-01 to 2200-01-01.
+// FTD sends milliseconds (the guide's example is 1718257445000); a value in
+// seconds lands in 1970 and one in microseconds past year 50000, so both
+// fall outside and are rejected rather than stored at a wrong time.
+const (
+	MinTimestampMs int64 = 946684800000
+	MaxTimestampMs int64 = 7258118400000
+)
+
+// Reason says why a metric was rejected. The strings are stable: they are
+// counter names on the status board.
+type Reason uint8
+
+const (
+	ReasonMissingFamily Reason = iota
+	ReasonMissingDescription
+	ReasonNonFinite
+	ReasonTooManyTags
+	ReasonTooLong
+	ReasonInvalidLabelName
+	ReasonInvalidUTF8
+	ReasonTimestamp
+	ReasonNilMetric
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	ReasonMissingFamily:      "missing_family",
+	ReasonMissingDescription: "missing_description",
+	ReasonNonFinite:          "non_finite_value",
+	ReasonTooManyTags:        "too_many_tags",
+	ReasonTooLong:            "too_long",
+	ReasonInvalidLabelName:   "invalid_label_name",
+	ReasonInvalidUTF8:        "invalid_utf8",
+	ReasonTimestamp:          "timestamp_out_of_range",
+	ReasonNilMetric:          "nil_metric",
+}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason_%d", r)
+}
+
+// Reasons lists every reason, for callers that publish one counter each.
+func Reasons() []Reason {
+	out := make([]Reason, numReasons)
+	for i := range out {
+		out[i] = Reason(i)
+	}
+	return out
+}
+
+// MetricError describes one rejected metric.
+type MetricError struct {
+	Index  int // position in DataResponse.metrics
+	Family string
+	Reason Reason
+	Detail string
+}
+
+func (e *MetricError) Error() string {
+	if e.Family != "" {
+		return fmt.Sprintf("metric %d (family %q) rejected: %s: %s", e.Index, e.Family, e.Reason, e.Detail)
+	}
+	return fmt.Sprintf("metric %d rejected: %s: %s", e.Index, e.Reason, e.Detail)
+}
+
+// Category is where a rejected metric lands on the device's status record.
+func (e *MetricError) Category() status.Category { return status.CatInvalidArgument }
+
+// BatchError is a problem with the batch as a whole; no sample is produced.
+type BatchError struct {
+	Category status.Category
+	Msg      string
+}
+
+func (e *BatchError) Error() string { return e.Msg }
+
+// ErrNoUUID is returned for a batch without ftd_uuid: the device's identity
+// is missing, which the FTD guide files under system errors.
+var ErrNoUUID = &BatchError{Category: status.CatSystem, Msg: "batch has no ftd_uuid: the device's telemetry identity is not configured"}
+
+// Summary tells the receiver what to record on the device's status record.
+type Summary struct {
+	Kept     int
+	Rejected int
+	// ByReason counts rejects, indexed by Reason.
+	ByReason [numReasons]int
+	// First is the first rejected metric, nil when none was.
+	First *MetricError
+	// UnknownType counts metrics whose metricType was neither Counter nor
+	// Gauge; they were kept as gauges. FirstUnknownType is one such type.
+	UnknownType      int
+	FirstUnknownType string
+}
+
+// Identity is the device as the control handshake introduced it.
+type Identity struct {
+	UUID     string
+	Hostname string
+}
+
+// Converter holds caches that spare the per-metric allocation of names that
+// repeat in every batch (metric names, sanitized tag keys). It is not safe
+// for concurrent use: give each data stream its own. Its output does not
+// depend on the cache's contents.
+type Converter struct {
+	limits Limits
+	names  map[nameKey]cachedName
+	keys   map[string]string
+	buf    []byte
+}
+
+type nameKey struct{ family, description string }
+
+// cachedName is a metric name and its family label.
+type cachedName struct {
+	name, family string
+}
+
+// cacheEntries bounds each cache so a device inventing new families or tag
+// keys in every batch cannot grow memory without limit.
+const cacheEntries = 4096
+
+// NewConverter returns a converter applying limits; zero fields take the
+// defaults.
+func NewConverter(limits Limits) *Converter {
+	def := DefaultLimits()
+	if limits.MaxTags <= 0 {
+		limits.MaxTags = def.MaxTags
+	}
+	if limits.MaxKeyBytes <= 0 {
+		limits.MaxKeyBytes = def.MaxKeyBytes
+	}
+	if limits.MaxValueBytes <= 0 {
+		limits.MaxValueBytes = def.MaxValueBytes
+	}
+	return &Converter{limits: limits, names: map[nameKey]cachedName{}, keys: map[string]string{}}
+}
+
+// Limits returns the limits in force.
+func (c *Converter) Limits() Limits { return c.limits }
+
+// Convert converts resp into samples appended to dst[:0]. id comes from the
+// control handshake; an empty id.UUID takes the batch's own. receivedMs
+// stands in for metrics stamped 0. Rejected metrics are left out and
+// described in the Summary; the error is for the whole batch (a
+// *BatchError) and then no sample is produced.
+//
+// Reusing dst across batches saves the sample slice; each call allocates
+// one label array shared by its samples, so samples handed to a consumer
+// that keeps them stay intact as long as dst itself is not reused.
+func (c *Converter) Convert(dst []model.Sample, id Identity, resp *ftdpb.DataResponse, receivedMs int64) ([]model.Sample, Summary, error) {
+	dst = dst[:0]
+	var sum Summary
+	uuid := resp.GetFtdUuid()
+	if uuid == "" {
+		return dst, sum, ErrNoUUID
+	}
+	if !utf8.ValidString(uuid) || len(uuid) > c.limits.MaxValueBytes {
+		return dst, sum, &BatchError{Category: status.CatSystem, Msg: "batch ftd_uuid is not a valid device identity (invalid UTF-8 or too long)"}
+	}
+	if id.UUID != "" && id.UUID != uuid {
+		return dst, sum, &BatchError{Category: status.CatStreaming, Msg: fmt.Sprintf("batch ftd_uuid %q does not match the session's device %q", uuid, id.UUID)}
+	}
+	hostname := id.Hostname
+	if !utf8.ValidString(hostname) || len(hostname) > c.limits.MaxValueBytes {
+		hostname = ""
+	}
+	metrics := resp.GetMetrics()
+	// One label array for the whole batch: three fixed labels plus the tags
+	// of each metric, clipped per sample so appends never cross samples.
+	total := 0
+	for _, m := range metrics {
+		if n := len(m.GetTags()); n <= c.limits.MaxTags {
+			total += 3 + n
+		}
+	}
+	arena := make([]model.Label, 0, total)
+	if cap(dst) < len(metrics) {
+		dst = make([]model.Sample, 0, len(metrics))
+	}
+	for i, m := range metrics {
+		start := len(arena)
+		s, err := c.metric(arena, uuid, hostname, m, receivedMs)
+		if err != nil {
+			err.Index = i
+			sum.Rejected++
+			sum.ByReason[err.Reason]++
+			if sum.First == nil {
+				sum.First = err
+			}
+			continue
+		}
+		if s.Kind == model.KindUnknown {
+			if sum.UnknownType == 0 {
+				sum.FirstUnknownType = m.GetMetricType()
+			}
+			sum.UnknownType++
+			s.Kind = model.KindGauge
+		}
+		arena = arena[:start+len(s.Labels)]
+		dst = append(dst, s)
+		sum.Kept++
+	}
+	return dst, sum, nil
+}
+
+// metric converts one metric, writing its labels into arena's spare
+// capacity. It returns a sample whose Labels alias that capacity.
+func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.Metric, receivedMs int64) (model.Sample, *MetricError) {
+	if m == nil {
+		return model.Sample{}, &MetricError{Reason: ReasonNilMetric, Detail: "empty metric entry"}
+	}
+	family := m.GetMetricFamily()
+	reject := func(r Reason, format string, args ...any) (model.Sample, *MetricError) {
+		f := family
+		if len(f) > 64 || !utf8.ValidString(f) {
+			f = ""
+		}
+		return model.Sample{}, &MetricError{Family: f, Reason: r, Detail: fmt.Sprintf(format, args...)}
+	}
+	if family == "" {
+		return reject(ReasonMissingFamily, "metricFamily is empty")
+	}
+	if len(family) > c.limits.MaxKeyBytes {
+		return reject(ReasonTooLong, "metricFamily is %d bytes, limit %d", len(family), c.limits.MaxKeyBytes)
+	}
+	if !utf8.ValidString(family) {
+		return reject(ReasonInvalidUTF8, "metricFamily is not valid UTF-8")
+	}
+	tags := m.GetTags()
+	if len(tags) > c.limits.MaxTags {
+		return reject(ReasonTooManyTags, "%d tags, limit %d", len(tags), c.limits.MaxTags)
+	}
+	v := m.GetValue()
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return reject(ReasonNonFinite, "value %v is not a finite number", v)
+	}
+	ts := m.GetTimestamp()
+	if ts == 0 {
+		ts = receivedMs
+	}
+	if ts < MinTimestampMs || ts > MaxTimestampMs {
+		return reject(ReasonTimestamp, "timestamp %d is outside years 2000..2200 in milliseconds since the epoch (seconds or microseconds sent?)", ts)
+	}
+	if !hasAlnum(family) {
+		return reject(ReasonInvalidLabelName, "metricFamily %q has no letter or digit", family)
+	}
+
+	labels := arena[len(arena):cap(arena)][:0]
+	labels = append(labels,
+		model.Label{Name: "device", Value: uuid},
+		model.Label{Name: "hostname", Value: hostname},
+		model.Label{Name: "family", Value: ""}, // filled once the name is known
+	)
+	description := ""
+	for _, t := range tags {
+		if t == nil {
+			continue
+		}
+		key, val := t.GetKey(), t.GetValue()
+		if len(key) > c.limits.MaxKeyBytes || len(val) > c.limits.MaxValueBytes {
+			return reject(ReasonTooLong, "tag %.32q is %d+%d bytes, limits %d key / %d value", key, len(key), len(val), c.limits.MaxKeyBytes, c.limits.MaxValueBytes)
+		}
+		if !utf8.ValidString(key) || !utf8.ValidString(val) {
+			return reject(ReasonInvalidUTF8, "tag key or value is not valid UTF-8")
+		}
+		switch {
+		case key == "description":
+			description = val
+			continue
+		case key == "uuid" && val == uuid:
+			continue
+		case val == "":
+			continue
+		}
+		name, ok := c.labelName(key)
+		if !ok {
+			return reject(ReasonInvalidLabelName, "tag key %q has no letter or digit", key)
+		}
+		labels = append(labels, model.Label{Name: name, Value: val})
+	}
+	if description == "" {
+		return reject(ReasonMissingDescription, "no description tag to name the metric")
+	}
+	if len(description) > c.limits.MaxKeyBytes {
+		return reject(ReasonTooLong, "description is %d bytes, limit %d", len(description), c.limits.MaxKeyBytes)
+	}
+	if !hasAlnum(description) {
+		return reject(ReasonInvalidLabelName, "description %q has no letter or digit", description)
+	}
+	name, famLabel := c.metricName(family, description)
+	labels[2].Value = famLabel
+	labels = sortLabels(labels)
+	// Clip the capacity so a consumer appending to one sample's labels
+	// cannot write over the next sample's.
+	labels = labels[:len(labels):len(labels)]
+	return model.Sample{
+		Name:        name,
+		Labels:      labels,
+		TimestampMs: ts,
+		Value:       v,
+		Kind:        model.ParseKind(m.GetMetricType()),
+	}, nil
+}
+
+// metricName returns the metric name and the family label, cached by the
+// raw family and description.
+func (c *Converter) metricName(family, description string) (string, string) {
+	k := nameKey{family, description}
+	n, ok := c.names[k]
+	if !ok {
+		c.buf = append(c.buf[:0], "ftd_"...)
+		c.buf = appendSanitized(c.buf, family)
+		famEnd := len(c.buf)
+		c.buf = appendSanitized(c.buf, "_")
+		c.buf = appendSanitized(c.buf, description)
+		n.name = string(c.buf)
+		// Usually the family label is a substring of the name and costs no
+		// second string; a family starting with "_" lost it in the join.
+		n.family = n.name[len("ftd_"):famEnd]
+		if f := Sanitize(family); f != n.family {
+			n.family = f
+		}
+		if len(c.names) >= cacheEntries {
+			clear(c.names)
+		}
+		c.names[k] = n
+	}
+	return n.name, n.family
+}
+
+// labelName maps a tag key to its label name, cached by the raw key.
+func (c *Converter) labelName(key string) (string, bool) {
+	if n, ok := c.keys[key]; ok {
+		return n, n != ""
+	}
+	n, ok := LabelName(key)
+	if len(c.keys) >= cacheEntries {
+		clear(c.keys)
+	}
+	c.keys[key] = n
+	return n, ok
+}
+
+// reserved label names a tag may not take: they carry the device identity,
+// the family, or (from "__") Prometheus' internal labels.
+func reserved(name string) bool {
+	return name == "device" || name == "hostname" || name == "family"
+}
+
+// LabelName returns the label a tag key becomes, and false when the key has
+// no letter or digit to name a label with.
+func LabelName(key string) (string, bool) {
+	if !hasAlnum(key) {
+		return "", false
+	}
+	b := appendSanitized(make([]byte, 0, len(key)+5), key)
+	if b[0] >= '0' && b[0] <= '9' {
+		b = append([]byte{'_'}, b...)
+	}
+	if reserved(string(b)) || strings.HasPrefix(key, "__") {
+		b = appendSanitized([]byte("tag_"), key)
+	}
+	return string(b), true
+}
+
+// Sanitize applies the naming rule to one part of a name: characters
+// outside [a-zA-Z0-9_] become "_", runs of "_" collapse, letters are lower
+// case.
+func Sanitize(s string) string {
+	return string(appendSanitized(nil, s))
+}
+
+// appendSanitized appends the sanitized s to b, collapsing an "_" run that
+// continues one already at the end of b (so "ftd_" + "_x" gives "ftd_x").
+func appendSanitized(b []byte, s string) []byte {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b = append(b, byte(r))
+		case r >= 'A' && r <= 'Z':
+			b = append(b, byte(r)+('a'-'A'))
+		default:
+			if len(b) > 0 && b[len(b)-1] == '_' {
+				continue
+			}
+			b = append(b, '_')
+		}
+	}
+	return b
+}
+
+// hasAlnum reports whether s has an ASCII letter or digit, that is whether
+// it still names anything once sanitized.
+func hasAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// sortLabels sorts by name keeping the last of duplicated names and dropping
+// empty values: model.Labels.Sort's contract, without the allocation its
+// sort.Interface conversion costs on every metric. Insertion sort is stable
+// and fast for the handful of labels a metric has.
+func sortLabels(ls model.Labels) model.Labels {
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
+	out := ls[:0]
+	for i, l := range ls {
+		if i+1 < len(ls) && ls[i+1].Name == l.Name {
+			continue
+		}
+		if l.Value == "" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// IsBatchError reports whether err is a whole-batch error and its category.
+func IsBatchError(err error) (status.Category, bool) {
+	var be *BatchError
+	if errors.As(err, &be) {
+		return be.Category, true
+	}
+	return "", false
+}
