@@ -90,7 +90,7 @@ func TestBatchHasTheDashboardsFamiliesAndDescriptions(t *testing.T) {
 		{"connections", "active_connections"}: Gauge, {"connections", "active_xlates"}: Gauge,
 		{"connections", "active_tcp_connections"}: Gauge, {"connections", "active_udp_connections"}: Gauge,
 		{"connections", "connections_created"}: Counter,
-		{"snort", "packets_processed"}: Counter, {"snort", "packets_dropped"}: Counter,
+		{"snort", "packets_processed"}:         Counter, {"snort", "packets_dropped"}: Counter,
 		{"vpn", "active_sessions"}: Gauge,
 	}
 	for p, typ := range want {
