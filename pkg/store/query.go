@@ -135,4 +135,3 @@ func (s *Store) Metric(name string) (MetricInfo, bool) { return s.cat.get(name) 
 func ParseExpr(expr string) (parser.Expr, error) { return promqlParser.ParseExpr(expr) }
 
 var promqlParser = parser.NewParser(parser.Options{})
-
