@@ -1,0 +1,72 @@
+import React, { useMemo } from 'react';
+import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import { ConfigSection } from '@grafana/plugin-ui';
+import { Divider, InlineField, InlineSwitch, MultiSelect } from '@grafana/ui';
+
+import { NetlensOptions } from '../../types';
+import { StatusPanel } from './StatusPanel';
+import { useStatus } from './useStatus';
+
+type Props = DataSourcePluginOptionsEditorProps<NetlensOptions>;
+
+export function ConfigEditor(props: Props) {
+  const { options, onOptionsChange } = props;
+  const jsonData = options.jsonData ?? {};
+  const state = useStatus(options.uid);
+
+  const setJsonData = (patch: Partial<NetlensOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+
+  // Devices seen by the collector are offered by name; ids typed by hand
+  // (a device that has not connected yet) are kept too.
+  const deviceOptions = useMemo(() => {
+    const known: Array<SelectableValue<string>> = (state.status?.devices ?? []).map((d) => ({
+      value: d.id,
+      label: d.hostname ? `${d.hostname} (${d.id})` : d.id,
+    }));
+    for (const id of jsonData.devices ?? []) {
+      if (!known.some((o) => o.value === id)) {
+        known.push({ value: id, label: id });
+      }
+    }
+    return known;
+  }, [state.status, jsonData.devices]);
+
+  return (
+    <>
+      <ConfigSection
+        title="Queries"
+        description="What queries through this data source may see. Receivers, TLS and storage are process settings, listed below."
+      >
+        <InlineField
+          label="Devices"
+          labelWidth={24}
+          tooltip="Only these devices are visible through this data source. Empty: every device."
+        >
+          <MultiSelect
+            inputId="netlens-devices"
+            aria-label="Devices"
+            width={60}
+            allowCustomValue
+            placeholder="All devices"
+            options={deviceOptions}
+            value={jsonData.devices ?? []}
+            onChange={(items: Array<SelectableValue<string>>) =>
+              setJsonData({ devices: items.map((i) => i.value).filter((v): v is string => Boolean(v)) })
+            }
+          />
+        </InlineField>
+        <InlineField label="Live by default" labelWidth={24} tooltip="New queries start with Live on">
+          <InlineSwitch
+            id="netlens-live-default"
+            aria-label="Live by default"
+            value={Boolean(jsonData.liveEnabledByDefault)}
+            onChange={(e) => setJsonData({ liveEnabledByDefault: e.currentTarget.checked })}
+          />
+        </InlineField>
+      </ConfigSection>
+      <Divider />
+      <StatusPanel state={state} />
+    </>
+  );
+}

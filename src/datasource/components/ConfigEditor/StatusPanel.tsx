@@ -1,0 +1,260 @@
+import React from 'react';
+import { css } from '@emotion/css';
+import { dateTimeFormat, dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/data';
+import { ConfigSection, ConfigSubSection } from '@grafana/plugin-ui';
+import { Alert, Badge, BadgeColor, LoadingPlaceholder, Tooltip, useStyles2 } from '@grafana/ui';
+
+import { DeviceState, DeviceStatus, ERROR_CATEGORIES, ListenerStatus, SettingInfo } from '../../types';
+import { StatusState } from './useStatus';
+
+const PLUGIN_ID = 'netlens-telemetry-datasource';
+
+const STATE_COLORS: Record<DeviceState, BadgeColor> = {
+  connected: 'green',
+  disconnected: 'orange',
+  rejected: 'red',
+};
+
+/** The environment variable Grafana sets from a [plugin.<id>] key of grafana.ini. */
+export function envName(key: string): string {
+  return 'GF_PLUGIN_' + key.toUpperCase();
+}
+
+function when(ts: string | undefined): string {
+  if (!ts || ts.startsWith('0001-')) {
+    return '—';
+  }
+  return dateTimeFormatTimeAgo(ts);
+}
+
+function exact(ts: string | undefined): string {
+  return ts && !ts.startsWith('0001-') ? dateTimeFormat(ts) : '';
+}
+
+export function StatusPanel({ state }: { state: StatusState }) {
+  const styles = useStyles2(getStyles);
+  const { status, error, loading } = state;
+
+  return (
+    <ConfigSection
+      title="Receivers"
+      description="Live status of the collector in the Grafana server's plugin process, refreshed every few seconds."
+    >
+      {error && (
+        <Alert severity="error" title="Cannot read the receivers' status">
+          {error}
+        </Alert>
+      )}
+      {loading && !status && <LoadingPlaceholder text="Reading status…" />}
+      {status && (
+        <>
+          <ConfigSubSection title="Listeners">
+            <Listeners listeners={status.listeners ?? []} className={styles.table} />
+          </ConfigSubSection>
+          <ConfigSubSection title="Devices">
+            <Devices devices={status.devices ?? []} className={styles.table} />
+          </ConfigSubSection>
+          <ConfigSubSection title="Counters" isCollapsible isInitiallyOpen={false}>
+            <Numbers values={status.counters ?? {}} className={styles.table} label="counter" />
+          </ConfigSubSection>
+          <ConfigSubSection title="Store" isCollapsible isInitiallyOpen={false}>
+            <Numbers values={status.store ?? {}} className={styles.table} label="store" />
+          </ConfigSubSection>
+          <ConfigSubSection
+            title="Process settings"
+            description={
+              <>
+                Set in the <code>[plugin.{PLUGIN_ID}]</code> section of grafana.ini, or as the environment variable
+                shown (<code>GF_PLUGIN_&lt;KEY&gt;</code>) in Grafana&apos;s environment; Grafana restarts the plugin to
+                apply them.
+              </>
+            }
+          >
+            <Settings settings={status.settings ?? []} className={styles.table} />
+          </ConfigSubSection>
+        </>
+      )}
+    </ConfigSection>
+  );
+}
+
+function Listeners({ listeners, className }: { listeners: ListenerStatus[]; className: string }) {
+  if (listeners.length === 0) {
+    return <p>No receiver is enabled: every listen address is empty.</p>;
+  }
+  return (
+    <table className={className} aria-label="Listeners">
+      <thead>
+        <tr>
+          <th>Receiver</th>
+          <th>Address</th>
+          <th>State</th>
+          <th>Since</th>
+        </tr>
+      </thead>
+      <tbody>
+        {listeners.map((l) => (
+          <tr key={`${l.name}/${l.network}/${l.address}`}>
+            <td>{l.name}</td>
+            <td>
+              {l.address}/{l.network}
+            </td>
+            <td>
+              {l.bound ? (
+                <Badge color="green" text="listening" />
+              ) : (
+                <Badge color="red" text={l.error ? `not listening: ${l.error}` : 'not listening'} />
+              )}
+            </td>
+            <td title={exact(l.since)}>{when(l.since)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Devices({ devices, className }: { devices: DeviceStatus[]; className: string }) {
+  if (devices.length === 0) {
+    return <p>No device has connected yet.</p>;
+  }
+  return (
+    <table className={className} aria-label="Devices">
+      <thead>
+        <tr>
+          <th>Device</th>
+          <th>Remote</th>
+          <th>State</th>
+          <th>Last batch</th>
+          <th>Interval</th>
+          <th>Batches</th>
+          <th>Samples</th>
+          <th>Rejected</th>
+          <th>Errors</th>
+        </tr>
+      </thead>
+      <tbody>
+        {devices.map((d) => (
+          <tr key={`${d.source}/${d.id}`}>
+            <td title={d.id}>
+              {d.hostname || d.id}
+              <div>
+                <small>
+                  {d.source} {d.hostname ? d.id : ''}
+                </small>
+              </div>
+            </td>
+            <td>{d.remote}</td>
+            <td title={exact(d.since)}>
+              <Badge color={STATE_COLORS[d.state] ?? 'blue'} text={d.state} />
+              {d.stateReason && (
+                <div>
+                  <small>{d.stateReason}</small>
+                </div>
+              )}
+            </td>
+            <td title={exact(d.lastBatch)}>{when(d.lastBatch)}</td>
+            <td>{d.intervalSeconds ? `${d.intervalSeconds} s` : '—'}</td>
+            <td>{d.batches}</td>
+            <td>{d.samples}</td>
+            <td>{d.rejected}</td>
+            <td>
+              <DeviceErrors device={d} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function DeviceErrors({ device }: { device: DeviceStatus }) {
+  const present = ERROR_CATEGORIES.filter((c) => (device.errors?.[c]?.count ?? 0) > 0);
+  if (present.length === 0) {
+    return <>none</>;
+  }
+  return (
+    <>
+      {present.map((c) => {
+        const e = device.errors![c]!;
+        return (
+          <Tooltip key={c} content={`${e.last} (${exact(e.lastAt)})`}>
+            <span>
+              <Badge color="red" text={`${c}: ${e.count}`} />{' '}
+            </span>
+          </Tooltip>
+        );
+      })}
+    </>
+  );
+}
+
+function Numbers({ values, className, label }: { values: Record<string, number>; className: string; label: string }) {
+  const keys = Object.keys(values).sort();
+  if (keys.length === 0) {
+    return <p>Nothing counted yet.</p>;
+  }
+  return (
+    <table className={className} aria-label={label}>
+      <tbody>
+        {keys.map((k) => (
+          <tr key={k}>
+            <td>{k}</td>
+            <td>{values[k]}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Settings({ settings, className }: { settings: SettingInfo[]; className: string }) {
+  return (
+    <table className={className} aria-label="Process settings">
+      <thead>
+        <tr>
+          <th>grafana.ini key</th>
+          <th>Environment</th>
+          <th>Value</th>
+          <th>Default</th>
+          <th>Meaning</th>
+        </tr>
+      </thead>
+      <tbody>
+        {settings.map((s) => (
+          <tr key={s.key}>
+            <td>
+              <code>{s.key}</code>
+            </td>
+            <td>
+              <code>{envName(s.key)}</code>
+            </td>
+            <td>
+              {s.value === s.default ? <span>{s.value || '(empty)'}</span> : <strong>{s.value || '(empty)'}</strong>}
+            </td>
+            <td>{s.default || '(empty)'}</td>
+            <td>{s.help}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  table: css({
+    width: '100%',
+    marginBottom: theme.spacing(2),
+    borderCollapse: 'collapse',
+    'th, td': {
+      padding: theme.spacing(0.5, 1),
+      borderBottom: `1px solid ${theme.colors.border.weak}`,
+      textAlign: 'left',
+      verticalAlign: 'top',
+    },
+    th: {
+      color: theme.colors.text.secondary,
+      fontWeight: theme.typography.fontWeightMedium,
+    },
+  }),
+});

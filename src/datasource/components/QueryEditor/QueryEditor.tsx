@@ -1,0 +1,176 @@
+import React, { useState } from 'react';
+import { css } from '@emotion/css';
+import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
+import { EditorField, EditorHeader, EditorRow, EditorRows, FlexItem, InlineSelect } from '@grafana/plugin-ui';
+import { Alert, InlineSwitch, Input, RadioButtonGroup, Select, TextArea, useStyles2 } from '@grafana/ui';
+
+import type { DataSource } from '../../datasource';
+import { builderToPromQL, promQLToBuilder } from '../../promql';
+import { DEFAULT_QUERY, EditorMode, Format, NetlensOptions, NetlensQuery, Source } from '../../types';
+import { SOURCES, SOURCE_OPTIONS } from './sources';
+
+type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
+
+const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
+  { value: 'builder', label: 'Builder' },
+  { value: 'code', label: 'Code' },
+];
+
+const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
+  { value: 'time_series', label: 'Time series' },
+  { value: 'table', label: 'Table' },
+];
+
+export function QueryEditor(props: Props) {
+  const { datasource, onChange, onRunQuery, range } = props;
+  const styles = useStyles2(getStyles);
+  const query: NetlensQuery = { ...DEFAULT_QUERY, ...props.query } as NetlensQuery;
+  const mode: EditorMode = query.editorMode ?? 'builder';
+  const [notice, setNotice] = useState<string>();
+  // The code text is run on blur, not on every key.
+  const [exprDraft, setExprDraft] = useState<string | undefined>(undefined);
+
+  const change = (patch: Partial<NetlensQuery>, run = true) => {
+    onChange({ ...query, ...patch });
+    if (run) {
+      onRunQuery();
+    }
+  };
+
+  const switchMode = (next: EditorMode) => {
+    if (next === mode) {
+      return;
+    }
+    setExprDraft(undefined);
+    if (next === 'code') {
+      // The builder's query becomes the starting text; with no metric
+      // chosen, the last code text (if any) stays.
+      const expr = builderToPromQL(query) || query.expr || '';
+      setNotice(undefined);
+      change({ editorMode: 'code', expr });
+      return;
+    }
+    const fields = query.expr ? promQLToBuilder(query.expr) : undefined;
+    if (query.expr && !fields) {
+      setNotice('This PromQL does not fit the builder; the builder shows its last query and the code text is kept.');
+      change({ editorMode: 'builder' });
+      return;
+    }
+    setNotice(undefined);
+    change({ editorMode: 'builder', ...(fields ?? {}) });
+  };
+
+  const section = SOURCES[query.source] ?? SOURCES.ftd;
+  const Builder = section.Builder;
+
+  return (
+    <EditorRows>
+      <EditorHeader>
+        <InlineSelect<Source>
+          label="Source"
+          aria-label="Source"
+          value={query.source}
+          options={SOURCE_OPTIONS}
+          onChange={(v) => v.value && change({ source: v.value })}
+        />
+        <FlexItem grow={1} />
+        <InlineSwitch
+          id={`netlens-live-${query.refId}`}
+          label="Live"
+          showLabel
+          aria-label="Live"
+          value={Boolean(query.live)}
+          onChange={(e) => change({ live: e.currentTarget.checked })}
+        />
+        <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} size="sm" onChange={switchMode} />
+      </EditorHeader>
+      {notice && (
+        <Alert severity="warning" title="" onRemove={() => setNotice(undefined)}>
+          {notice}
+        </Alert>
+      )}
+      {mode === 'builder' &&
+        (Builder ? (
+          <>
+            <Builder query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
+            <EditorRow>
+              <EditorField label="PromQL" tooltip="What the builder asks of the store">
+                <code className={styles.preview} data-testid="netlens-promql-preview">
+                  {builderToPromQL(query) || 'choose a metric'}
+                </code>
+              </EditorField>
+            </EditorRow>
+          </>
+        ) : (
+          <Alert severity="info" title={`${section.label} is not received yet`}>
+            Netlens does not collect this source yet; only Cisco FTD can be queried.
+          </Alert>
+        ))}
+      {mode === 'code' && (
+        <EditorRow>
+          <EditorField label="PromQL" width="100%" tooltip="$__interval, $__rate_interval and $__range are filled in">
+            <TextArea
+              aria-label="PromQL"
+              className={styles.code}
+              rows={3}
+              placeholder='rate(ftd_interface_input_bytes{device="…"}[$__rate_interval])'
+              value={exprDraft ?? query.expr ?? ''}
+              onChange={(e) => setExprDraft(e.currentTarget.value)}
+              onBlur={() => {
+                if (exprDraft !== undefined && exprDraft !== query.expr) {
+                  change({ expr: exprDraft });
+                }
+                setExprDraft(undefined);
+              }}
+            />
+          </EditorField>
+        </EditorRow>
+      )}
+      <EditorRow>
+        <EditorField label="Legend" optional tooltip="{{label}} is replaced by the series' label value">
+          <Input
+            aria-label="Legend"
+            width={30}
+            placeholder="auto"
+            defaultValue={query.legendFormat ?? ''}
+            onBlur={(e) => {
+              const legendFormat = e.currentTarget.value || undefined;
+              if (legendFormat !== query.legendFormat) {
+                change({ legendFormat });
+              }
+            }}
+          />
+        </EditorField>
+        <EditorField label="Format">
+          <Select<Format>
+            inputId={`netlens-format-${query.refId}`}
+            aria-label="Format"
+            width={16}
+            options={FORMAT_OPTIONS}
+            value={query.format ?? 'time_series'}
+            onChange={(v) => change({ format: v.value })}
+          />
+        </EditorField>
+        <EditorField label="Instant" tooltip="One value per series at the end of the range">
+          <InlineSwitch
+            id={`netlens-instant-${query.refId}`}
+            aria-label="Instant"
+            value={Boolean(query.instant)}
+            onChange={(e) => change({ instant: e.currentTarget.checked })}
+          />
+        </EditorField>
+      </EditorRow>
+    </EditorRows>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  code: css({ fontFamily: theme.typography.fontFamilyMonospace, minWidth: '480px' }),
+  preview: css({
+    fontFamily: theme.typography.fontFamilyMonospace,
+    padding: theme.spacing(0.5, 1),
+    background: theme.colors.background.secondary,
+    whiteSpace: 'pre-wrap',
+    wordBreak: 'break-all',
+  }),
+});

@@ -1,0 +1,40 @@
+import { useEffect, useState } from 'react';
+
+export interface Loaded<T> {
+  value?: T;
+  loading: boolean;
+  error?: string;
+}
+
+/**
+ * Runs load whenever key changes and keeps the answer for that key. The key
+ * names everything load depends on; a null key means nothing to fetch. An
+ * answer that arrives after the key moved on is dropped, so a slow catalog
+ * request cannot overwrite a newer one; the previous value stays shown while
+ * the next loads.
+ */
+export function useLoader<T>(key: string | null, load: () => Promise<T>): Loaded<T> {
+  const [result, setResult] = useState<{ key?: string; value?: T; error?: string }>({});
+
+  useEffect(() => {
+    if (key === null) {
+      return;
+    }
+    let current = true;
+    load().then(
+      (value) => current && setResult({ key, value }),
+      (err) => current && setResult({ key, error: err?.data?.message ?? err?.message ?? String(err) })
+    );
+    return () => {
+      current = false;
+    };
+    // key stands for everything load reads.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  if (key === null) {
+    return { loading: false };
+  }
+  const done = result.key === key;
+  return { value: result.value, loading: !done, error: done ? result.error : undefined };
+}

@@ -1,0 +1,69 @@
+import React from 'react';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
+
+import type { DataSource } from '../../datasource';
+import { NetlensOptions, NetlensQuery, NetlensVariableQuery, VariableQueryType } from '../../types';
+
+type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions, NetlensVariableQuery>;
+
+const TYPES: Array<SelectableValue<VariableQueryType>> = [
+  { value: 'devices', label: 'Devices', description: 'Devices that connected (value: device id, text: hostname)' },
+  { value: 'families', label: 'Metric families' },
+  { value: 'metrics', label: 'Metric names', description: 'Optionally of one family' },
+  { value: 'labelValues', label: 'Label values', description: 'Values of a label, optionally on one metric' },
+];
+
+export function VariableQueryEditor({ query, onChange }: Props) {
+  const type: VariableQueryType = query.type ?? 'devices';
+  const update = (patch: Partial<NetlensVariableQuery>) => onChange({ ...query, type, ...patch });
+
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Query type" labelWidth={16}>
+          <Select
+            inputId="netlens-variable-type"
+            aria-label="Query type"
+            width={30}
+            options={TYPES}
+            value={type}
+            onChange={(v) => update({ type: v.value ?? 'devices' })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      {type === 'metrics' && (
+        <InlineFieldRow>
+          <InlineField label="Family" labelWidth={16} tooltip="Leave empty for every family; variables allowed">
+            <Input
+              aria-label="Family"
+              width={30}
+              defaultValue={query.family ?? ''}
+              onBlur={(e) => update({ family: e.currentTarget.value || undefined })}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+      {type === 'labelValues' && (
+        <InlineFieldRow>
+          <InlineField label="Label" labelWidth={16}>
+            <Input
+              aria-label="Label"
+              width={30}
+              defaultValue={query.label ?? ''}
+              onBlur={(e) => update({ label: e.currentTarget.value })}
+            />
+          </InlineField>
+          <InlineField label="Metric" labelWidth={12} tooltip="Only values seen on this metric; variables allowed">
+            <Input
+              aria-label="Metric"
+              width={36}
+              defaultValue={query.metric ?? ''}
+              onBlur={(e) => update({ metric: e.currentTarget.value || undefined })}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+    </>
+  );
+}

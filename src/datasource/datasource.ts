@@ -1,0 +1,264 @@
+import {
+  AdHocVariableFilter,
+  CoreApp,
+  DataSourceGetTagKeysOptions,
+  DataSourceGetTagValuesOptions,
+  DataSourceInstanceSettings,
+  MetricFindValue,
+  ScopedVars,
+  TimeRange,
+} from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+
+import { escapeRegex } from './promql';
+import {
+  DEFAULT_QUERY,
+  DeviceStatus,
+  Matcher,
+  MatchOp,
+  MetricInfo,
+  NetlensOptions,
+  NetlensQuery,
+  NetlensVariableQuery,
+  Source,
+  StatusResponse,
+} from './types';
+import { NetlensVariableSupport } from './variables';
+
+/** Time range of a catalog request, so editors list what arrived in the range being looked at. */
+function rangeParams(range?: TimeRange): Record<string, number> {
+  return range ? { from: range.from.valueOf(), to: range.to.valueOf() } : {};
+}
+
+export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptions> {
+  // Annotation queries go through QueryData like any other query.
+  annotations = {};
+
+  private readonly liveByDefault: boolean;
+
+  constructor(instanceSettings: DataSourceInstanceSettings<NetlensOptions>) {
+    super(instanceSettings);
+    this.liveByDefault = Boolean(instanceSettings.jsonData?.liveEnabledByDefault);
+    this.variables = new NetlensVariableSupport(this);
+  }
+
+  getDefaultQuery(_: CoreApp): Partial<NetlensQuery> {
+    return { ...DEFAULT_QUERY, live: this.liveByDefault };
+  }
+
+  filterQuery(query: NetlensQuery): boolean {
+    if (query.editorMode === 'code') {
+      return Boolean(query.expr?.trim());
+    }
+    return Boolean(query.metric);
+  }
+
+  applyTemplateVariables(query: NetlensQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): NetlensQuery {
+    const srv = getTemplateSrv();
+    const out: NetlensQuery = { ...query };
+    if (query.metric) {
+      out.metric = srv.replace(query.metric, scopedVars);
+    }
+    if (query.family) {
+      out.family = srv.replace(query.family, scopedVars);
+    }
+    if (query.expr) {
+      out.expr = srv.replace(query.expr, scopedVars, formatForRegex);
+    }
+    if (query.legendFormat) {
+      out.legendFormat = srv.replace(query.legendFormat, scopedVars);
+    }
+    if (query.groupBy) {
+      out.groupBy = query.groupBy.flatMap((g) => srv.replace(g, scopedVars, 'csv').split(',')).filter(Boolean);
+    }
+    if (query.matchers) {
+      out.matchers = query.matchers.map((m) => interpolateMatcher(m, scopedVars));
+    }
+    const adhoc = (filters ?? [])
+      .map((f) => adhocToMatcher(f, scopedVars))
+      .filter((m): m is Matcher => m !== undefined);
+    if (adhoc.length > 0) {
+      out.adhocFilters = adhoc;
+    } else {
+      delete out.adhocFilters;
+    }
+    return out;
+  }
+
+  // Resources the backend serves to the editors.
+
+  async getFamilies(source: Source, range?: TimeRange): Promise<string[]> {
+    const r = await this.getResource<{ families?: string[] }>('catalog/families', { source, ...rangeParams(range) });
+    return r.families ?? [];
+  }
+
+  async getMetrics(source: Source, family?: string, range?: TimeRange): Promise<MetricInfo[]> {
+    const params: Record<string, string | number> = { source, ...rangeParams(range) };
+    if (family) {
+      params.family = family;
+    }
+    const r = await this.getResource<{ metrics?: MetricInfo[] }>('catalog/metrics', params);
+    return r.metrics ?? [];
+  }
+
+  async getLabels(source: Source, metric?: string, range?: TimeRange): Promise<string[]> {
+    const params: Record<string, string | number> = { source, ...rangeParams(range) };
+    if (metric) {
+      params.metric = metric;
+    }
+    const r = await this.getResource<{ labels?: string[] }>('catalog/labels', params);
+    return r.labels ?? [];
+  }
+
+  /** Values of a label, narrowed by the metric and the other filters already chosen. */
+  async getLabelValues(
+    source: Source,
+    label: string,
+    metric?: string,
+    matchers?: Matcher[],
+    range?: TimeRange
+  ): Promise<string[]> {
+    const params: Record<string, string | number> = { source, label, ...rangeParams(range) };
+    if (metric) {
+      params.metric = metric;
+    }
+    const usable = (matchers ?? []).filter((m) => m.label && m.label !== label && m.value !== '');
+    if (usable.length > 0) {
+      params.matchers = JSON.stringify(usable);
+    }
+    const r = await this.getResource<{ values?: string[] }>('catalog/label-values', params);
+    return r.values ?? [];
+  }
+
+  async getDevices(source: Source): Promise<DeviceStatus[]> {
+    const r = await this.getResource<{ devices?: DeviceStatus[] }>('devices', { source });
+    return r.devices ?? [];
+  }
+
+  async getStatus(): Promise<StatusResponse> {
+    return this.getResource<StatusResponse>('status');
+  }
+
+  // Ad-hoc filters.
+
+  async getTagKeys(options?: DataSourceGetTagKeysOptions<NetlensQuery>): Promise<MetricFindValue[]> {
+    const labels = await this.getLabels('ftd', undefined, options?.timeRange);
+    return labels.map((text) => ({ text }));
+  }
+
+  async getTagValues(options: DataSourceGetTagValuesOptions<NetlensQuery>): Promise<MetricFindValue[]> {
+    const others = (options.filters ?? [])
+      .filter((f) => f.key !== options.key)
+      .map((f) => adhocToMatcher(f, {}))
+      .filter((m): m is Matcher => m !== undefined);
+    const values = await this.getLabelValues('ftd', options.key, undefined, others, options.timeRange);
+    return values.map((text) => ({ text }));
+  }
+
+  // Template variables.
+
+  /** Values of a variable query; also serves legacy callers of metricFindQuery. */
+  async findVariableValues(q: NetlensVariableQuery, range?: TimeRange): Promise<MetricFindValue[]> {
+    const srv = getTemplateSrv();
+    const source: Source = q.source ?? 'ftd';
+    switch (q.type) {
+      case 'devices': {
+        const devices = await this.getDevices(source);
+        return devices.map((d) => ({ text: d.hostname || d.id, value: d.id }));
+      }
+      case 'families':
+        return (await this.getFamilies(source, range)).map((text) => ({ text }));
+      case 'metrics': {
+        const family = q.family ? srv.replace(q.family) : undefined;
+        return (await this.getMetrics(source, family, range)).map((m) => ({ text: m.name }));
+      }
+      case 'labelValues': {
+        if (!q.label) {
+          return [];
+        }
+        const metric = q.metric ? srv.replace(q.metric) : undefined;
+        const values = await this.getLabelValues(source, srv.replace(q.label), metric, undefined, range);
+        return values.map((text) => ({ text }));
+      }
+    }
+    return [];
+  }
+
+  async metricFindQuery(query: NetlensVariableQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
+    return this.findVariableValues(query, options?.range);
+  }
+}
+
+/**
+ * Formats a variable's value for a place that reads a regex (=~, !~, PromQL
+ * code): several values become an alternation of escaped literals; one value
+ * of a multi or include-all variable is escaped too, since the user picked it
+ * as a literal.
+ */
+export function formatForRegex(value: string | string[], variable?: { multi?: boolean; includeAll?: boolean }): string {
+  if (Array.isArray(value)) {
+    if (value.length === 1) {
+      return escapeRegex(value[0]);
+    }
+    return '(' + value.map(escapeRegex).join('|') + ')';
+  }
+  if (variable?.multi || variable?.includeAll) {
+    return escapeRegex(value);
+  }
+  return value;
+}
+
+/**
+ * Interpolates one matcher. A multi-value variable in an = or != matcher
+ * cannot match with equality, so such a matcher becomes =~ or !~ over the
+ * alternation of the values.
+ */
+export function interpolateMatcher(m: Matcher, scopedVars: ScopedVars): Matcher {
+  const srv = getTemplateSrv();
+  let several = false;
+  const regexValue = srv.replace(
+    m.value,
+    scopedVars,
+    (value: string | string[], variable?: { multi?: boolean; includeAll?: boolean }) => {
+      if (Array.isArray(value) && value.length > 1) {
+        several = true;
+      }
+      return formatForRegex(value, variable);
+    }
+  );
+  if (m.op === '=~' || m.op === '!~') {
+    return { ...m, value: regexValue };
+  }
+  if (several) {
+    return { ...m, op: m.op === '=' ? '=~' : '!~', value: regexValue };
+  }
+  return { ...m, value: srv.replace(m.value, scopedVars) };
+}
+
+/**
+ * One ad-hoc filter of the dashboard as a matcher. The multi-value operators
+ * (=| one of, !=| none of) become regex alternations; operators PromQL has no
+ * label matcher for (<, >) are left out rather than sent wrong.
+ */
+export function adhocToMatcher(f: AdHocVariableFilter, scopedVars: ScopedVars): Matcher | undefined {
+  const srv = getTemplateSrv();
+  if (!f.key) {
+    return undefined;
+  }
+  const literal = (v: string) => srv.replace(v, scopedVars);
+  switch (f.operator) {
+    case '=':
+    case '!=':
+    case '=~':
+    case '!~':
+      return { label: f.key, op: f.operator as MatchOp, value: literal(f.value) };
+    case '=|':
+    case '!=|': {
+      const values = f.values && f.values.length > 0 ? f.values : [f.value];
+      const alternation = values.map((v) => escapeRegex(literal(v))).join('|');
+      return { label: f.key, op: f.operator === '=|' ? '=~' : '!~', value: alternation };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,147 @@
+import { DataSourceJsonData } from '@grafana/data';
+import { DataQuery } from '@grafana/schema';
+
+// The query model mirrors pkg/query/model.go field for field: the backend
+// decodes exactly this JSON, so a rename here must be made there too.
+
+/** Which kind of device a query is about. Only FTD is received today. */
+export type Source = 'ftd' | 'xr' | 'int' | 'ipfix';
+
+export type QueryKind = 'series' | 'records';
+
+export type EditorMode = 'builder' | 'code';
+
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+
+export const MATCH_OPS: MatchOp[] = ['=', '!=', '=~', '!~'];
+
+export type Aggregation = '' | 'sum' | 'avg' | 'min' | 'max' | 'count';
+
+export const AGGREGATIONS: Aggregation[] = ['', 'sum', 'avg', 'min', 'max', 'count'];
+
+export type Format = 'time_series' | 'table';
+
+/** One label filter, as in PromQL. */
+export interface Matcher {
+  label: string;
+  op: MatchOp;
+  value: string;
+}
+
+export interface NetlensQuery extends DataQuery {
+  source: Source;
+  kind: QueryKind;
+  editorMode: EditorMode;
+
+  /** Code mode: PromQL typed by the user. */
+  expr?: string;
+
+  /** Builder mode. */
+  family?: string;
+  metric?: string;
+  matchers?: Matcher[];
+  rate?: boolean;
+  aggregation?: Aggregation;
+  groupBy?: string[];
+
+  legendFormat?: string;
+  format?: Format;
+  /** The dashboard's ad-hoc filters, filled in by applyTemplateVariables. */
+  adhocFilters?: Matcher[];
+
+  live?: boolean;
+  instant?: boolean;
+}
+
+export const DEFAULT_QUERY: Partial<NetlensQuery> = {
+  source: 'ftd',
+  kind: 'series',
+  editorMode: 'builder',
+  format: 'time_series',
+};
+
+/** Query-side settings of one data source instance (jsonData). */
+export interface NetlensOptions extends DataSourceJsonData {
+  /** Restrict this data source to these device ids; empty means all. */
+  devices?: string[];
+  /** New queries start with Live on. */
+  liveEnabledByDefault?: boolean;
+}
+
+// Answers of the backend's resources (CallResource), one type each.
+
+export type MetricKind = 'gauge' | 'counter' | 'unknown';
+
+export interface MetricInfo {
+  name: string;
+  family: string;
+  kind: MetricKind;
+  help: string;
+}
+
+export type DeviceState = 'connected' | 'disconnected' | 'rejected';
+
+export type ErrorCategory = 'auth' | 'streaming' | 'buffer' | 'invalid_argument' | 'system';
+
+export const ERROR_CATEGORIES: ErrorCategory[] = ['auth', 'streaming', 'buffer', 'invalid_argument', 'system'];
+
+export interface ErrorStat {
+  count: number;
+  last: string;
+  lastAt: string;
+}
+
+export interface DeviceStatus {
+  source: Source;
+  id: string;
+  hostname: string;
+  remote: string;
+  state: DeviceState;
+  stateReason: string;
+  since: string;
+  lastBatch: string;
+  intervalSeconds: number;
+  batches: number;
+  samples: number;
+  rejected: number;
+  errors?: Partial<Record<ErrorCategory, ErrorStat>>;
+}
+
+export interface ListenerStatus {
+  name: string;
+  network: string;
+  address: string;
+  bound: boolean;
+  error: string;
+  since: string;
+}
+
+export interface SettingInfo {
+  key: string;
+  value: string;
+  default: string;
+  help: string;
+}
+
+export interface StatusResponse {
+  listeners: ListenerStatus[];
+  devices: DeviceStatus[];
+  counters: Record<string, number>;
+  settings: SettingInfo[];
+  store: Record<string, number>;
+}
+
+/** What a template variable query asks for. */
+export type VariableQueryType = 'devices' | 'families' | 'metrics' | 'labelValues';
+
+export interface NetlensVariableQuery {
+  refId: string;
+  type: VariableQueryType;
+  source?: Source;
+  /** metrics: narrow to this family. */
+  family?: string;
+  /** labelValues: the label whose values are listed. */
+  label?: string;
+  /** labelValues: only values seen on this metric. */
+  metric?: string;
+}
