@@ -27,6 +27,8 @@ type fakeCollector struct {
 	noDataAck bool
 	// noCancelAck: ignore the device's cancel.
 	noCancelAck bool
+	// nack: answer batches with DataRequest{ack: false}.
+	nack bool
 
 	hellos   chan *ftdpb.ControlResponse // first message of each control stream
 	control  chan *ftdpb.ControlResponse // every later control message
@@ -141,7 +143,7 @@ func (c *fakeCollector) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataRes
 			default:
 			}
 			if !c.noDataAck {
-				if err := stream.Send(&ftdpb.DataRequest{Ack: true}); err != nil {
+				if err := stream.Send(&ftdpb.DataRequest{Ack: !c.nack}); err != nil {
 					return err
 				}
 			}

@@ -333,3 +333,35 @@ func TestSessionWithAnExpiredDeviceCertificateIsAnAuthError(t *testing.T) {
 		t.Fatalf("Session = %v, want an auth error about the expired certificate", err)
 	}
 }
+
+func TestRefusedBatchesAreCountedAndStreamingGoesOn(t *testing.T) {
+	c := newFakeCollector()
+	c.nack = true
+	d := testDevice(t, serveMTLS(t, c), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runSession(ctx, d)
+	waitFor(t, "three refused batches", func() bool { return d.Stats().BatchesNacked >= 3 })
+	cancel()
+	if err := recv(t, done, "session end"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Session = %v; a refused batch must not end the session", err)
+	}
+	st := d.Stats()
+	if st.BatchesAcked != 0 || st.Errors < 3 || !strings.Contains(st.LastError, "refused batch") {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestLaterControlRequestsAreHeldToTheSameRules(t *testing.T) {
+	c := newFakeCollector()
+	d := testDevice(t, serveMTLS(t, c), nil)
+	done := runSession(context.Background(), d)
+	recv(t, c.batches, "first batch")
+
+	c.toDevice <- &ftdpb.ControlRequest{Version: "1.0", Interval: 120, MetricSubscriptions: []string{"all"}}
+	waitFor(t, "the new interval", func() bool { return d.Stats().Interval == 2*time.Minute })
+
+	c.toDevice <- &ftdpb.ControlRequest{Version: "1.0", Interval: 10, MetricSubscriptions: []string{"all"}}
+	if err := recv(t, done, "session end"); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "10 seconds") {
+		t.Fatalf("Session = %v, want an invalid argument error about 10 seconds", err)
+	}
+}
