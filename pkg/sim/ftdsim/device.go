@@ -429,7 +429,7 @@ func (s *session) run(parent context.Context) error {
 			s.dataDone = true
 			return d.classify(parent, "waiting for the collector's ControlRequest (data stream)", err)
 		case <-handshake.C:
-			return fmt.Errorf("%w: %w: the collector sent no ControlRequest within %v of the device's init_streaming", ErrStreaming, ErrAckTimeout, d.cfg.HandshakeTimeout)
+			return fmt.Errorf("%w: the collector sent no ControlRequest within %v of the device's init_streaming", ErrStreaming, d.cfg.HandshakeTimeout)
 		case <-parent.Done():
 			return parent.Err()
 		}
@@ -665,7 +665,8 @@ func (d *Device) classify(parent context.Context, what string, err error) error 
 	if st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied || isTLSFailure(st.Message()) {
 		category = ErrAuth
 	}
-	return fmt.Errorf("%w: %s: %s: %s", category, what, st.Code(), st.Message())
+	// The gRPC status stays wrapped so that diagnose can read its code.
+	return fmt.Errorf("%w: %s: %w", category, what, err)
 }
 
 // isTLSFailure recognises handshake failures in gRPC's messages, which carry
@@ -688,7 +689,10 @@ func isTLSFailure(msg string) bool {
 // connection that waits for the collector's first bytes gets the alert
 // itself; if there is one, the failure was about certificates.
 func (d *Device) diagnose(parent context.Context, err error) error {
-	if !errors.Is(err, ErrStreaming) || parent.Err() != nil {
+	// Only a connection that failed as a whole (Unavailable) can hide a
+	// certificate refusal; a status sent by the collector's handler means
+	// TLS was fine.
+	if !errors.Is(err, ErrStreaming) || status.Code(err) != codes.Unavailable || parent.Err() != nil {
 		return err
 	}
 	cfg := d.tls.Clone()
