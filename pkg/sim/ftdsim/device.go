@@ -86,6 +86,11 @@ type Config struct {
 	Seed int64
 	Logf func(format string, args ...any) // optional
 	Now  func() time.Time                 // optional; timestamps of the metrics
+
+	// OnBatchSent, if set, sees every batch once it is on the wire, so a
+	// test can compare what the collector stored with what was sent. It
+	// runs on the session's goroutine: it must not block, nor modify b.
+	OnBatchSent func(b *ftdpb.DataResponse)
 }
 
 // Stats is what the device has done so far, over all sessions.
@@ -591,6 +596,9 @@ func (s *session) sendBatch(parent context.Context) error {
 	s.ackTimer.Reset(d.cfg.AckTimeout)
 	s.ackC = s.ackTimer.C
 	d.update(func(st *Stats) { st.Batches++; st.Metrics += uint64(len(b.Metrics)) })
+	if d.cfg.OnBatchSent != nil {
+		d.cfg.OnBatchSent(b)
+	}
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
 	"github.com/netlens/netlens/pkg/sim/certs"
 )
@@ -34,7 +36,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestSessionStreamsToACorrectCollector(t *testing.T) {
 	c := newFakeCollector()
-	d := testDevice(t, serveMTLS(t, c), nil)
+	sent := make(chan *ftdpb.DataResponse, 64)
+	d := testDevice(t, serveMTLS(t, c), func(cfg *Config) {
+		cfg.OnBatchSent = func(b *ftdpb.DataResponse) {
+			select {
+			case sent <- b:
+			default:
+			}
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := runSession(ctx, d)
 
@@ -46,6 +56,9 @@ func TestSessionStreamsToACorrectCollector(t *testing.T) {
 	var last int64
 	for i := range 3 {
 		b := recv(t, c.batches, "batch")
+		if mine := recv(t, sent, "OnBatchSent"); !proto.Equal(mine, b) {
+			t.Errorf("batch %d: OnBatchSent saw another batch than the collector got", i)
+		}
 		if b.FtdUuid != hello.FtdUuid {
 			t.Errorf("batch %d ftd_uuid %q", i, b.FtdUuid)
 		}
