@@ -1,7 +1,6 @@
 package ftd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -133,16 +132,17 @@ type received[T any] struct {
 
 // receive moves Recv into its own goroutine so a handler can wait for a
 // message, a cancel request and shutdown at once. It stops after the first
-// error or when ctx (the stream's, which gRPC cancels as soon as the
-// handler returns) ends.
-func receive[T any](ctx context.Context, recv func() (*T, error)) <-chan received[T] {
+// error or once stop is closed. stop, not the stream's context, ends it:
+// when the connection dies the context ends at the same moment Recv fails,
+// and the handler must still get that error to record why.
+func receive[T any](stop <-chan struct{}, recv func() (*T, error)) <-chan received[T] {
 	ch := make(chan received[T])
 	go func() {
 		for {
 			m, err := recv()
 			select {
 			case ch <- received[T]{m, err}:
-			case <-ctx.Done():
+			case <-stop:
 				return
 			}
 			if err != nil {
@@ -164,7 +164,9 @@ func (h *handlers) ControlStream(stream grpc.BidiStreamingServer[ftdpb.ControlRe
 	s := h.s
 	remote := remoteOf(stream)
 	ip := peerIP(remote)
-	in := receive(stream.Context(), stream.Recv)
+	stop := make(chan struct{})
+	defer close(stop)
+	in := receive(stop, stream.Recv)
 	ctl := newControl(s.intervalSec, s.collectorUUID)
 
 	var (
@@ -298,7 +300,9 @@ func (h *handlers) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataResponse
 	s := h.s
 	remote := remoteOf(stream)
 	ip := peerIP(remote)
-	in := receive(stream.Context(), stream.Recv)
+	stop := make(chan struct{})
+	defer close(stop)
+	in := receive(stop, stream.Recv)
 	b := newBatcher(s)
 	var (
 		sess  *session
