@@ -20,7 +20,8 @@ import (
 // Store is what execution needs from the series store (*store.Store
 // implements it); tests and the live path may pass their own.
 type Store interface {
-	RangeQuery(ctx context.Context, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error)
+	// RangeQueryFunc calls fn with the result, which fn must not keep.
+	RangeQueryFunc(ctx context.Context, expr string, start, end time.Time, step time.Duration, fn func(promql.Matrix) error) error
 	InstantQuery(ctx context.Context, expr string, ts time.Time) (promql.Vector, error)
 }
 
@@ -79,21 +80,37 @@ func Execute(ctx context.Context, st Store, q Query, tr backend.TimeRange, inter
 	if end.Before(start) {
 		end = start
 	}
-	m, err := st.RangeQuery(ctx, expr, start, end, step)
+	var frames data.Frames
+	err = st.RangeQueryFunc(ctx, expr, start, end, step, func(m promql.Matrix) error {
+		m = dropAllNaN(m)
+		if q.Format == FormatTable {
+			frames = data.Frames{rangeTable(m, expr)}
+		} else {
+			frames = seriesFrames(m, expr, legend)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	m = dropAllNaN(m)
-	if q.Format == FormatTable {
-		return data.Frames{rangeTable(m, expr)}, nil
-	}
-	return seriesFrames(m, expr, legend), nil
+	return frames, nil
 }
 
+// dropAllNaN filters without writing into m, which belongs to the engine.
 func dropAllNaN(m promql.Matrix) promql.Matrix {
-	out := m[:0]
-	for _, s := range m {
-		if slices.ContainsFunc(s.Floats, func(p promql.FPoint) bool { return !math.IsNaN(p.F) }) {
+	keep := func(s promql.Series) bool {
+		return slices.ContainsFunc(s.Floats, func(p promql.FPoint) bool { return !math.IsNaN(p.F) })
+	}
+	i := 0
+	for i < len(m) && keep(m[i]) {
+		i++
+	}
+	if i == len(m) {
+		return m
+	}
+	out := append(make(promql.Matrix, 0, len(m)-1), m[:i]...)
+	for _, s := range m[i+1:] {
+		if keep(s) {
 			out = append(out, s)
 		}
 	}
@@ -133,9 +150,13 @@ func seriesFrames(m promql.Matrix, expr string, legend *legend) data.Frames {
 		return data.Frames{f}
 	}
 	frames := make(data.Frames, 0, len(m))
+	// data.NewField copies its values, so one scratch pair serves every
+	// series instead of allocating each point twice.
+	var times []time.Time
+	var vals []float64
 	for _, s := range m {
-		times := make([]time.Time, len(s.Floats))
-		vals := make([]float64, len(s.Floats))
+		times = slices.Grow(times[:0], len(s.Floats))[:len(s.Floats)]
+		vals = slices.Grow(vals[:0], len(s.Floats))[:len(s.Floats)]
 		for i, p := range s.Floats {
 			times[i] = time.UnixMilli(p.T).UTC()
 			vals[i] = p.F

@@ -13,28 +13,41 @@ import (
 
 // RangeQuery evaluates expr at every step from start to end. A scalar
 // expression comes back as one series without labels, as PromQL does for
-// range queries.
+// range queries. The result is the caller's to keep.
 func (s *Store) RangeQuery(ctx context.Context, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
+	var out promql.Matrix
+	err := s.RangeQueryFunc(ctx, expr, start, end, step, func(m promql.Matrix) error {
+		out = copyMatrix(m)
+		return nil
+	})
+	return out, err
+}
+
+// RangeQueryFunc is RangeQuery without the copy: fn sees the engine's own
+// result, which goes back to the engine's pools when fn returns, so fn must
+// not keep it (or any of its point slices). Frame building uses it to save
+// a copy of every point of a large result.
+func (s *Store) RangeQueryFunc(ctx context.Context, expr string, start, end time.Time, step time.Duration, fn func(promql.Matrix) error) error {
 	if step <= 0 {
-		return nil, fmt.Errorf("range query: step %s must be positive", step)
+		return fmt.Errorf("range query: step %s must be positive", step)
 	}
 	if end.Before(start) {
-		return nil, fmt.Errorf("range query: end %s before start %s", end, start)
+		return fmt.Errorf("range query: end %s before start %s", end, start)
 	}
 	q, err := s.engine.NewRangeQuery(ctx, s.db, nil, expr, start, end, step)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer q.Close()
 	res := q.Exec(ctx)
 	if res.Err != nil {
-		return nil, fmt.Errorf("range query %q: %w", expr, res.Err)
+		return fmt.Errorf("range query %q: %w", expr, res.Err)
 	}
 	m, err := res.Matrix()
 	if err != nil {
-		return nil, fmt.Errorf("range query %q: %w", expr, err)
+		return fmt.Errorf("range query %q: %w", expr, err)
 	}
-	return copyMatrix(m), nil
+	return fn(m)
 }
 
 // InstantQuery evaluates expr once at ts. It returns a Vector for every
