@@ -1,0 +1,79 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/netlens/netlens/pkg/query"
+)
+
+// QueryData answers panels, Explore, alert rules and variables from the
+// store. Alerting calls nothing else, so even live queries return real
+// history here; live ones also carry the channel that streams what follows.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	for _, dq := range req.Queries {
+		resp.Responses[dq.RefID] = d.query(ctx, req.PluginContext, dq)
+	}
+	return resp, nil
+}
+
+func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq backend.DataQuery) backend.DataResponse {
+	var q query.Query
+	if err := json.Unmarshal(dq.JSON, &q); err != nil {
+		return backend.ErrDataResponse(backend.StatusBadRequest, fmt.Sprintf("query %s is not valid JSON: %v", dq.RefID, err))
+	}
+	q.RefID = dq.RefID
+	if d.srv.Store == nil {
+		return backend.ErrDataResponse(backend.StatusInternal, "the series store is not open; see the data source's health check")
+	}
+	// The instance's device restriction narrows every selector, in code
+	// mode too, the same way ad-hoc filters do.
+	if dm, ok := d.deviceMatcher(); ok {
+		q.AdhocFilters = append(q.AdhocFilters, dm)
+	}
+	if q.Live && !q.Instant && q.Format != query.FormatTable {
+		return d.liveQuery(ctx, pc, dq, q)
+	}
+	frames, err := query.Execute(ctx, d.srv.Store, q, dq.TimeRange, dq.Interval, dq.MaxDataPoints)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return backend.DataResponse{Frames: frames}
+}
+
+// liveQuery returns the query's history as one wide frame (the shape every
+// pushed row shares) with a Grafana Live channel for the rows that follow.
+func (d *Datasource) liveQuery(ctx context.Context, pc backend.PluginContext, dq backend.DataQuery, q query.Query) backend.DataResponse {
+	step := query.Step(dq.TimeRange, dq.Interval, dq.MaxDataPoints)
+	expr, err := query.BuildPromQL(q, query.Vars{Interval: step, Range: dq.TimeRange.Duration()})
+	if err != nil {
+		return errorResponse(err)
+	}
+	start, end := dq.TimeRange.From.Truncate(step), dq.TimeRange.To
+	m, err := d.srv.Store.RangeQuery(ctx, expr, start, end, step)
+	if err != nil {
+		return errorResponse(err)
+	}
+	frame, _ := wideFromMatrix(m, q.LegendFormat)
+	frame.RefID = dq.RefID
+	path := d.shared.channels.register(liveQuery{OrgID: pc.OrgID, UID: d.uid, Query: q, Expr: expr, Legend: q.LegendFormat, StepMs: step.Milliseconds()})
+	frame.Meta.Channel = "ds/" + d.uid + "/" + path
+	frame.Meta.ExecutedQueryString = expr
+	return backend.DataResponse{Frames: data.Frames{frame}}
+}
+
+// errorResponse reports a failed query. Nearly every failure is the
+// query's own (bad PromQL, an unknown operator, a many-to-many match), so it
+// is a bad request unless the query ran out of time.
+func errorResponse(err error) backend.DataResponse {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return backend.ErrDataResponse(backend.StatusTimeout, err.Error())
+	}
+	return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+}

@@ -1,0 +1,310 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/query"
+	"github.com/netlens/netlens/pkg/status"
+)
+
+// catalogWindow is how far back catalogs look when the editor gives no
+// time range: long enough to find a device that streams once a day.
+const catalogWindow = 25 * time.Hour
+
+// maxCatalogValues bounds one autocomplete answer; an editor cannot show
+// more, and a label with millions of values must not stall the browser.
+const maxCatalogValues = 5000
+
+func (d *Datasource) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /catalog/families", d.handleFamilies)
+	mux.HandleFunc("GET /catalog/metrics", d.handleMetrics)
+	mux.HandleFunc("GET /catalog/labels", d.handleLabels)
+	mux.HandleFunc("GET /catalog/label-values", d.handleLabelValues)
+	mux.HandleFunc("GET /devices", d.handleDevices)
+	mux.HandleFunc("GET /status", d.handleStatus)
+}
+
+// catalogScope turns the common parameters (source, metric, matchers, time
+// range) into store matchers, always narrowed to the instance's devices.
+func (d *Datasource) catalogScope(r *http.Request) (start, end time.Time, ms []*labels.Matcher, err error) {
+	q := r.URL.Query()
+	end = time.Now()
+	start = end.Add(-catalogWindow)
+	if v := q.Get("from"); v != "" {
+		ms, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			return start, end, nil, fmt.Errorf("from: %q is not milliseconds", v)
+		}
+		start = time.UnixMilli(ms)
+	}
+	if v := q.Get("to"); v != "" {
+		ms, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			return start, end, nil, fmt.Errorf("to: %q is not milliseconds", v)
+		}
+		end = time.UnixMilli(ms)
+	}
+	var qm []query.Matcher
+	if src := q.Get("source"); src != "" {
+		if !validSource(src) {
+			return start, end, nil, fmt.Errorf("source: unknown %q", src)
+		}
+		qm = append(qm, query.Matcher{Label: model.MetricNameLabel, Op: "=~", Value: regexp.QuoteMeta(src+"_") + ".+"})
+	}
+	if m := q.Get("metric"); m != "" {
+		qm = append(qm, query.Matcher{Label: model.MetricNameLabel, Op: "=", Value: m})
+	}
+	if f := q.Get("family"); f != "" {
+		qm = append(qm, query.Matcher{Label: "family", Op: "=", Value: f})
+	}
+	if raw := q.Get("matchers"); raw != "" {
+		var extra []query.Matcher
+		if err := json.Unmarshal([]byte(raw), &extra); err != nil {
+			return start, end, nil, fmt.Errorf("matchers: %w", err)
+		}
+		for _, m := range extra {
+			// An editor row still being filled in narrows nothing.
+			if m.Label != "" && m.Value != "" {
+				qm = append(qm, m)
+			}
+		}
+	}
+	if dm, ok := d.deviceMatcher(); ok {
+		qm = append(qm, dm)
+	}
+	ms, err = toLabelMatchers(qm)
+	return start, end, ms, err
+}
+
+func validSource(s string) bool {
+	switch model.Source(s) {
+	case model.SourceFTD, model.SourceXR, model.SourceINT, model.SourceIPFIX:
+		return true
+	}
+	return false
+}
+
+// deviceMatcher restricts queries and catalogs to the instance's devices.
+func (d *Datasource) deviceMatcher() (query.Matcher, bool) {
+	if len(d.settings.Devices) == 0 {
+		return query.Matcher{}, false
+	}
+	alts := make([]string, len(d.settings.Devices))
+	for i, dev := range d.settings.Devices {
+		alts[i] = regexp.QuoteMeta(dev)
+	}
+	return query.Matcher{Label: "device", Op: "=~", Value: strings.Join(alts, "|")}, true
+}
+
+func toLabelMatchers(qm []query.Matcher) ([]*labels.Matcher, error) {
+	out := make([]*labels.Matcher, 0, len(qm))
+	for _, m := range qm {
+		var t labels.MatchType
+		switch m.Op {
+		case "=", "":
+			t = labels.MatchEqual
+		case "!=":
+			t = labels.MatchNotEqual
+		case "=~":
+			t = labels.MatchRegexp
+		case "!~":
+			t = labels.MatchNotRegexp
+		default:
+			return nil, fmt.Errorf("matcher on %q: unknown operator %q", m.Label, m.Op)
+		}
+		lm, err := labels.NewMatcher(t, m.Label, m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("matcher on %q: %w", m.Label, err)
+		}
+		out = append(out, lm)
+	}
+	return out, nil
+}
+
+func (d *Datasource) handleFamilies(w http.ResponseWriter, r *http.Request) {
+	if !d.storeReady(w) {
+		return
+	}
+	start, end, ms, err := d.catalogScope(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	vals, err := d.srv.Store.LabelValues(r.Context(), "family", start, end, ms...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, map[string]any{"families": capValues(vals)})
+}
+
+func (d *Datasource) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if !d.storeReady(w) {
+		return
+	}
+	start, end, ms, err := d.catalogScope(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	metrics, err := d.srv.Store.Metrics(r.Context(), start, end, ms...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if len(metrics) > maxCatalogValues {
+		metrics = metrics[:maxCatalogValues]
+	}
+	writeJSON(w, map[string]any{"metrics": metrics})
+}
+
+func (d *Datasource) handleLabels(w http.ResponseWriter, r *http.Request) {
+	if !d.storeReady(w) {
+		return
+	}
+	start, end, ms, err := d.catalogScope(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	names, err := d.srv.Store.LabelNames(r.Context(), start, end, ms...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	out := names[:0]
+	for _, n := range names {
+		if n != model.MetricNameLabel {
+			out = append(out, n)
+		}
+	}
+	writeJSON(w, map[string]any{"labels": out})
+}
+
+func (d *Datasource) handleLabelValues(w http.ResponseWriter, r *http.Request) {
+	if !d.storeReady(w) {
+		return
+	}
+	label := r.URL.Query().Get("label")
+	if label == "" {
+		writeError(w, http.StatusBadRequest, errors.New("label: required"))
+		return
+	}
+	start, end, ms, err := d.catalogScope(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	vals, err := d.srv.Store.LabelValues(r.Context(), label, start, end, ms...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, map[string]any{"values": capValues(vals)})
+}
+
+func capValues(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	sort.Strings(v)
+	if len(v) > maxCatalogValues {
+		return v[:maxCatalogValues]
+	}
+	return v
+}
+
+// devices lists the registry's devices this instance may see.
+func (d *Datasource) devices(source string) []status.Device {
+	allowed := map[string]bool{}
+	for _, id := range d.settings.Devices {
+		allowed[id] = true
+	}
+	out := []status.Device{}
+	for _, dev := range d.srv.Board.Snapshot().Devices {
+		if source != "" && string(dev.Source) != source {
+			continue
+		}
+		if len(allowed) > 0 && !allowed[dev.ID] {
+			continue
+		}
+		out = append(out, dev)
+	}
+	return out
+}
+
+func (d *Datasource) handleDevices(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"devices": d.devices(r.URL.Query().Get("source"))})
+}
+
+// setting is one process setting as the config page shows it.
+type setting struct {
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+	Default string `json:"default"`
+	Help    string `json:"help"`
+}
+
+func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
+	snap := d.srv.Board.Snapshot()
+	settings := make([]setting, 0, len(config.Keys))
+	for _, k := range config.Keys {
+		settings = append(settings, setting{Key: k.Name, Value: d.srv.Config.Value(k.Name), Default: k.Default, Help: k.Help})
+	}
+	problems := make([]string, 0, len(d.srv.Problems))
+	for _, p := range d.srv.Problems {
+		problems = append(problems, p.Error())
+	}
+	body := map[string]any{
+		"listeners": nonNil(snap.Listeners),
+		"devices":   d.devices(""),
+		"counters":  snap.Counters,
+		"settings":  settings,
+		"problems":  problems,
+		"live":      d.srv.Hub.Stats(),
+	}
+	if d.srv.Store != nil {
+		body["store"] = d.srv.Store.Stats()
+	}
+	writeJSON(w, body)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (d *Datasource) storeReady(w http.ResponseWriter) bool {
+	if d.srv.Store == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("the series store is not open; see the data source's health check"))
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test of Netlens on a fresh machine: it installs what it needs
+# (Debian packages, npm packages from the lockfile, Go modules), checks and
+# builds the frontend, builds the backend with mage exactly as a release
+# does, and runs the Go tests against that binary. CI (.ci/run) calls this
+# script and nothing else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Debian packages"
+# protoc checks that the committed FTD protobuf code matches its .proto.
+if ! command -v protoc >/dev/null 2>&1; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+protoc --version
+
+step "Toolchains"
+# go.mod names the Go release it needs; an older go fetches it from the Go
+# module proxy by itself (GOTOOLCHAIN=auto).
+go version
+node --version
+npm --version
+
+step "Frontend: install, typecheck, lint, unit tests, build"
+npm ci --no-audit --no-fund
+npm run typecheck
+npm run lint
+npm run test:ci
+npm run build
+
+step "Backend: build with mage (zero-install), vet"
+go run mage.go -v build:backend
+go vet ./...
+binary="$PWD/dist/datasource/gpx_netlens_$(go env GOOS)_$(go env GOARCH)"
+test -x "$binary"
+
+step "Backend: tests (the e2e package drives the binary built above)"
+NETLENS_PLUGIN_BINARY="$binary" go test -count=1 -timeout 15m ./...
+
+step "Fuzz targets: a short run of each, on top of their seed corpora"
+for target in $(grep -rl --include='*_test.go' -E '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do
+  for fn in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' "$target"/*_test.go | awk '{print $2}'); do
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime=10s "./$target"
+  done
+done
+
+echo
+echo "All Netlens tests passed."
