@@ -1,6 +1,19 @@
 // Package query holds the query model shared with the frontend
 // (src/datasource/types.ts mirrors it field for field) and turns queries into
 // PromQL and store results into data frames.
+//
+// Series queries are PromQL because the store embeds the Prometheus TSDB and
+// its PromQL engine (design.md, Store): Grafana users already know the
+// language, alert rules and Explore get it for free, and we write neither a
+// storage engine nor a query language. The builder composes PromQL through
+// the parser's AST, so editor input is escaped by the printer and can never
+// change the expression's structure; code mode is parsed the same way.
+//
+// Limits: a range query evaluates at most MaxPointsPerSeries steps (the step
+// grows to fit) and never at less than 1 s; $__rate_interval never falls
+// below MinRateInterval or four scrape intervals; legend formats are capped
+// at 1024 bytes. The store's engine adds its own limits (query timeout,
+// samples held per query).
 package query
 
 // Source is which kind of device a query is about; it matches model.Source.

@@ -92,10 +92,11 @@ type Store struct {
 	engine *promql.Engine
 	cat    *catalog
 
-	seed     maphash.Seed
-	cacheMu  sync.Mutex
-	cache    map[uint64]*cachedSeries
-	builders sync.Pool // *labels.ScratchBuilder
+	seed       maphash.Seed
+	cacheMu    sync.Mutex
+	cache      map[uint64]*cachedSeries
+	cacheLimit int
+	builders   sync.Pool // *labels.ScratchBuilder
 
 	appended atomic.Uint64
 	rejected [numReasons]atomic.Uint64
@@ -176,7 +177,8 @@ func Open(opts Options) (*Store, error) {
 		seed: maphash.MakeSeed(),
 		// The cache grows as series arrive; start small so an idle store
 		// costs nothing.
-		cache: make(map[uint64]*cachedSeries, 1024),
+		cache:      make(map[uint64]*cachedSeries, 1024),
+		cacheLimit: maxCachedSeries,
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:               slogger,
 			MaxSamples:           opts.MaxSamples,
@@ -330,7 +332,7 @@ func (s *Store) remember(key uint64, cs *cachedSeries) {
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	if _, ok := s.cache[key]; !ok && len(s.cache) >= maxCachedSeries {
+	if _, ok := s.cache[key]; !ok && len(s.cache) >= s.cacheLimit {
 		for k := range s.cache {
 			delete(s.cache, k)
 			break

@@ -234,3 +234,22 @@ func TestCallerMayReuseItsBatch(t *testing.T) {
 		t.Fatalf("devices %v, %v; want fw1 and fw9", devs, err)
 	}
 }
+
+func TestSeriesCacheIsBoundedAndEvictionIsHarmless(t *testing.T) {
+	s := openTest(t, Options{})
+	s.cacheLimit = 4
+	for round := range 3 {
+		var batch []model.Sample
+		for d := range 10 {
+			batch = append(batch, cpu("fw"+string(rune('a'+d)), t0.Add(time.Duration(round)*time.Minute), float64(round)))
+		}
+		mustAppend(t, s, batch...)
+		if n := s.Stats().CachedSeries; n > 4 {
+			t.Fatalf("cache holds %d series, limit 4", n)
+		}
+	}
+	v, err := s.InstantQuery(context.Background(), `count(count_over_time(ftd_cpu_utilisation[10m]) == 3)`, t0.Add(2*time.Minute))
+	if err != nil || len(v) != 1 || v[0].F != 10 {
+		t.Fatalf("every series must hold its 3 samples whether cached or not: %v %v", v, err)
+	}
+}
