@@ -2,7 +2,18 @@
 // generally used by snapshots, but can affect specific tests
 process.env.TZ = 'UTC';
 
+const base = require('./.config/jest.config');
+
+// d3-color 3.1.x (pulled in by @grafana/data) ships its ES module as .mjs,
+// which the scaffold's transform pattern does not cover; run it through the
+// same swc transform as everything else.
+const swc = base.transform['^.+\\.(t|j)sx?$'];
+
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
-  ...require('./.config/jest.config'),
+  ...base,
+  transform: {
+    ...base.transform,
+    '^.+\\.mjs$': swc,
+  },
 };

@@ -126,7 +126,10 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
             width={16}
             options={AGG_OPTIONS}
             value={query.aggregation ?? ''}
-            onChange={(v) => onChange({ aggregation: v.value ?? '' })}
+            onChange={(v) =>
+              // The backend refuses a group by without an aggregation.
+              onChange(v.value ? { aggregation: v.value } : { aggregation: '', groupBy: undefined })
+            }
           />
         </EditorField>
         <EditorField label="Group by" tooltip="Labels kept by the aggregation">

@@ -1,0 +1,202 @@
+import React, { useState } from 'react';
+import { DataSourceSettings } from '@grafana/data';
+import { act, render, renderHook, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+import { fakeDataSource } from '../../testing/fakeDataSource';
+import { NetlensOptions, StatusResponse } from '../../types';
+import { ConfigEditor } from './ConfigEditor';
+import { useStatus } from './useStatus';
+
+const STATUS: StatusResponse = {
+  listeners: [
+    { name: 'ftd', network: 'tcp', address: ':50051', bound: true, error: '', since: '2026-11-25T07:00:00Z' },
+    {
+      name: 'xr',
+      network: 'udp',
+      address: ':57500',
+      bound: false,
+      error: 'listen udp :57500: address already in use',
+      since: '2026-11-25T07:00:00Z',
+    },
+  ],
+  devices: [
+    {
+      source: 'ftd',
+      id: 'a1b2',
+      hostname: 'fw-edge-1',
+      remote: '192.0.2.10:40122',
+      state: 'connected',
+      stateReason: '',
+      since: '2026-11-25T07:01:00Z',
+      lastBatch: '2026-11-25T07:59:00Z',
+      intervalSeconds: 60,
+      batches: 58,
+      samples: 12345,
+      rejected: 2,
+      errors: {
+        invalid_argument: { count: 2, last: 'metric without name', lastAt: '2026-11-25T07:30:00Z' },
+        auth: { count: 0, last: '', lastAt: '' },
+      },
+    },
+    {
+      source: 'ftd',
+      id: 'ffee',
+      hostname: '',
+      remote: '192.0.2.11:40100',
+      state: 'rejected',
+      stateReason: 'client certificate not signed by the configured CA',
+      since: '2026-11-25T07:02:00Z',
+      lastBatch: '',
+      intervalSeconds: 0,
+      batches: 0,
+      samples: 0,
+      rejected: 0,
+    },
+  ],
+  counters: { ftd_batches_total: 58 },
+  settings: [
+    { key: 'ftd_listen', value: ':50051', default: ':50051', help: 'FTD gRPC dial-out address' },
+    { key: 'retention', value: '7d', default: '15d', help: 'How long series are kept' },
+  ],
+  store: { series: 321 },
+};
+
+let statusAnswer: () => StatusResponse = () => STATUS;
+const { ds, calls } = fakeDataSource((path) => {
+  if (path !== 'status') {
+    throw new Error(`unexpected ${path}`);
+  }
+  return statusAnswer();
+});
+
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getDataSourceSrv: () => ({ get: async () => ds }),
+}));
+
+function settings(jsonData: NetlensOptions): DataSourceSettings<NetlensOptions> {
+  return {
+    id: 1,
+    uid: 'netlens-test',
+    orgId: 1,
+    name: 'Netlens',
+    type: 'netlens-telemetry-datasource',
+    typeName: 'Netlens',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: '',
+    user: '',
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    jsonData,
+    secureJsonFields: {},
+    readOnly: false,
+    withCredentials: false,
+  };
+}
+
+function renderEditor(jsonData: NetlensOptions = {}) {
+  const changes: NetlensOptions[] = [];
+  function Harness() {
+    const [options, setOptions] = useState(settings(jsonData));
+    return (
+      <ConfigEditor
+        options={options}
+        onOptionsChange={(o) => {
+          changes.push(o.jsonData);
+          setOptions(o);
+        }}
+      />
+    );
+  }
+  render(<Harness />);
+  return changes;
+}
+
+beforeEach(() => {
+  statusAnswer = () => STATUS;
+  calls.length = 0;
+});
+
+describe('ConfigEditor', () => {
+  it('shows listeners, devices with their errors, and where each process setting is configured', async () => {
+    renderEditor();
+
+    const listeners = await screen.findByRole('table', { name: 'Listeners' });
+    const rows = within(listeners).getAllByRole('row');
+    expect(rows[1]).toHaveTextContent(':50051/tcp');
+    expect(rows[1]).toHaveTextContent('listening');
+    expect(rows[2]).toHaveTextContent('not listening: listen udp :57500: address already in use');
+
+    const devices = screen.getByRole('table', { name: 'Devices' });
+    const fw1 = within(devices).getByText('fw-edge-1').closest('tr')!;
+    expect(fw1).toHaveTextContent('connected');
+    expect(fw1).toHaveTextContent('60 s');
+    expect(fw1).toHaveTextContent('12345');
+    expect(fw1).toHaveTextContent('invalid_argument: 2');
+    expect(fw1).not.toHaveTextContent('auth:');
+    const rejected = within(devices).getByText('ffee').closest('tr')!;
+    expect(rejected).toHaveTextContent('rejected');
+    expect(rejected).toHaveTextContent('client certificate not signed by the configured CA');
+
+    const s = screen.getByRole('table', { name: 'Process settings' });
+    const retention = within(s).getByText('retention').closest('tr')!;
+    expect(retention).toHaveTextContent('GF_PLUGIN_RETENTION');
+    expect(retention).toHaveTextContent('7d');
+    expect(retention).toHaveTextContent('15d');
+    expect(screen.getByText('[plugin.netlens-telemetry-datasource]')).toBeInTheDocument();
+  });
+
+  it('saves the live default and the device restriction in jsonData', async () => {
+    const changes = renderEditor({ devices: ['not-yet-seen'] });
+    await screen.findByRole('table', { name: 'Devices' });
+
+    await userEvent.click(screen.getByRole('switch', { name: 'Live by default' }));
+    expect(changes[changes.length - 1]).toEqual({ devices: ['not-yet-seen'], liveEnabledByDefault: true });
+
+    await userEvent.click(screen.getByRole('combobox', { name: 'Devices' }));
+    await userEvent.click(await screen.findByText('fw-edge-1 (a1b2)'));
+    expect(changes[changes.length - 1]).toEqual({ devices: ['not-yet-seen', 'a1b2'], liveEnabledByDefault: true });
+  });
+
+  it('says so when the status cannot be read', async () => {
+    statusAnswer = () => {
+      throw { data: { message: 'plugin unavailable' } };
+    };
+    renderEditor();
+    expect(await screen.findByText('plugin unavailable')).toBeInTheDocument();
+    expect(screen.queryByRole('table', { name: 'Listeners' })).not.toBeInTheDocument();
+  });
+});
+
+describe('useStatus', () => {
+  it('reads the status again while mounted and stops when unmounted', async () => {
+    let n = 0;
+    statusAnswer = () => ({ ...STATUS, counters: { reads: ++n } });
+    const { result, unmount } = renderHook(() => useStatus('netlens-test', 30));
+    await waitFor(() => expect(result.current.status?.counters.reads).toBeGreaterThanOrEqual(3));
+    unmount();
+    const after = calls.length;
+    await act(() => new Promise((r) => setTimeout(r, 120)));
+    expect(calls.length).toBe(after);
+  });
+
+  it('keeps the last good status beside a new error', async () => {
+    let fail = false;
+    statusAnswer = () => {
+      if (fail) {
+        throw new Error('timeout');
+      }
+      return STATUS;
+    };
+    const { result, unmount } = renderHook(() => useStatus('netlens-test', 30));
+    await waitFor(() => expect(result.current.status).toBeDefined());
+    fail = true;
+    await waitFor(() => expect(result.current.error).toBe('timeout'));
+    expect(result.current.status).toBe(STATUS);
+    unmount();
+  });
+});

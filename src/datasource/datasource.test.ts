@@ -1,0 +1,245 @@
+import { CoreApp, DataQueryRequest, dateTime } from '@grafana/data';
+import { lastValueFrom } from 'rxjs';
+
+import { FakeTemplateSrv } from './testing/fakeTemplateSrv';
+import { catalogHandler, fakeDataSource } from './testing/fakeDataSource';
+import { NetlensQuery, NetlensVariableQuery } from './types';
+import { NetlensVariableSupport } from './variables';
+
+const templateSrv = new FakeTemplateSrv();
+
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getTemplateSrv: () => templateSrv,
+}));
+
+function query(q: Partial<NetlensQuery>): NetlensQuery {
+  return { refId: 'A', source: 'ftd', kind: 'series', editorMode: 'builder', ...q };
+}
+
+beforeEach(() => {
+  templateSrv.variables = {
+    device: { value: ['a1b2', 'c3.d4'], multi: true },
+    one: { value: ['fw-edge-1'], multi: true },
+    metric: { value: 'ftd_cpu_cpu_utilisation' },
+    family: { value: 'interface' },
+    keep: { value: ['interface', 'hostname'], multi: true },
+  };
+});
+
+describe('getDefaultQuery', () => {
+  it('starts FTD series queries in the builder, live only when the instance says so', () => {
+    expect(fakeDataSource(catalogHandler).ds.getDefaultQuery(CoreApp.PanelEditor)).toEqual({
+      source: 'ftd',
+      kind: 'series',
+      editorMode: 'builder',
+      format: 'time_series',
+      live: false,
+    });
+    expect(
+      fakeDataSource(catalogHandler, { liveEnabledByDefault: true }).ds.getDefaultQuery(CoreApp.Explore).live
+    ).toBe(true);
+  });
+});
+
+describe('filterQuery', () => {
+  const { ds } = fakeDataSource(catalogHandler);
+  it('skips a builder query without a metric and a code query without text', () => {
+    expect(ds.filterQuery(query({}))).toBe(false);
+    expect(ds.filterQuery(query({ metric: 'ftd_cpu_cpu_utilisation' }))).toBe(true);
+    expect(ds.filterQuery(query({ editorMode: 'code', expr: '  ', metric: 'ftd_cpu_cpu_utilisation' }))).toBe(false);
+    expect(ds.filterQuery(query({ editorMode: 'code', expr: 'up' }))).toBe(true);
+  });
+});
+
+describe('applyTemplateVariables', () => {
+  const { ds } = fakeDataSource(catalogHandler);
+
+  it('turns a multi-value variable in a regex matcher into an alternation of escaped values', () => {
+    const out = ds.applyTemplateVariables(query({ matchers: [{ label: 'device', op: '=~', value: '$device' }] }), {});
+    expect(out.matchers).toEqual([{ label: 'device', op: '=~', value: '(a1b2|c3\\.d4)' }]);
+  });
+
+  it('turns = and != with several values into =~ and !~', () => {
+    const out = ds.applyTemplateVariables(
+      query({
+        matchers: [
+          { label: 'device', op: '=', value: '$device' },
+          { label: 'device', op: '!=', value: '${device}' },
+        ],
+      }),
+      {}
+    );
+    expect(out.matchers).toEqual([
+      { label: 'device', op: '=~', value: '(a1b2|c3\\.d4)' },
+      { label: 'device', op: '!~', value: '(a1b2|c3\\.d4)' },
+    ]);
+  });
+
+  it('keeps = with one selected value as an exact match, unescaped', () => {
+    templateSrv.variables.one = { value: ['fw.edge-1'], multi: true };
+    const out = ds.applyTemplateVariables(query({ matchers: [{ label: 'hostname', op: '=', value: '$one' }] }), {});
+    expect(out.matchers).toEqual([{ label: 'hostname', op: '=', value: 'fw.edge-1' }]);
+  });
+
+  it('interpolates metric, family, legend, group by and code text', () => {
+    const out = ds.applyTemplateVariables(
+      query({
+        metric: '$metric',
+        family: '$family',
+        legendFormat: '{{interface}} $family',
+        aggregation: 'sum',
+        groupBy: ['$keep', 'device'],
+        editorMode: 'code',
+        expr: 'sum by (device) (rate(ftd_interface_input_bytes{device=~"$device"}[$__rate_interval]))',
+      }),
+      {}
+    );
+    expect(out.metric).toBe('ftd_cpu_cpu_utilisation');
+    expect(out.family).toBe('interface');
+    expect(out.legendFormat).toBe('{{interface}} interface');
+    expect(out.groupBy).toEqual(['interface', 'hostname', 'device']);
+    // $__rate_interval is the backend's to fill in.
+    expect(out.expr).toBe(
+      'sum by (device) (rate(ftd_interface_input_bytes{device=~"(a1b2|c3\\.d4)"}[$__rate_interval]))'
+    );
+  });
+
+  it('prefers scoped variables (repeated panels) over dashboard ones', () => {
+    const out = ds.applyTemplateVariables(query({ matchers: [{ label: 'device', op: '=', value: '$device' }] }), {
+      device: { text: 'c3d4', value: 'c3d4' },
+    });
+    expect(out.matchers).toEqual([{ label: 'device', op: '=', value: 'c3d4' }]);
+  });
+
+  it('carries the ad-hoc filters into adhocFilters, multi-value operators as alternations', () => {
+    const out = ds.applyTemplateVariables(query({ metric: 'ftd_cpu_cpu_utilisation' }), {}, [
+      { key: 'hostname', operator: '=', value: 'fw-edge-1' },
+      { key: 'interface', operator: '!~', value: 'Gig.*' },
+      { key: 'device', operator: '=|', value: 'a1b2', values: ['a1b2', 'c3.d4'] },
+      { key: 'device', operator: '!=|', value: 'x', values: ['x'] },
+      { key: 'samples', operator: '>', value: '3' },
+    ]);
+    expect(out.adhocFilters).toEqual([
+      { label: 'hostname', op: '=', value: 'fw-edge-1' },
+      { label: 'interface', op: '!~', value: 'Gig.*' },
+      { label: 'device', op: '=~', value: 'a1b2|c3\\.d4' },
+      { label: 'device', op: '!~', value: 'x' },
+    ]);
+  });
+
+  it('drops stale ad-hoc filters from the saved query when the dashboard has none', () => {
+    const out = ds.applyTemplateVariables(
+      query({ metric: 'm', adhocFilters: [{ label: 'device', op: '=', value: 'gone' }] }),
+      {},
+      []
+    );
+    expect(out.adhocFilters).toBeUndefined();
+  });
+});
+
+describe('catalog resources', () => {
+  it('sends the time range and the other filters when listing label values', async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    const range = { from: dateTime(1000), to: dateTime(5000), raw: { from: 'now-1h', to: 'now' } };
+    const values = await ds.getLabelValues(
+      'ftd',
+      'interface',
+      'ftd_interface_input_bytes',
+      [
+        { label: 'device', op: '=', value: 'a1b2' },
+        { label: 'interface', op: '=', value: 'self is left out' },
+        { label: 'hostname', op: '=', value: '' },
+      ],
+      range
+    );
+    expect(values).toEqual(['GigabitEthernet0/0', 'GigabitEthernet0/1']);
+    expect(calls).toEqual([
+      {
+        path: 'catalog/label-values',
+        params: {
+          source: 'ftd',
+          label: 'interface',
+          metric: 'ftd_interface_input_bytes',
+          from: 1000,
+          to: 5000,
+          matchers: JSON.stringify([{ label: 'device', op: '=', value: 'a1b2' }]),
+        },
+      },
+    ]);
+  });
+
+  it('offers label names as ad-hoc keys and narrows values by the other ad-hoc filters', async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    expect(await ds.getTagKeys({ filters: [] })).toEqual([
+      { text: 'device' },
+      { text: 'hostname' },
+      { text: 'interface' },
+    ]);
+    const values = await ds.getTagValues({
+      key: 'hostname',
+      filters: [
+        { key: 'device', operator: '=', value: 'a1b2' },
+        { key: 'hostname', operator: '=', value: 'fw-edge-2' },
+      ],
+    });
+    expect(values).toEqual([{ text: 'fw-edge-1' }, { text: 'fw-edge-2' }]);
+    expect(calls[1]).toEqual({
+      path: 'catalog/label-values',
+      params: {
+        source: 'ftd',
+        label: 'hostname',
+        matchers: JSON.stringify([{ label: 'device', op: '=', value: 'a1b2' }]),
+      },
+    });
+  });
+});
+
+describe('variable queries', () => {
+  async function run(q: Omit<NetlensVariableQuery, 'refId'>) {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    const response = await lastValueFrom(
+      (ds.variables as NetlensVariableSupport).query({
+        targets: [{ refId: 'V', ...q }],
+      } as unknown as DataQueryRequest<NetlensVariableQuery>)
+    );
+    return { data: response.data, calls };
+  }
+
+  it('lists devices by hostname with the device id as value', async () => {
+    const { data } = await run({ type: 'devices' });
+    expect(data).toEqual([
+      { text: 'fw-edge-1', value: 'a1b2' },
+      { text: 'c3d4', value: 'c3d4' },
+    ]);
+  });
+
+  it('lists metric families', async () => {
+    expect((await run({ type: 'families' })).data).toEqual([
+      { text: 'cpu' },
+      { text: 'interface' },
+      { text: 'memory' },
+    ]);
+  });
+
+  it('lists metric names of a family given through a variable', async () => {
+    const { data, calls } = await run({ type: 'metrics', family: '$family' });
+    expect(data).toEqual([{ text: 'ftd_interface_input_bytes' }, { text: 'ftd_interface_output_bytes' }]);
+    expect(calls[0].params.family).toBe('interface');
+  });
+
+  it('lists label values, optionally of one metric', async () => {
+    const { data, calls } = await run({ type: 'labelValues', label: 'hostname', metric: '$metric' });
+    expect(data).toEqual([{ text: 'fw-edge-1' }, { text: 'fw-edge-2' }]);
+    expect(calls[0]).toEqual({
+      path: 'catalog/label-values',
+      params: { source: 'ftd', label: 'hostname', metric: 'ftd_cpu_cpu_utilisation' },
+    });
+  });
+
+  it('asks nothing when no label is chosen', async () => {
+    const { data, calls } = await run({ type: 'labelValues' });
+    expect(data).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+});
