@@ -15,6 +15,7 @@ import (
 
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
 	"github.com/netlens/netlens/pkg/sim/certs"
 	"github.com/netlens/netlens/pkg/sim/ftdsim"
@@ -68,7 +69,7 @@ func (s *recordingSink) count(device string) (batches, samples int) {
 
 // testEnv is one receiver on 127.0.0.1 with a fresh PKI.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	pki   *certs.PKI
 	dir   string
 	cfg   config.FTD
@@ -103,12 +104,21 @@ func newPKI(t testing.TB, name string) (*certs.PKI, string) {
 	return p, dir
 }
 
-// newEnv starts a receiver; tweak may adjust it before Start.
-func newEnv(t *testing.T, allowed func(netip.Addr) bool, tweak func(*Server)) *testEnv {
+// newEnv starts a receiver writing to a recordingSink; tweak may adjust it
+// before Start.
+func newEnv(t testing.TB, allowed func(netip.Addr) bool, tweak func(*Server)) *testEnv {
+	t.Helper()
+	sink := &recordingSink{}
+	e := newEnvWithSink(t, allowed, tweak, sink)
+	e.sink = sink
+	return e
+}
+
+func newEnvWithSink(t testing.TB, allowed func(netip.Addr) bool, tweak func(*Server), sink pipeline.Sink) *testEnv {
 	t.Helper()
 	p, dir := newPKI(t, "netlens test CA")
-	e := &testEnv{t: t, pki: p, dir: dir, cfg: testConfig(dir), board: status.NewBoard(nil), sink: &recordingSink{}}
-	srv, err := New(e.cfg, allowed, e.board, e.sink, log.NewNullLogger())
+	e := &testEnv{t: t, pki: p, dir: dir, cfg: testConfig(dir), board: status.NewBoard(nil)}
+	srv, err := New(e.cfg, allowed, e.board, sink, log.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +227,7 @@ func (e *testEnv) counter(name string) uint64 { return e.board.Snapshot().Counte
 
 // rawDevice speaks the protocol by hand, to do what a real device would not.
 type rawDevice struct {
-	t      *testing.T
+	t      testing.TB
 	conn   *grpc.ClientConn
 	client ftdpb.GrpcStreamingServiceClient
 	ctx    context.Context
