@@ -34,6 +34,11 @@ func (s *Store) RangeQueryFunc(ctx context.Context, expr string, start, end time
 	if end.Before(start) {
 		return fmt.Errorf("range query: end %s before start %s", end, start)
 	}
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	q, err := s.engine.NewRangeQuery(ctx, s.db, nil, expr, start, end, step)
 	if err != nil {
 		return err
@@ -54,6 +59,11 @@ func (s *Store) RangeQueryFunc(ctx context.Context, expr string, start, end time
 // numeric result: a scalar expression (such as "1 + 1") becomes one sample
 // without labels, so callers handle one shape. String results are an error.
 func (s *Store) InstantQuery(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	q, err := s.engine.NewInstantQuery(ctx, s.db, nil, expr, ts)
 	if err != nil {
 		return nil, err
@@ -81,6 +91,16 @@ func (s *Store) InstantQuery(ctx context.Context, expr string, ts time.Time) (pr
 		return nil, fmt.Errorf("instant query %q: result is a range vector; wrap it in a function such as rate()", expr)
 	default:
 		return nil, fmt.Errorf("instant query %q: unsupported result type %s", expr, res.Value.Type())
+	}
+}
+
+// acquire waits for a query slot or the end of ctx.
+func (s *Store) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.querySlots <- struct{}{}:
+		return func() { <-s.querySlots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a query slot (%d running): %w", cap(s.querySlots), ctx.Err())
 	}
 }
 

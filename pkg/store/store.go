@@ -55,6 +55,10 @@ const (
 	// sample. FTD streams every 60 s by default, so Prometheus' 5 minutes
 	// covers a few missed intervals without joining unrelated gaps.
 	DefaultLookbackDelta = 5 * time.Minute
+	// DefaultMaxConcurrentQueries is twice the cores of the machines we run
+	// on: more queries at once would only share the same CPUs while each
+	// holds its memory.
+	DefaultMaxConcurrentQueries = 4
 )
 
 // maxCachedSeries bounds the series-ref cache. Past it, an arbitrary entry
@@ -78,6 +82,10 @@ type Options struct {
 	// DefaultQueryTimeout and DefaultMaxSamples.
 	QueryTimeout time.Duration
 	MaxSamples   int
+	// MaxConcurrentQueries bounds the PromQL queries running at once (each
+	// may hold up to MaxSamples); more wait their turn or their context's
+	// end. 0 means DefaultMaxConcurrentQueries.
+	MaxConcurrentQueries int
 
 	// blockDuration overrides the TSDB's 2h block range; tests use it to
 	// cut blocks (and so exercise retention) with little data.
@@ -91,6 +99,8 @@ type Store struct {
 	db     *tsdb.DB
 	engine *promql.Engine
 	cat    *catalog
+	// querySlots holds one token per running query.
+	querySlots chan struct{}
 
 	seed       maphash.Seed
 	cacheMu    sync.Mutex
@@ -138,6 +148,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.MaxSamples <= 0 {
 		opts.MaxSamples = DefaultMaxSamples
 	}
+	if opts.MaxConcurrentQueries <= 0 {
+		opts.MaxConcurrentQueries = DefaultMaxConcurrentQueries
+	}
 	if opts.Logger == nil {
 		opts.Logger = log.NewNullLogger()
 	}
@@ -179,6 +192,7 @@ func Open(opts Options) (*Store, error) {
 		// costs nothing.
 		cache:      make(map[uint64]*cachedSeries, 1024),
 		cacheLimit: maxCachedSeries,
+		querySlots: make(chan struct{}, opts.MaxConcurrentQueries),
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:               slogger,
 			MaxSamples:           opts.MaxSamples,

@@ -253,3 +253,21 @@ func TestSeriesCacheIsBoundedAndEvictionIsHarmless(t *testing.T) {
 		t.Fatalf("every series must hold its 3 samples whether cached or not: %v %v", v, err)
 	}
 }
+
+func TestQueriesBeyondTheConcurrencyLimitWaitForTheirContext(t *testing.T) {
+	s := openTest(t, Options{MaxConcurrentQueries: 1})
+	mustAppend(t, s, cpu("fw1", t0, 1))
+	release, err := s.acquire(context.Background()) // a query that is still running
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.InstantQuery(ctx, `ftd_cpu_utilisation`, t0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the query to give up with its context", err)
+	}
+	release()
+	if v, err := s.InstantQuery(context.Background(), `ftd_cpu_utilisation`, t0); err != nil || len(v) != 1 {
+		t.Fatalf("after the slot is free: %v %v", v, err)
+	}
+}
