@@ -125,6 +125,8 @@ func (e *MetricError) Category() status.Category { return status.CatInvalidArgum
 type BatchError struct {
 	Category status.Category
 	Msg      string
+	// Malformed: the bytes were not a DataResponse at all.
+	Malformed bool
 }
 
 func (e *BatchError) Error() string { return e.Msg }
@@ -161,7 +163,9 @@ type Converter struct {
 	limits Limits
 	names  map[nameKey]cachedName
 	keys   map[string]string
+	values map[string]string
 	buf    []byte
+	tags   []tagView // reused by every metric's view
 }
 
 type nameKey struct{ family, description string }
@@ -174,6 +178,9 @@ type cachedName struct {
 // cacheEntries bounds each cache so a device inventing new families or tag
 // keys in every batch cannot grow memory without limit.
 const cacheEntries = 4096
+
+// valueCacheEntries bounds the interned tag values of one converter.
+const valueCacheEntries = 16384
 
 // NewConverter returns a converter applying limits; zero fields take the
 // defaults.
@@ -188,7 +195,7 @@ func NewConverter(limits Limits) *Converter {
 	if limits.MaxValueBytes <= 0 {
 		limits.MaxValueBytes = def.MaxValueBytes
 	}
-	return &Converter{limits: limits, names: map[nameKey]cachedName{}, keys: map[string]string{}}
+	return &Converter{limits: limits, names: map[nameKey]cachedName{}, keys: map[string]string{}, values: map[string]string{}}
 }
 
 // Limits returns the limits in force.
@@ -204,74 +211,143 @@ func (c *Converter) Limits() Limits { return c.limits }
 // one label array shared by its samples, so samples handed to a consumer
 // that keeps them stay intact as long as dst itself is not reused.
 func (c *Converter) Convert(dst []model.Sample, id Identity, resp *ftdpb.DataResponse, receivedMs int64) ([]model.Sample, Summary, error) {
-	dst = dst[:0]
-	var sum Summary
-	uuid := resp.GetFtdUuid()
+	metrics := resp.GetMetrics()
+	// One label array for the whole batch: three fixed labels plus the tags
+	// of each metric, clipped per sample so appends never cross samples.
+	labels := 0
+	for _, m := range metrics {
+		if n := len(m.GetTags()); n <= c.limits.MaxTags {
+			labels += 3 + n
+		}
+	}
+	b, err := c.begin(dst, id, resp.GetFtdUuid(), false, receivedMs, len(metrics), labels)
+	if err != nil {
+		return dst[:0], Summary{}, err
+	}
+	for i, m := range metrics {
+		v := metricView{tags: c.tags[:0]}
+		if m == nil {
+			v.isNil = true
+		} else {
+			v.ts, v.family, v.value, v.typ = m.GetTimestamp(), m.GetMetricFamily(), m.GetValue(), m.GetMetricType()
+			v.ntags = len(m.GetTags())
+			for _, t := range m.GetTags() {
+				if len(v.tags) == c.limits.MaxTags {
+					break // past the limit the metric is rejected on the count
+				}
+				if t != nil {
+					v.tags = append(v.tags, tagView{t.GetKey(), t.GetValue()})
+				}
+			}
+		}
+		c.tags = v.tags[:0]
+		b.add(i, &v)
+	}
+	return b.dst, b.sum, nil
+}
+
+// metricView is one metric's fields, taken from a message (Convert) or
+// straight from the wire (ConvertWire). With borrowed set its strings alias
+// a buffer the caller will reuse: whatever a sample or an error keeps is
+// copied or interned first.
+type metricView struct {
+	isNil       bool
+	ts          int64
+	family, typ string
+	value       float64
+	tags        []tagView // at most Limits.MaxTags of them
+	ntags       int       // how many the metric had
+}
+
+type tagView struct{ key, value string }
+
+// batch is the state of one conversion.
+type batch struct {
+	c        *Converter
+	uuid     string
+	hostname string
+	// borrowed: the views alias the caller's buffer, and their strings
+	// were checked for valid UTF-8 while parsing.
+	borrowed   bool
+	receivedMs int64
+	dst        []model.Sample
+	arena      []model.Label
+	sum        Summary
+}
+
+// begin checks the batch's identity and sizes its buffers: metrics is how
+// many metrics to expect, labels how many labels they will carry (an
+// estimate is fine; the arena grows in chunks).
+func (c *Converter) begin(dst []model.Sample, id Identity, uuid string, borrowed bool, receivedMs int64, metrics, labels int) (batch, error) {
 	if uuid == "" {
-		return dst, sum, ErrNoUUID
+		return batch{}, ErrNoUUID
 	}
 	if !utf8.ValidString(uuid) || len(uuid) > c.limits.MaxValueBytes {
-		return dst, sum, &BatchError{Category: status.CatSystem, Msg: "batch ftd_uuid is not a valid device identity (invalid UTF-8 or too long)"}
+		return batch{}, &BatchError{Category: status.CatSystem, Msg: "batch ftd_uuid is not a valid device identity (invalid UTF-8 or too long)"}
 	}
 	if id.UUID != "" && id.UUID != uuid {
-		return dst, sum, &BatchError{Category: status.CatStreaming, Msg: fmt.Sprintf("batch ftd_uuid %q does not match the session's device %q", uuid, id.UUID)}
+		return batch{}, &BatchError{Category: status.CatStreaming, Msg: fmt.Sprintf("batch ftd_uuid %q does not match the session's device %q", uuid, id.UUID)}
+	}
+	if id.UUID != "" {
+		uuid = id.UUID // the handshake's copy, which no buffer reuse can touch
+	} else if borrowed {
+		uuid = strings.Clone(uuid)
 	}
 	hostname := id.Hostname
 	if !utf8.ValidString(hostname) || len(hostname) > c.limits.MaxValueBytes {
 		hostname = ""
 	}
-	metrics := resp.GetMetrics()
-	// One label array for the whole batch: three fixed labels plus the tags
-	// of each metric, clipped per sample so appends never cross samples.
-	total := 0
-	for _, m := range metrics {
-		if n := len(m.GetTags()); n <= c.limits.MaxTags {
-			total += 3 + n
-		}
+	if cap(dst) < metrics {
+		dst = make([]model.Sample, 0, metrics)
 	}
-	arena := make([]model.Label, 0, total)
-	if cap(dst) < len(metrics) {
-		dst = make([]model.Sample, 0, len(metrics))
+	return batch{
+		c: c, uuid: uuid, hostname: hostname, borrowed: borrowed, receivedMs: receivedMs,
+		dst: dst[:0], arena: make([]model.Label, 0, labels),
+	}, nil
+}
+
+// add converts metric i of the batch.
+func (b *batch) add(i int, v *metricView) {
+	if v.ntags <= b.c.limits.MaxTags && cap(b.arena)-len(b.arena) < 3+len(v.tags) {
+		// Earlier samples keep the old array; the new one takes the rest.
+		b.arena = make([]model.Label, 0, max(2*cap(b.arena), 3+len(v.tags), 64))
 	}
-	for i, m := range metrics {
-		start := len(arena)
-		s, err := c.metric(arena, uuid, hostname, m, receivedMs)
-		if err != nil {
-			err.Index = i
-			sum.Rejected++
-			sum.ByReason[err.Reason]++
-			if sum.First == nil {
-				sum.First = err
-			}
-			continue
+	start := len(b.arena)
+	s, err := b.c.metric(b.arena, b, v)
+	if err != nil {
+		err.Index = i
+		b.sum.Rejected++
+		b.sum.ByReason[err.Reason]++
+		if b.sum.First == nil {
+			b.sum.First = err
 		}
-		if s.Kind == model.KindUnknown {
-			if sum.UnknownType == 0 {
-				sum.FirstUnknownType = m.GetMetricType()
-			}
-			sum.UnknownType++
-			s.Kind = model.KindGauge
-		}
-		arena = arena[:start+len(s.Labels)]
-		dst = append(dst, s)
-		sum.Kept++
+		return
 	}
-	return dst, sum, nil
+	if s.Kind == model.KindUnknown {
+		if b.sum.UnknownType == 0 {
+			b.sum.FirstUnknownType = strings.Clone(v.typ)
+		}
+		b.sum.UnknownType++
+		s.Kind = model.KindGauge
+	}
+	b.arena = b.arena[:start+len(s.Labels)]
+	b.dst = append(b.dst, s)
+	b.sum.Kept++
 }
 
 // metric converts one metric, writing its labels into arena's spare
-// capacity. It returns a sample whose Labels alias that capacity.
-func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.Metric, receivedMs int64) (model.Sample, *MetricError) {
-	if m == nil {
+// capacity (add made room). It returns a sample whose Labels alias it.
+func (c *Converter) metric(arena []model.Label, b *batch, m *metricView) (model.Sample, *MetricError) {
+	if m.isNil {
 		return model.Sample{}, &MetricError{Reason: ReasonNilMetric, Detail: "empty metric entry"}
 	}
-	family := m.GetMetricFamily()
+	family := m.family
 	reject := func(r Reason, format string, args ...any) (model.Sample, *MetricError) {
 		f := family
 		if len(f) > 64 || !utf8.ValidString(f) {
 			f = ""
 		}
-		return model.Sample{}, &MetricError{Family: f, Reason: r, Detail: fmt.Sprintf(format, args...)}
+		return model.Sample{}, &MetricError{Family: strings.Clone(f), Reason: r, Detail: fmt.Sprintf(format, args...)}
 	}
 	if family == "" {
 		return reject(ReasonMissingFamily, "metricFamily is empty")
@@ -282,17 +358,16 @@ func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.
 	if !utf8.ValidString(family) {
 		return reject(ReasonInvalidUTF8, "metricFamily is not valid UTF-8")
 	}
-	tags := m.GetTags()
-	if len(tags) > c.limits.MaxTags {
-		return reject(ReasonTooManyTags, "%d tags, limit %d", len(tags), c.limits.MaxTags)
+	if m.ntags > c.limits.MaxTags {
+		return reject(ReasonTooManyTags, "%d tags, limit %d", m.ntags, c.limits.MaxTags)
 	}
-	v := m.GetValue()
+	v := m.value
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return reject(ReasonNonFinite, "value %v is not a finite number", v)
 	}
-	ts := m.GetTimestamp()
+	ts := m.ts
 	if ts == 0 {
-		ts = receivedMs
+		ts = b.receivedMs
 	}
 	if ts < MinTimestampMs || ts > MaxTimestampMs {
 		return reject(ReasonTimestamp, "timestamp %d is outside years 2000..2200 in milliseconds since the epoch (seconds or microseconds sent?)", ts)
@@ -303,27 +378,24 @@ func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.
 
 	labels := arena[len(arena):cap(arena)][:0]
 	labels = append(labels,
-		model.Label{Name: "device", Value: uuid},
-		model.Label{Name: "hostname", Value: hostname},
+		model.Label{Name: "device", Value: b.uuid},
+		model.Label{Name: "hostname", Value: b.hostname},
 		model.Label{Name: "family", Value: ""}, // filled once the name is known
 	)
 	description := ""
-	for _, t := range tags {
-		if t == nil {
-			continue
-		}
-		key, val := t.GetKey(), t.GetValue()
+	for _, t := range m.tags {
+		key, val := t.key, t.value
 		if len(key) > c.limits.MaxKeyBytes || len(val) > c.limits.MaxValueBytes {
 			return reject(ReasonTooLong, "tag %.32q is %d+%d bytes, limits %d key / %d value", key, len(key), len(val), c.limits.MaxKeyBytes, c.limits.MaxValueBytes)
 		}
-		if !utf8.ValidString(key) || !utf8.ValidString(val) {
+		if !b.borrowed && (!utf8.ValidString(key) || !utf8.ValidString(val)) {
 			return reject(ReasonInvalidUTF8, "tag key or value is not valid UTF-8")
 		}
 		switch {
 		case key == "description":
 			description = val
 			continue
-		case key == "uuid" && val == uuid:
+		case key == "uuid" && val == b.uuid:
 			continue
 		case val == "":
 			continue
@@ -331,6 +403,9 @@ func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.
 		name, ok := c.labelName(key)
 		if !ok {
 			return reject(ReasonInvalidLabelName, "tag key %q has no letter or digit", key)
+		}
+		if b.borrowed {
+			val = c.intern(val)
 		}
 		labels = append(labels, model.Label{Name: name, Value: val})
 	}
@@ -354,8 +429,23 @@ func (c *Converter) metric(arena []model.Label, uuid, hostname string, m *ftdpb.
 		Labels:      labels,
 		TimestampMs: ts,
 		Value:       v,
-		Kind:        model.ParseKind(m.GetMetricType()),
+		Kind:        model.ParseKind(m.typ),
 	}, nil
+}
+
+// intern returns a string equal to s that no buffer reuse can change,
+// sharing one copy among the batches that repeat it (interface names,
+// processes, addresses: nearly every tag value repeats every interval).
+func (c *Converter) intern(s string) string {
+	if v, ok := c.values[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if len(c.values) >= valueCacheEntries {
+		clear(c.values)
+	}
+	c.values[v] = v
+	return v
 }
 
 // metricName returns the metric name and the family label, cached by the
@@ -379,7 +469,7 @@ func (c *Converter) metricName(family, description string) (string, string) {
 		if len(c.names) >= cacheEntries {
 			clear(c.names)
 		}
-		c.names[k] = n
+		c.names[nameKey{strings.Clone(family), strings.Clone(description)}] = n
 	}
 	return n.name, n.family
 }
@@ -393,7 +483,7 @@ func (c *Converter) labelName(key string) (string, bool) {
 	if len(c.keys) >= cacheEntries {
 		clear(c.keys)
 	}
-	c.keys[key] = n
+	c.keys[strings.Clone(key)] = n
 	return n, ok
 }
 

@@ -30,18 +30,19 @@ func newBatcher(s *Server) *batcher {
 	return b
 }
 
-// ingest handles one batch of a device that completed its handshake. The
+// ingest handles one encoded batch of a device that completed its
+// handshake. The
 // acknowledgement is sent only after the sink has the samples, so an ack
 // never covers data a restart would lose; a failed write is answered with
 // ack=false. It returns an error only when the stream itself failed.
-func (b *batcher) ingest(stream grpc.BidiStreamingServer[ftdpb.DataResponse, ftdpb.DataRequest], sess *session, m *ftdpb.DataResponse) error {
+func (b *batcher) ingest(stream grpc.BidiStreamingServer[ftdpb.DataResponse, ftdpb.DataRequest], sess *session, data []byte) error {
 	s := b.s
 	ref := sess.ref
 	receivedMs := s.now().UnixMilli()
-	s.board.Add(CounterBatches, 1)
 	// A fresh sample slice per batch: the sink may hand the batch on (the
-	// live hub) and must not see it overwritten by the next one.
-	samples, sum, err := b.conv.Convert(nil, decode.Identity{UUID: ref.ID, Hostname: ref.Hostname}, m, receivedMs)
+	// live hub) and must not see it overwritten by the next one. The
+	// samples do not point into data, which the stream reuses.
+	samples, sum, err := b.conv.ConvertWire(nil, decode.Identity{UUID: ref.ID, Hostname: ref.Hostname}, data, receivedMs)
 	if err != nil {
 		cat, ok := decode.IsBatchError(err)
 		if !ok {
@@ -58,7 +59,7 @@ func (b *batcher) ingest(stream grpc.BidiStreamingServer[ftdpb.DataResponse, ftd
 				s.board.Add(b.reasonCounters[r], uint64(n))
 			}
 		}
-		s.board.Error(ref, status.CatInvalidArgument, fmt.Errorf("%d of %d metrics rejected; first: %w", sum.Rejected, len(m.GetMetrics()), sum.First))
+		s.board.Error(ref, status.CatInvalidArgument, fmt.Errorf("%d of %d metrics rejected; first: %w", sum.Rejected, sum.Kept+sum.Rejected, sum.First))
 	}
 	if sum.UnknownType > 0 {
 		s.board.Add(CounterMetricsUnknownType, uint64(sum.UnknownType))

@@ -181,6 +181,7 @@ func (s *Server) Start() error {
 	creds := &recordingCreds{TransportCredentials: credentials.NewTLS(s.tls.config), failed: s.handshakeFailed}
 	s.grpc = grpc.NewServer(
 		grpc.Creds(creds),
+		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(s.cfg.MaxMessageBytes),
 		grpc.KeepaliveParams(s.keepalive),
 		grpc.KeepaliveEnforcementPolicy(s.enforcement),

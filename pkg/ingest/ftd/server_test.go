@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
@@ -557,4 +559,47 @@ func TestShutdownIsBoundedByItsContext(t *testing.T) {
 	if err := e.srv.Shutdown(ctx); err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown: %v", err)
 	}
+}
+
+// Bytes that are not a DataResponse are refused with ack=false on a
+// stream whose device is known, and end a stream whose device is not.
+func TestMalformedBatch(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	good, _ := e.goodDevice()
+	r := e.raw(nil)
+	if _, err := r.hello(helloFor(badUUID)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := r.client.DataStream(r.ctx, grpc.ForceCodec(passCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, _ := proto.Marshal(&ftdpb.DataResponse{FtdUuid: badUUID, Metrics: []*ftdpb.Metric{metric("cpu", "x", 1, nowMs())}})
+	for i, payload := range [][]byte{valid, {0x0a, 0x50, 'x'}, valid} {
+		if err := data.SendMsg(&preEncoded{payload}); err != nil {
+			t.Fatal(err)
+		}
+		ack, err := data.Recv()
+		if err != nil || ack.GetAck() != (i != 1) {
+			t.Fatalf("batch %d: ack %v, %v", i, ack, err)
+		}
+	}
+	if msg := e.waitError(badUUID, status.CatInvalidArgument); !strings.Contains(msg, "not a valid DataResponse") {
+		t.Errorf("error %q", msg)
+	}
+	// On a fresh stream nobody can tell whose the garbage is.
+	r2 := e.raw(nil)
+	data2, err := r2.client.DataStream(r2.ctx, grpc.ForceCodec(passCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data2.SendMsg(&preEncoded{[]byte{0xff}})
+	if _, err := data2.Recv(); grpcstatus.Code(err) != codes.InvalidArgument {
+		t.Fatalf("garbage on a fresh stream: %v", err)
+	}
+	e.waitError("peer:127.0.0.1", status.CatInvalidArgument)
+	if e.counter(CounterBatchesRefused) != 2 {
+		t.Errorf("counters %v", e.board.Snapshot().Counters)
+	}
+	stillStreaming(t, good)
 }

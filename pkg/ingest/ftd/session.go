@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/peer"
 	grpcstatus "google.golang.org/grpc/status"
 
+	decode "github.com/netlens/netlens/pkg/decode/ftd"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
 	"github.com/netlens/netlens/pkg/status"
@@ -302,14 +303,37 @@ func (h *handlers) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataResponse
 	ip := peerIP(remote)
 	stop := make(chan struct{})
 	defer close(stop)
-	in := receive(stop, stream.Recv)
+	// Two buffers take turns: the receiver fills one while the handler
+	// converts the other, and it cannot get a third message before the
+	// handler is done with the older buffer (the channel is unbuffered).
+	var bufs [2]rawBatch
+	turn := 0
+	in := receive(stop, func() (*rawBatch, error) {
+		r := &bufs[turn]
+		turn ^= 1
+		if err := stream.RecvMsg(r); err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
 	b := newBatcher(s)
 	var (
 		sess  *session
 		ended <-chan struct{}
 	)
+	// refuse answers a batch the stream's known device got wrong with
+	// ack=false and goes on; without a known device the stream ends.
+	refuse := func(cat status.Category, code codes.Code, err error) error {
+		s.board.Add(CounterBatchesRefused, 1)
+		if sess != nil {
+			s.board.Error(sess.ref, cat, err)
+			return stream.Send(&ftdpb.DataRequest{Ack: false})
+		}
+		s.board.Rejected(peerRef(remote), cat, err)
+		return grpcstatus.Error(code, err.Error())
+	}
 	for {
-		var r received[ftdpb.DataResponse]
+		var r received[rawBatch]
 		select {
 		case r = <-in:
 		case <-ended:
@@ -322,26 +346,26 @@ func (h *handlers) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataResponse
 		if r.err != nil {
 			return s.dataStreamFailed(sess, remote, ip, r.err)
 		}
-		m := r.msg
-		uuid := m.GetFtdUuid()
-		if uuid == "" {
-			s.board.Add(CounterBatchesRefused, 1)
-			err := fmt.Errorf("batch of %d metrics without ftd_uuid: the device's telemetry identity is not configured", len(m.GetMetrics()))
-			if sess != nil {
-				// The stream's device is known: refuse this batch only.
-				s.board.Error(sess.ref, status.CatSystem, err)
-				if err := stream.Send(&ftdpb.DataRequest{Ack: false}); err != nil {
-					return err
-				}
-				continue
+		data := r.msg.b
+		s.board.Add(CounterBatches, 1)
+		uuid, err := decode.BatchUUID(data)
+		if err != nil {
+			if err := refuse(status.CatInvalidArgument, codes.InvalidArgument, err); err != nil {
+				return err
 			}
-			s.board.Rejected(peerRef(remote), status.CatSystem, err)
-			return grpcstatus.Error(codes.InvalidArgument, err.Error())
+			continue
+		}
+		if uuid == "" {
+			err := errors.New("batch without ftd_uuid: the device's telemetry identity is not configured")
+			if err := refuse(status.CatSystem, codes.InvalidArgument, err); err != nil {
+				return err
+			}
+			continue
 		}
 		cur := s.lookup(uuid)
 		if cur == nil {
 			s.board.Add(CounterBatchesRefused, 1)
-			err := fmt.Errorf("batch of %d metrics before the device's control-stream handshake", len(m.GetMetrics()))
+			err := errors.New("batch before the device's control-stream handshake")
 			s.board.Error(model.DeviceRef{Source: model.SourceFTD, ID: uuid, Remote: addrString(remote)}, status.CatStreaming, err)
 			return grpcstatus.Error(codes.FailedPrecondition, err.Error())
 		}
@@ -354,7 +378,7 @@ func (h *handlers) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataResponse
 		if cur != sess {
 			sess, ended = cur, cur.ended
 		}
-		if err := b.ingest(stream, sess, m); err != nil {
+		if err := b.ingest(stream, sess, data); err != nil {
 			return err
 		}
 	}
