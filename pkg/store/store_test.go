@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,41 @@ func TestQueriesBeyondTheConcurrencyLimitWaitForTheirContext(t *testing.T) {
 	release()
 	if v, err := s.InstantQuery(context.Background(), `ftd_cpu_utilisation`, t0); err != nil || len(v) != 1 {
 		t.Fatalf("after the slot is free: %v %v", v, err)
+	}
+}
+
+func TestConcurrentAppendersShareSeries(t *testing.T) {
+	s := openTest(t, Options{})
+	const writers, rounds = 4, 50
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for r := range rounds {
+				// Every writer touches the same 20 series, each writer at
+				// its own timestamps.
+				batch := make([]model.Sample, 0, 20)
+				for d := range 20 {
+					batch = append(batch, cpu("fw"+strconv.Itoa(d), t0.Add(time.Duration(r*writers+w)*time.Second), 1))
+				}
+				res, err := s.Append(context.Background(), batch)
+				if err == nil && res.Rejected != 0 {
+					err = res.FirstError
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := s.InstantQuery(context.Background(), `sum(count_over_time(ftd_cpu_utilisation[2h]))`, t0.Add(time.Hour))
+	if err != nil || len(v) != 1 || v[0].F != writers*rounds*20 {
+		t.Fatalf("got %v %v, want %d samples", v, err, writers*rounds*20)
 	}
 }
