@@ -12,6 +12,9 @@ const swc = base.transform['^.+\\.(t|j)sx?$'];
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...base,
+  // Editor tests drive react-select menus through user-event in jsdom; on a
+  // 2-core machine running suites side by side one such test takes seconds.
+  testTimeout: 30000,
   transform: {
     ...base.transform,
     '^.+\\.mjs$': swc,

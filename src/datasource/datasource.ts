@@ -17,6 +17,7 @@ import {
   Matcher,
   MatchOp,
   MetricInfo,
+  MetricKind,
   NetlensOptions,
   NetlensQuery,
   NetlensVariableQuery,
@@ -97,8 +98,16 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     if (family) {
       params.family = family;
     }
-    const r = await this.getResource<{ metrics?: MetricInfo[] }>('catalog/metrics', params);
-    return r.metrics ?? [];
+    const r = await this.getResource<{ metrics?: Array<Omit<MetricInfo, 'kind'> & { kind: unknown }> }>(
+      'catalog/metrics',
+      params
+    );
+    return (r.metrics ?? []).map((m) => ({
+      ...m,
+      family: m.family ?? '',
+      help: m.help ?? '',
+      kind: metricKind(m.kind),
+    }));
   }
 
   async getLabels(source: Source, metric?: string, range?: TimeRange): Promise<string[]> {
@@ -187,6 +196,16 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async metricFindQuery(query: NetlensVariableQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
     return this.findVariableValues(query, options?.range);
   }
+}
+
+const KIND_NUMBERS: MetricKind[] = ['unknown', 'gauge', 'counter'];
+
+/** The backend's kind of a metric, sent as its name or as model.Kind's number (0 unknown, 1 gauge, 2 counter). */
+export function metricKind(k: unknown): MetricKind {
+  if (typeof k === 'number') {
+    return KIND_NUMBERS[k] ?? 'unknown';
+  }
+  return k === 'gauge' || k === 'counter' ? k : 'unknown';
 }
 
 /**

@@ -110,9 +110,11 @@ export interface DeviceStatus {
 export interface ListenerStatus {
   name: string;
   network: string;
+  /** The configured address. */
   address: string;
-  bound: boolean;
-  error: string;
+  /** The address actually bound (empty when not listening); older builds sent true/false. */
+  bound?: string | boolean;
+  error?: string;
   since: string;
 }
 
@@ -123,12 +125,20 @@ export interface SettingInfo {
   help: string;
 }
 
+/** A free-form tree of figures (store and live statistics). */
+export interface Figures {
+  [key: string]: number | string | boolean | null | Figures;
+}
+
 export interface StatusResponse {
   listeners: ListenerStatus[];
   devices: DeviceStatus[];
   counters: Record<string, number>;
   settings: SettingInfo[];
-  store: Record<string, number>;
+  store?: Figures;
+  live?: Figures;
+  /** Start-up problems of the plugin process (bad settings, a store that did not open). */
+  problems?: string[];
 }
 
 /** What a template variable query asks for. */

@@ -10,12 +10,11 @@ import { useStatus } from './useStatus';
 
 const STATUS: StatusResponse = {
   listeners: [
-    { name: 'ftd', network: 'tcp', address: ':50051', bound: true, error: '', since: '2026-11-25T07:00:00Z' },
+    { name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '2026-11-25T07:00:00Z' },
     {
       name: 'xr',
       network: 'udp',
       address: ':57500',
-      bound: false,
       error: 'listen udp :57500: address already in use',
       since: '2026-11-25T07:00:00Z',
     },
@@ -59,7 +58,9 @@ const STATUS: StatusResponse = {
     { key: 'ftd_listen', value: ':50051', default: ':50051', help: 'FTD gRPC dial-out address' },
     { key: 'retention', value: '7d', default: '15d', help: 'How long series are kept' },
   ],
-  store: { series: 321 },
+  store: { headSeries: 321, headMaxTime: '2026-11-25T07:59:00Z', rejected: { outOfOrder: 4, tooOld: 0 } },
+  live: { Subscriptions: 2, Dropped: 0 },
+  problems: ['xr_listen: address already in use'],
 };
 
 let statusAnswer: () => StatusResponse = () => STATUS;
@@ -128,7 +129,7 @@ describe('ConfigEditor', () => {
     const listeners = await screen.findByRole('table', { name: 'Listeners' });
     const rows = within(listeners).getAllByRole('row');
     expect(rows[1]).toHaveTextContent(':50051/tcp');
-    expect(rows[1]).toHaveTextContent('listening');
+    expect(rows[1]).toHaveTextContent('listening on [::]:50051');
     expect(rows[2]).toHaveTextContent('not listening: listen udp :57500: address already in use');
 
     const devices = screen.getByRole('table', { name: 'Devices' });
@@ -148,6 +149,16 @@ describe('ConfigEditor', () => {
     expect(retention).toHaveTextContent('7d');
     expect(retention).toHaveTextContent('15d');
     expect(screen.getByText('[plugin.netlens-telemetry-datasource]')).toBeInTheDocument();
+    expect(screen.getByText('xr_listen: address already in use')).toBeInTheDocument();
+  });
+
+  it('shows nested store figures flattened', async () => {
+    renderEditor();
+    await screen.findByRole('table', { name: 'Listeners' });
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Store' }));
+    const store = screen.getByRole('table', { name: 'Store' });
+    expect(within(store).getByText('rejected.outOfOrder').closest('tr')).toHaveTextContent('4');
+    expect(within(store).getByText('headSeries').closest('tr')).toHaveTextContent('321');
   });
 
   it('saves the live default and the device restriction in jsonData', async () => {

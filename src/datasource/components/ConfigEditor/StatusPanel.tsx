@@ -4,7 +4,7 @@ import { dateTimeFormat, dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/d
 import { ConfigSection, ConfigSubSection } from '@grafana/plugin-ui';
 import { Alert, Badge, BadgeColor, LoadingPlaceholder, Tooltip, useStyles2 } from '@grafana/ui';
 
-import { DeviceState, DeviceStatus, ERROR_CATEGORIES, ListenerStatus, SettingInfo } from '../../types';
+import { DeviceState, DeviceStatus, ERROR_CATEGORIES, Figures, ListenerStatus, SettingInfo } from '../../types';
 import { StatusState } from './useStatus';
 
 const PLUGIN_ID = 'netlens-telemetry-datasource';
@@ -48,6 +48,15 @@ export function StatusPanel({ state }: { state: StatusState }) {
       {loading && !status && <LoadingPlaceholder text="Reading status…" />}
       {status && (
         <>
+          {(status.problems ?? []).length > 0 && (
+            <Alert severity="warning" title="The plugin process started with problems">
+              <ul>
+                {status.problems!.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            </Alert>
+          )}
           <ConfigSubSection title="Listeners">
             <Listeners listeners={status.listeners ?? []} className={styles.table} />
           </ConfigSubSection>
@@ -55,10 +64,13 @@ export function StatusPanel({ state }: { state: StatusState }) {
             <Devices devices={status.devices ?? []} className={styles.table} />
           </ConfigSubSection>
           <ConfigSubSection title="Counters" isCollapsible isInitiallyOpen={false}>
-            <Numbers values={status.counters ?? {}} className={styles.table} label="counter" />
+            <FigureTable figures={status.counters ?? {}} className={styles.table} label="Counters" />
           </ConfigSubSection>
           <ConfigSubSection title="Store" isCollapsible isInitiallyOpen={false}>
-            <Numbers values={status.store ?? {}} className={styles.table} label="store" />
+            <FigureTable figures={status.store ?? {}} className={styles.table} label="Store" />
+          </ConfigSubSection>
+          <ConfigSubSection title="Live streams" isCollapsible isInitiallyOpen={false}>
+            <FigureTable figures={status.live ?? {}} className={styles.table} label="Live streams" />
           </ConfigSubSection>
           <ConfigSubSection
             title="Process settings"
@@ -101,7 +113,7 @@ function Listeners({ listeners, className }: { listeners: ListenerStatus[]; clas
             </td>
             <td>
               {l.bound ? (
-                <Badge color="green" text="listening" />
+                <Badge color="green" text={typeof l.bound === 'string' ? `listening on ${l.bound}` : 'listening'} />
               ) : (
                 <Badge color="red" text={l.error ? `not listening: ${l.error}` : 'not listening'} />
               )}
@@ -189,18 +201,36 @@ function DeviceErrors({ device }: { device: DeviceStatus }) {
   );
 }
 
-function Numbers({ values, className, label }: { values: Record<string, number>; className: string; label: string }) {
-  const keys = Object.keys(values).sort();
-  if (keys.length === 0) {
+/**
+ * Flattens a tree of figures into rows, nested keys joined with dots, so
+ * free-form statistics (store, live hub) show whatever the backend adds.
+ */
+export function flattenFigures(figures: Figures, prefix = ''): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  for (const key of Object.keys(figures).sort()) {
+    const v = figures[key];
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (v !== null && typeof v === 'object') {
+      rows.push(...flattenFigures(v, name));
+    } else {
+      rows.push([name, String(v)]);
+    }
+  }
+  return rows;
+}
+
+function FigureTable({ figures, className, label }: { figures: Figures; className: string; label: string }) {
+  const rows = flattenFigures(figures);
+  if (rows.length === 0) {
     return <p>Nothing counted yet.</p>;
   }
   return (
     <table className={className} aria-label={label}>
       <tbody>
-        {keys.map((k) => (
+        {rows.map(([k, v]) => (
           <tr key={k}>
             <td>{k}</td>
-            <td>{values[k]}</td>
+            <td>{v}</td>
           </tr>
         ))}
       </tbody>

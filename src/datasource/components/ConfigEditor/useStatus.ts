@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { getDataSourceSrv } from '@grafana/runtime';
 
 import type { DataSource } from '../../datasource';
+import { errorText } from '../../errors';
 import { StatusResponse } from '../../types';
 
 export const STATUS_REFRESH_MS = 5000;
@@ -46,12 +47,4 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
   }, [uid, refreshMs]);
 
   return state;
-}
-
-function errorText(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { data?: { message?: string }; message?: string; statusText?: string };
-    return e.data?.message || e.message || e.statusText || 'request failed';
-  }
-  return String(err);
 }

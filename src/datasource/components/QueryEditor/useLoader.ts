@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 
+import { errorText } from '../../errors';
+
 export interface Loaded<T> {
   value?: T;
   loading: boolean;
@@ -23,7 +25,7 @@ export function useLoader<T>(key: string | null, load: () => Promise<T>): Loaded
     let current = true;
     load().then(
       (value) => current && setResult({ key, value }),
-      (err) => current && setResult({ key, error: err?.data?.message ?? err?.message ?? String(err) })
+      (err) => current && setResult({ key, error: errorText(err) })
     );
     return () => {
       current = false;
