@@ -21,6 +21,10 @@
 //     that never invents a rate, and dropping the value would hide data
 //     the device did send.
 //   - timestamp: milliseconds since the epoch; 0 means "when received".
+//
+// Convert works on a decoded message; ConvertWire gives the same result
+// straight from the protobuf bytes, without the per-tag objects and
+// strings that protobuf decoding allocates, and is what the receiver uses.
 package ftd
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -602,4 +603,32 @@ func TestMalformedBatch(t *testing.T) {
 		t.Errorf("counters %v", e.board.Snapshot().Counters)
 	}
 	stillStreaming(t, good)
+}
+
+// Batches for a device must come from the address its control stream
+// came from; 127.0.0.2 is another loopback address.
+func TestBatchFromAnotherAddressIsRefused(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	r := e.raw(nil)
+	if _, err := r.hello(helloFor(badUUID)); err != nil {
+		t.Fatal(err)
+	}
+	other := e.raw(nil, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+		return d.DialContext(ctx, "tcp", addr)
+	}))
+	_, err := other.send(&ftdpb.DataResponse{FtdUuid: badUUID, Metrics: []*ftdpb.Metric{metric("cpu", "x", 1, nowMs())}})
+	if grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("batch from 127.0.0.2: %v", err)
+	}
+	if msg := e.waitError(badUUID, status.CatStreaming); !strings.Contains(msg, "127.0.0.2") {
+		t.Errorf("error %q", msg)
+	}
+	if n, _ := e.sink.count(badUUID); n != 0 {
+		t.Errorf("%d batches reached the sink", n)
+	}
+	// The device's own address still works.
+	if ack, err := r.send(&ftdpb.DataResponse{FtdUuid: badUUID, Metrics: []*ftdpb.Metric{metric("cpu", "x", 1, nowMs())}}); err != nil || !ack.GetAck() {
+		t.Fatalf("batch from 127.0.0.1: %v %v", ack, err)
+	}
 }

@@ -341,7 +341,12 @@ func (h *handlers) DataStream(stream grpc.BidiStreamingServer[ftdpb.DataResponse
 			// stream end with its session.
 			return nil
 		case <-s.quit:
-			return grpcstatus.Error(codes.Unavailable, "collector shutting down")
+			// A batch already received is still stored and acknowledged.
+			select {
+			case r = <-in:
+			default:
+				return grpcstatus.Error(codes.Unavailable, "collector shutting down")
+			}
 		}
 		if r.err != nil {
 			return s.dataStreamFailed(sess, remote, ip, r.err)
