@@ -271,13 +271,18 @@ func (s *Store) Append(ctx context.Context, samples []model.Sample) (pipeline.Ap
 			continue
 		}
 		res.Appended++
-		if ref != cs.ref || sm.Kind != cs.kind || (sm.Help != "" && !cs.hasHelp) {
+		// The catalog hears about a series when it is new to this process
+		// and when its kind changes or its first help text arrives; a help
+		// text that later changes is not picked up until a restart.
+		if ref != cs.ref || (sm.Kind != model.KindUnknown && sm.Kind != cs.kind) || (sm.Help != "" && !cs.hasHelp) {
 			catalogChanged = s.cat.observe(sm) || catalogChanged
 			// A fresh struct, not an update in place: other appenders may
 			// be reading the cached one.
 			next := *cs
 			next.ref = ref
-			next.kind = sm.Kind
+			if sm.Kind != model.KindUnknown {
+				next.kind = sm.Kind
+			}
 			next.hasHelp = next.hasHelp || sm.Help != ""
 			s.remember(key, &next)
 		}

@@ -308,3 +308,23 @@ func TestConcurrentAppendersShareSeries(t *testing.T) {
 		t.Fatalf("got %v %v, want %d samples", v, err, writers*rounds*20)
 	}
 }
+
+func TestCatalogFollowsKindAndFirstHelp(t *testing.T) {
+	s := openTest(t, Options{})
+	m := cpu("fw1", t0, 1)
+	m.Kind, m.Help = model.KindUnknown, ""
+	mustAppend(t, s, m)
+	if got, _ := s.Metric(m.Name); got.Kind != model.KindUnknown || got.Family != "cpu" {
+		t.Fatalf("first sight: %+v", got)
+	}
+	m.TimestampMs += 60_000
+	m.Kind, m.Help = model.KindGauge, "CPU"
+	mustAppend(t, s, m)
+	// A later sample without kind or help does not erase them.
+	m.TimestampMs += 60_000
+	m.Kind, m.Help = model.KindUnknown, ""
+	mustAppend(t, s, m)
+	if got, _ := s.Metric(m.Name); got.Kind != model.KindGauge || got.Help != "CPU" {
+		t.Fatalf("after kind and help arrived: %+v", got)
+	}
+}
