@@ -40,6 +40,17 @@ type MetricInfo struct {
 	Help   string     `json:"help,omitempty"`
 }
 
+// MarshalJSON spells the kind as the editors read it ("counter", "gauge" or
+// "" when unknown) rather than model.Kind's number.
+func (m MetricInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name   string `json:"name"`
+		Family string `json:"family,omitempty"`
+		Kind   string `json:"kind,omitempty"`
+		Help   string `json:"help,omitempty"`
+	}{m.Name, m.Family, kindString(m.Kind), m.Help})
+}
+
 type catalogEntry struct {
 	Family string `json:"family,omitempty"`
 	Kind   string `json:"kind,omitempty"`

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -180,5 +181,15 @@ func TestCatalogIsBounded(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(c.path + ".tmp-*"); len(left) != 0 {
 		t.Fatalf("temp files left behind: %v", left)
+	}
+}
+
+func TestMetricInfoJSONSpellsTheKind(t *testing.T) {
+	b, err := json.Marshal([]MetricInfo{{Name: "a", Family: "cpu", Kind: model.KindCounter}, {Name: "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"name":"a","family":"cpu","kind":"counter"},{"name":"b"}]`; string(b) != want {
+		t.Fatalf("got %s, want %s", b, want)
 	}
 }
