@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -631,4 +632,77 @@ func TestBatchFromAnotherAddressIsRefused(t *testing.T) {
 	if ack, err := r.send(&ftdpb.DataResponse{FtdUuid: badUUID, Metrics: []*ftdpb.Metric{metric("cpu", "x", 1, nowMs())}}); err != nil || !ack.GetAck() {
 		t.Fatalf("batch from 127.0.0.1: %v %v", ack, err)
 	}
+}
+
+// freezingProxy forwards one loopback connection until freeze is called,
+// then swallows everything in both directions: a device whose link died
+// without a FIN or a reset, which only keepalive can notice.
+type freezingProxy struct {
+	lis    net.Listener
+	frozen atomic.Bool
+}
+
+func newFreezingProxy(t *testing.T, target string) *freezingProxy {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezingProxy{lis: lis}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			in, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				return
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			go p.pipe(in, out)
+			go p.pipe(out, in)
+		}
+	}()
+	return p
+}
+
+func (p *freezingProxy) pipe(from, to net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		if err != nil {
+			return
+		}
+		if p.frozen.Load() {
+			continue
+		}
+		if _, err := to.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func TestSilentDeviceIsDroppedByKeepalive(t *testing.T) {
+	e := newEnv(t, nil, func(s *Server) {
+		// gRPC's floor for the ping interval is one second.
+		s.keepalive.Time, s.keepalive.Timeout = time.Second, 500*time.Millisecond
+	})
+	proxy := newFreezingProxy(t, e.addr)
+	via := *e
+	via.addr = proxy.lis.Addr().String()
+	r := via.raw(nil)
+	if _, err := r.hello(helloFor(badUUID)); err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := r.send(&ftdpb.DataResponse{FtdUuid: badUUID, Metrics: []*ftdpb.Metric{metric("cpu", "x", 1, nowMs())}}); err != nil || !ack.GetAck() {
+		t.Fatalf("batch: %v %v", ack, err)
+	}
+	proxy.frozen.Store(true)
+	waitFor(t, "keepalive to drop the silent device", func() bool {
+		rec, _ := e.deviceRecord(badUUID)
+		return rec.State == status.StateDisconnected && strings.HasPrefix(rec.StateReason, "connection lost")
+	})
+	e.waitError(badUUID, status.CatStreaming)
 }
