@@ -317,12 +317,12 @@ func (b *batch) add(i int, v *metricView) {
 		b.arena = make([]model.Label, 0, max(2*cap(b.arena), 3+len(v.tags), 64))
 	}
 	start := len(b.arena)
-	s, err := b.c.metric(b.arena, b, v)
-	if err != nil {
-		err.Index = i
+	s, reason, err := b.c.metric(b.arena, b, v)
+	if reason != accepted {
 		b.sum.Rejected++
-		b.sum.ByReason[err.Reason]++
-		if b.sum.First == nil {
+		b.sum.ByReason[reason]++
+		if err != nil {
+			err.Index = i
 			b.sum.First = err
 		}
 		return
@@ -341,17 +341,24 @@ func (b *batch) add(i int, v *metricView) {
 
 // metric converts one metric, writing its labels into arena's spare
 // capacity (add made room). It returns a sample whose Labels alias it.
-func (c *Converter) metric(arena []model.Label, b *batch, m *metricView) (model.Sample, *MetricError) {
-	if m.isNil {
-		return model.Sample{}, &MetricError{Reason: ReasonNilMetric, Detail: "empty metric entry"}
-	}
+//
+// A rejected metric returns its reason, and a *MetricError only while the
+// batch has no first error yet: a batch of thousands of bad metrics must
+// not cost an error value and a formatted message each.
+func (c *Converter) metric(arena []model.Label, b *batch, m *metricView) (model.Sample, Reason, *MetricError) {
 	family := m.family
-	reject := func(r Reason, format string, args ...any) (model.Sample, *MetricError) {
+	reject := func(r Reason, format string, args ...any) (model.Sample, Reason, *MetricError) {
+		if b.sum.First != nil {
+			return model.Sample{}, r, nil
+		}
 		f := family
 		if len(f) > 64 || !utf8.ValidString(f) {
 			f = ""
 		}
-		return model.Sample{}, &MetricError{Family: strings.Clone(f), Reason: r, Detail: fmt.Sprintf(format, args...)}
+		return model.Sample{}, r, &MetricError{Family: strings.Clone(f), Reason: r, Detail: fmt.Sprintf(format, args...)}
+	}
+	if m.isNil {
+		return reject(ReasonNilMetric, "empty metric entry")
 	}
 	if family == "" {
 		return reject(ReasonMissingFamily, "metricFamily is empty")
@@ -434,8 +441,11 @@ func (c *Converter) metric(arena []model.Label, b *batch, m *metricView) (model.
 		TimestampMs: ts,
 		Value:       v,
 		Kind:        model.ParseKind(m.typ),
-	}, nil
+	}, accepted, nil
 }
+
+// accepted is metric's Reason for a metric that was not rejected.
+const accepted = numReasons
 
 // intern returns a string equal to s that no buffer reuse can change,
 // sharing one copy among the batches that repeat it (interface names,

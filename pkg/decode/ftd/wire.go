@@ -44,9 +44,13 @@ func (c *Converter) ConvertWire(dst []model.Sample, id Identity, data []byte, re
 	if err != nil {
 		return dst[:0], Summary{}, err
 	}
-	// The typical FTD metric carries about eight tags; the arena grows if
-	// this guess is short.
-	b, err := c.begin(dst, id, uuid, true, receivedMs, metrics, metrics*(3+8))
+	// Size the buffers for a typical FTD metric (about eight tags), but
+	// never beyond what the bytes can hold: a batch of empty metrics must
+	// not make us reserve room for samples it cannot produce. A sample
+	// needs a family and a description tag, at least 24 bytes on the wire,
+	// and a label from a tag at least 8. Both buffers grow if the guess is
+	// short.
+	b, err := c.begin(dst, id, uuid, true, receivedMs, min(metrics, len(data)/24), min(metrics*(3+8), len(data)/8))
 	if err != nil {
 		// Every byte must still be valid protobuf for the result to match
 		// proto.Unmarshal's; a malformed metric is the stronger error.

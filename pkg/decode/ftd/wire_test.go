@@ -23,6 +23,11 @@ func marshal(t testing.TB, r *ftdpb.DataResponse) []byte {
 	return b
 }
 
+// sameSamples compares two results, a nil slice being equal to an empty one.
+func sameSamples(a, b []model.Sample) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
+
 // sameAsConvert checks that converting the bytes gives what unmarshalling
 // and converting the message gives, and returns the samples.
 func sameAsConvert(t *testing.T, id Identity, r *ftdpb.DataResponse) []model.Sample {
@@ -32,7 +37,7 @@ func sameAsConvert(t *testing.T, id Identity, r *ftdpb.DataResponse) []model.Sam
 	if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
 		t.Fatalf("errors differ: Convert %v, ConvertWire %v", werr, gerr)
 	}
-	if !reflect.DeepEqual(got, want) {
+	if !sameSamples(got, want) {
 		t.Fatalf("samples differ:\nwire    %+v\nmessage %+v", got, want)
 	}
 	if !reflect.DeepEqual(gsum, wsum) {
@@ -163,13 +168,13 @@ func FuzzConvertWire(f *testing.F) {
 		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
 			t.Fatalf("errors differ: Convert %v, ConvertWire %v", werr, gerr)
 		}
-		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gsum, wsum) {
+		if !sameSamples(got, want) || !reflect.DeepEqual(gsum, wsum) {
 			t.Fatalf("results differ:\nwire    %+v %+v\nmessage %+v %+v", got, gsum, want, wsum)
 		}
 		for i := range data {
 			data[i] ^= 0xff
 		}
-		if !reflect.DeepEqual(got, want) {
+		if !sameSamples(got, want) {
 			t.Fatal("samples point into the input")
 		}
 		for _, s := range got {
@@ -224,4 +229,31 @@ func BenchmarkUnmarshalConvert(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*479)/b.Elapsed().Seconds(), "metrics/s")
 	b.ReportMetric(testing.AllocsPerRun(20, run)/479, "allocs/metric")
+}
+
+// A batch of a hundred thousand empty metrics (200 kB) must not make the
+// converter reserve memory for samples it cannot produce.
+func TestConvertWireBoundsMemoryByInputSize(t *testing.T) {
+	data := protowire.AppendTag(nil, fieldResponseUUID, protowire.BytesType)
+	data = protowire.AppendString(data, seedUUID)
+	for range 100000 {
+		data = protowire.AppendTag(data, fieldResponseMetrics, protowire.BytesType)
+		data = protowire.AppendBytes(data, nil)
+	}
+	c := NewConverter(Limits{})
+	var got []model.Sample
+	var sum Summary
+	allocated := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got, sum, _ = c.ConvertWire(nil, seedID, data, seedTime)
+		}
+	}).AllocedBytesPerOp()
+	if len(got) != 0 || sum.Rejected != 100000 || sum.ByReason[ReasonMissingFamily] != 100000 {
+		t.Fatalf("got %d samples, summary %+v", len(got), sum)
+	}
+	// Sized by the metric count alone, it was over 200 bytes per input byte.
+	if allocated > int64(10*len(data)) {
+		t.Errorf("allocated %d bytes for a %d-byte batch", allocated, len(data))
+	}
 }
