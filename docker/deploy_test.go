@@ -468,6 +468,7 @@ type variable struct {
 	Datasource json.RawMessage `json:"datasource"`
 	Multi      bool            `json:"multi"`
 	IncludeAll bool            `json:"includeAll"`
+	AllValue   string          `json:"allValue"`
 }
 
 type panel struct {
