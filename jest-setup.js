@@ -13,3 +13,15 @@ class NoopIntersectionObserver {
   }
 }
 Object.defineProperty(global, 'IntersectionObserver', { writable: true, value: NoopIntersectionObserver });
+
+// The scaffold's canvas stub returns no context; @grafana/ui's Combobox sizes
+// its menu with measureText, so give text a plausible width.
+HTMLCanvasElement.prototype.getContext = () => ({
+  measureText: (text) => ({ width: String(text).length * 7 }),
+});
+
+// jsdom lays nothing out, so every element measures 0 and @grafana/ui's
+// Combobox (a virtualised list, @tanstack/virtual reads clientHeight and
+// clientWidth) would render no option. Any fixed size shows the options.
+Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 120 });
+Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 120 });

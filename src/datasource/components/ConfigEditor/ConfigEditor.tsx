@@ -1,7 +1,7 @@
 import React, { useMemo } from 'react';
-import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { ConfigSection } from '@grafana/plugin-ui';
-import { Divider, InlineField, InlineSwitch, MultiSelect } from '@grafana/ui';
+import { ComboboxOption, Divider, InlineField, InlineSwitch, MultiCombobox } from '@grafana/ui';
 
 import { NetlensOptions } from '../../types';
 import { StatusPanel } from './StatusPanel';
@@ -20,9 +20,10 @@ export function ConfigEditor(props: Props) {
   // Devices seen by the collector are offered by name; ids typed by hand
   // (a device that has not connected yet) are kept too.
   const deviceOptions = useMemo(() => {
-    const known: Array<SelectableValue<string>> = (state.status?.devices ?? []).map((d) => ({
+    const known: ComboboxOption[] = (state.status?.devices ?? []).map((d) => ({
       value: d.id,
       label: d.hostname ? `${d.hostname} (${d.id})` : d.id,
+      description: d.state,
     }));
     for (const id of jsonData.devices ?? []) {
       if (!known.some((o) => o.value === id)) {
@@ -43,17 +44,16 @@ export function ConfigEditor(props: Props) {
           labelWidth={24}
           tooltip="Only these devices are visible through this data source. Empty: every device."
         >
-          <MultiSelect
-            inputId="netlens-devices"
-            aria-label="Devices"
-            width={60}
-            allowCustomValue
+          <MultiCombobox<string>
+            id="netlens-devices"
+            width="auto"
+            minWidth={40}
+            maxWidth={80}
+            createCustomValue
             placeholder="All devices"
             options={deviceOptions}
             value={jsonData.devices ?? []}
-            onChange={(items: Array<SelectableValue<string>>) =>
-              setJsonData({ devices: items.map((i) => i.value).filter((v): v is string => Boolean(v)) })
-            }
+            onChange={(items) => setJsonData({ devices: items.map((i) => i.value) })}
           />
         </InlineField>
         <InlineField label="Live by default" labelWidth={24} tooltip="New queries start with Live on">

@@ -1,17 +1,17 @@
 import React, { useMemo } from 'react';
-import { SelectableValue } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import { Badge, MultiSelect, Select, Switch } from '@grafana/ui';
+import { Badge, Combobox, ComboboxOption, MultiCombobox, Switch } from '@grafana/ui';
 
 import { Aggregation, AGGREGATIONS, MetricInfo } from '../../types';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
+import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader } from '../QueryEditor/useLoader';
 
-const AGG_OPTIONS: Array<SelectableValue<Aggregation>> = AGGREGATIONS.map((a) => ({
-  value: a,
-  label: a === '' ? 'none' : a,
-}));
+// Combobox options cannot have an empty value, so "no aggregation" has a name here.
+const NO_AGGREGATION = 'none';
+
+const AGG_OPTIONS: ComboboxOption[] = AGGREGATIONS.map((a) => ({ value: a || NO_AGGREGATION }));
 
 /**
  * Builder for FTD series: family narrows the metric list, the chosen
@@ -32,7 +32,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
   const familyOptions = useMemo(
     () =>
       withCurrent(
-        (families.value ?? []).map((f) => ({ value: f, label: f })),
+        (families.value ?? []).map((value) => ({ value })),
         query.family
       ),
     [families.value, query.family]
@@ -40,13 +40,16 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
   const metricOptions = useMemo(
     () =>
       withCurrent(
-        (metrics.value ?? []).map((m) => ({ value: m.name, label: m.name, description: describe(m) })),
+        (metrics.value ?? []).map((m) => ({ value: m.name, description: describe(m) })),
         query.metric
       ),
     [metrics.value, query.metric]
   );
   const chosen: MetricInfo | undefined = metrics.value?.find((m) => m.name === query.metric);
-  const groupOptions = (labels.value ?? []).map((l) => ({ value: l, label: l }));
+  const groupOptions = withCurrent(
+    (labels.value ?? []).map((value) => ({ value })),
+    ...(query.groupBy ?? [])
+  );
 
   const pickMetric = (name: string | undefined) => {
     const info = metrics.value?.find((m) => m.name === name);
@@ -54,7 +57,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
       metric: name,
       // A counter only means something as a rate; a gauge as it is.
       rate: info ? info.kind === 'counter' : query.rate,
-      family: query.family || info?.family,
+      family: query.family || info?.family || undefined,
     });
   };
 
@@ -62,14 +65,13 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
     <>
       <EditorRow>
         <EditorField label="Family" optional tooltip="Narrows the metric list to one FTD metric family">
-          <Select<string>
-            inputId="netlens-ftd-family"
-            aria-label="Family"
+          <Combobox<string>
+            id={`netlens-ftd-family-${query.refId}`}
             width={24}
             isClearable
-            allowCustomValue
+            createCustomValue
             placeholder="any"
-            isLoading={families.loading}
+            loading={families.loading}
             options={familyOptions}
             value={query.family || null}
             onChange={(v) => {
@@ -80,16 +82,15 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
           />
         </EditorField>
         <EditorField label="Metric" error={metrics.error} invalid={Boolean(metrics.error)}>
-          <Select<string>
-            inputId="netlens-ftd-metric"
-            aria-label="Metric"
+          <Combobox<string>
+            id={`netlens-ftd-metric-${query.refId}`}
             width={48}
-            allowCustomValue
+            createCustomValue
             placeholder="choose a metric"
-            isLoading={metrics.loading}
+            loading={metrics.loading}
             options={metricOptions}
             value={query.metric || null}
-            onChange={(v) => pickMetric(v?.value)}
+            onChange={(v) => pickMetric(v.value)}
           />
         </EditorField>
         {chosen && (
@@ -103,7 +104,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
         )}
         <EditorField label="Rate" tooltip="Per-second rate over $__rate_interval; on by default for counters">
           <Switch
-            id="netlens-ftd-rate"
+            id={`netlens-ftd-rate-${query.refId}`}
             aria-label="Rate"
             value={Boolean(query.rate)}
             onChange={(e) => onChange({ rate: e.currentTarget.checked })}
@@ -112,6 +113,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
       </EditorRow>
       <EditorRow>
         <LabelFilters
+          idPrefix={`netlens-ftd-${query.refId}`}
           matchers={query.matchers ?? []}
           onChange={(matchers) => onChange({ matchers })}
           loadLabels={() => datasource.getLabels(source, query.metric, range)}
@@ -120,31 +122,30 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
       </EditorRow>
       <EditorRow>
         <EditorField label="Aggregation">
-          <Select<Aggregation>
-            inputId="netlens-ftd-aggregation"
-            aria-label="Aggregation"
+          <Combobox<string>
+            id={`netlens-ftd-aggregation-${query.refId}`}
             width={16}
             options={AGG_OPTIONS}
-            value={query.aggregation ?? ''}
-            onChange={(v) =>
+            value={query.aggregation || NO_AGGREGATION}
+            onChange={(v) => {
+              const aggregation = (v.value === NO_AGGREGATION ? '' : v.value) as Aggregation;
               // The backend refuses a group by without an aggregation.
-              onChange(v.value ? { aggregation: v.value } : { aggregation: '', groupBy: undefined })
-            }
+              onChange(aggregation ? { aggregation } : { aggregation: '', groupBy: undefined });
+            }}
           />
         </EditorField>
         <EditorField label="Group by" tooltip="Labels kept by the aggregation">
-          <MultiSelect<string>
-            inputId="netlens-ftd-groupby"
-            aria-label="Group by"
-            width={40}
-            allowCustomValue
+          <MultiCombobox<string>
+            id={`netlens-ftd-groupby-${query.refId}`}
+            width="auto"
+            minWidth={24}
+            maxWidth={60}
+            createCustomValue
             disabled={!query.aggregation}
-            isLoading={labels.loading}
+            loading={labels.loading}
             options={groupOptions}
             value={query.groupBy ?? []}
-            onChange={(items: Array<SelectableValue<string>>) =>
-              onChange({ groupBy: items.map((i) => i.value).filter((v): v is string => Boolean(v)) })
-            }
+            onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}
           />
         </EditorField>
       </EditorRow>
@@ -154,11 +155,4 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
 
 function describe(m: MetricInfo): string {
   return m.help ? `${m.kind}: ${m.help}` : m.kind;
-}
-
-function withCurrent(options: Array<SelectableValue<string>>, current?: string): Array<SelectableValue<string>> {
-  if (!current || options.some((o) => o.value === current)) {
-    return options;
-  }
-  return [{ value: current, label: current }, ...options];
 }

@@ -5,10 +5,14 @@ import userEvent from '@testing-library/user-event';
 import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
 import { editorHarness } from '../../testing/harness';
 
-/** Opens a Grafana Select by its aria-label and picks the option with this text. */
+/** Opens a Combobox by its label and picks the option with this text. */
 async function pick(label: string, option: string) {
-  await userEvent.click(screen.getByLabelText(label));
-  await userEvent.click(await screen.findByText(option, { selector: 'span' }));
+  await userEvent.click(screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) }));
+  await userEvent.click(await screen.findByRole('option', { name: new RegExp(`^${escape(option)}(\\s|$)`) }));
+}
+
+function escape(s: string) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function metricCalls(calls: Array<{ path: string; params: Record<string, unknown> }>) {
@@ -28,9 +32,9 @@ describe('QueryEditor builder', () => {
     expect(rec.current().family).toBe('interface');
     await waitFor(() => expect(metricCalls(calls)).toEqual([null, 'interface']));
 
-    await userEvent.click(screen.getByLabelText('Metric'));
-    expect(await screen.findByText('ftd_interface_input_bytes', { selector: 'span' })).toBeInTheDocument();
-    expect(screen.queryByText('ftd_cpu_cpu_utilisation', { selector: 'span' })).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('combobox', { name: 'Metric' }));
+    expect(await screen.findByRole('option', { name: /^ftd_interface_input_bytes/ })).toBeInTheDocument();
+    expect(screen.queryByRole('option', { name: /^ftd_cpu_cpu_utilisation/ })).not.toBeInTheDocument();
   });
 
   it('turns rate on for a counter and off for a gauge, and runs the query', async () => {
@@ -172,6 +176,6 @@ describe('QueryEditor modes', () => {
     expect(within(xr.closest('[role="option"]') as HTMLElement).getByText(/not received yet/)).toBeInTheDocument();
     await userEvent.click(xr);
     expect(rec.changes).toEqual([]);
-    expect(screen.getByLabelText('Metric')).toBeInTheDocument();
+    expect(screen.getByRole('combobox', { name: 'Metric' })).toBeInTheDocument();
   });
 });

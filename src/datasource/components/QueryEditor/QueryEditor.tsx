@@ -2,7 +2,7 @@ import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
 import { EditorField, EditorHeader, EditorRow, EditorRows, FlexItem, InlineSelect } from '@grafana/plugin-ui';
-import { Alert, InlineSwitch, Input, RadioButtonGroup, Select, TextArea, useStyles2 } from '@grafana/ui';
+import { Alert, InlineSwitch, Input, RadioButtonGroup, TextArea, useStyles2 } from '@grafana/ui';
 
 import type { DataSource } from '../../datasource';
 import { builderToPromQL, promQLToBuilder } from '../../promql';
@@ -142,13 +142,11 @@ export function QueryEditor(props: Props) {
           />
         </EditorField>
         <EditorField label="Format">
-          <Select<Format>
-            inputId={`netlens-format-${query.refId}`}
-            aria-label="Format"
-            width={16}
+          <RadioButtonGroup<Format>
             options={FORMAT_OPTIONS}
             value={query.format ?? 'time_series'}
-            onChange={(v) => change({ format: v.value })}
+            size="sm"
+            onChange={(format) => change({ format })}
           />
         </EditorField>
         <EditorField label="Instant" tooltip="One value per series at the end of the range">

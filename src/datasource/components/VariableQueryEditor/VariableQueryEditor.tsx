@@ -1,13 +1,13 @@
 import React from 'react';
-import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
+import { QueryEditorProps } from '@grafana/data';
+import { Combobox, ComboboxOption, InlineField, InlineFieldRow, Input } from '@grafana/ui';
 
 import type { DataSource } from '../../datasource';
 import { NetlensOptions, NetlensQuery, NetlensVariableQuery, VariableQueryType } from '../../types';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions, NetlensVariableQuery>;
 
-const TYPES: Array<SelectableValue<VariableQueryType>> = [
+const TYPES: Array<ComboboxOption<VariableQueryType>> = [
   { value: 'devices', label: 'Devices', description: 'Devices that connected (value: device id, text: hostname)' },
   { value: 'families', label: 'Metric families' },
   { value: 'metrics', label: 'Metric names', description: 'Optionally of one family' },
@@ -22,13 +22,12 @@ export function VariableQueryEditor({ query, onChange }: Props) {
     <>
       <InlineFieldRow>
         <InlineField label="Query type" labelWidth={16}>
-          <Select
-            inputId="netlens-variable-type"
-            aria-label="Query type"
+          <Combobox<VariableQueryType>
+            id="netlens-variable-type"
             width={30}
             options={TYPES}
             value={type}
-            onChange={(v) => update({ type: v.value ?? 'devices' })}
+            onChange={(v) => update({ type: v.value })}
           />
         </InlineField>
       </InlineFieldRow>

@@ -1,0 +1,57 @@
+import React, { useState } from 'react';
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
+import { NetlensVariableQuery } from '../../types';
+import { VariableQueryEditor } from './VariableQueryEditor';
+
+function renderEditor(initial: Partial<NetlensVariableQuery>) {
+  const { ds } = fakeDataSource(catalogHandler);
+  const changes: NetlensVariableQuery[] = [];
+  function Harness() {
+    const [query, setQuery] = useState({ refId: 'V', ...initial } as NetlensVariableQuery);
+    return (
+      <VariableQueryEditor
+        datasource={ds}
+        query={query}
+        onRunQuery={() => {}}
+        onChange={(q) => {
+          changes.push(q);
+          setQuery(q);
+        }}
+      />
+    );
+  }
+  render(<Harness />);
+  return changes;
+}
+
+describe('VariableQueryEditor', () => {
+  it('asks for a label and an optional metric when listing label values', async () => {
+    const changes = renderEditor({ type: 'devices' });
+    expect(screen.queryByRole('textbox', { name: 'Label' })).not.toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('combobox', { name: 'Query type' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^Label values/ }));
+    expect(changes[changes.length - 1].type).toBe('labelValues');
+
+    await userEvent.type(screen.getByRole('textbox', { name: 'Label' }), 'interface');
+    await userEvent.type(screen.getByRole('textbox', { name: 'Metric' }), '$metric');
+    await userEvent.tab();
+    expect(changes[changes.length - 1]).toEqual({
+      refId: 'V',
+      type: 'labelValues',
+      label: 'interface',
+      metric: '$metric',
+    });
+  });
+
+  it('offers a family filter for metric names only', async () => {
+    const changes = renderEditor({ type: 'metrics' });
+    await userEvent.type(screen.getByRole('textbox', { name: 'Family' }), 'cpu');
+    await userEvent.tab();
+    expect(changes[changes.length - 1]).toEqual({ refId: 'V', type: 'metrics', family: 'cpu' });
+    expect(screen.queryByRole('textbox', { name: 'Label' })).not.toBeInTheDocument();
+  });
+});
