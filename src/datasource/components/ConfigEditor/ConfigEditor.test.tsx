@@ -6,7 +6,7 @@ import userEvent from '@testing-library/user-event';
 import { fakeDataSource } from '../../testing/fakeDataSource';
 import { NetlensOptions, StatusResponse } from '../../types';
 import { ConfigEditor } from './ConfigEditor';
-import { useStatus } from './useStatus';
+import { useStatus } from '../Status/useStatus';
 
 const STATUS: StatusResponse = {
   listeners: [

@@ -4,8 +4,8 @@ import { ConfigSection } from '@grafana/plugin-ui';
 import { ComboboxOption, Divider, InlineField, InlineSwitch, MultiCombobox } from '@grafana/ui';
 
 import { NetlensOptions } from '../../types';
-import { StatusPanel } from './StatusPanel';
-import { useStatus } from './useStatus';
+import { StatusPanel } from '../Status/StatusPanel';
+import { useStatus } from '../Status/useStatus';
 
 type Props = DataSourcePluginOptionsEditorProps<NetlensOptions>;
 
