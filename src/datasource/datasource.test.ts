@@ -169,6 +169,19 @@ describe('catalog resources', () => {
     ]);
   });
 
+  it('replaces dashboard variables in what narrows a catalog', async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    await ds.getLabelValues('ftd', 'interface', '$metric', [{ label: 'device', op: '=', value: '$device' }]);
+    expect(calls[0].params).toEqual({
+      source: 'ftd',
+      label: 'interface',
+      metric: 'ftd_cpu_cpu_utilisation',
+      matchers: JSON.stringify([{ label: 'device', op: '=~', value: '(a1b2|c3\\.d4)' }]),
+    });
+    await ds.getLabels('ftd', '$metric');
+    expect(calls[1].params).toEqual({ source: 'ftd', metric: 'ftd_cpu_cpu_utilisation' });
+  });
+
   it('offers label names as ad-hoc keys and narrows values by the other ad-hoc filters', async () => {
     const { ds, calls } = fakeDataSource(catalogHandler);
     expect(await ds.getTagKeys({ filters: [] })).toEqual([

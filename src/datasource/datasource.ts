@@ -86,7 +86,9 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return out;
   }
 
-  // Resources the backend serves to the editors.
+  // Resources the backend serves to the editors. What the editors pass may
+  // hold dashboard variables ($device in a filter, $metric); they are
+  // replaced here so the catalogs narrow by what the variables stand for.
 
   async getFamilies(source: Source, range?: TimeRange): Promise<string[]> {
     const r = await this.getResource<{ families?: string[] }>('catalog/families', { source, ...rangeParams(range) });
@@ -96,7 +98,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async getMetrics(source: Source, family?: string, range?: TimeRange): Promise<MetricInfo[]> {
     const params: Record<string, string | number> = { source, ...rangeParams(range) };
     if (family) {
-      params.family = family;
+      params.family = getTemplateSrv().replace(family);
     }
     const r = await this.getResource<{ metrics?: Array<Omit<MetricInfo, 'kind'> & { kind: unknown }> }>(
       'catalog/metrics',
@@ -113,7 +115,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async getLabels(source: Source, metric?: string, range?: TimeRange): Promise<string[]> {
     const params: Record<string, string | number> = { source, ...rangeParams(range) };
     if (metric) {
-      params.metric = metric;
+      params.metric = getTemplateSrv().replace(metric);
     }
     const r = await this.getResource<{ labels?: string[] }>('catalog/labels', params);
     return r.labels ?? [];
@@ -127,11 +129,14 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     matchers?: Matcher[],
     range?: TimeRange
   ): Promise<string[]> {
-    const params: Record<string, string | number> = { source, label, ...rangeParams(range) };
+    const srv = getTemplateSrv();
+    const params: Record<string, string | number> = { source, label: srv.replace(label), ...rangeParams(range) };
     if (metric) {
-      params.metric = metric;
+      params.metric = srv.replace(metric);
     }
-    const usable = (matchers ?? []).filter((m) => m.label && m.label !== label && m.value !== '');
+    const usable = (matchers ?? [])
+      .filter((m) => m.label && m.label !== label && m.value !== '')
+      .map((m) => interpolateMatcher(m, {}));
     if (usable.length > 0) {
       params.matchers = JSON.stringify(usable);
     }
@@ -168,7 +173,6 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
 
   /** Values of a variable query; also serves legacy callers of metricFindQuery. */
   async findVariableValues(q: NetlensVariableQuery, range?: TimeRange): Promise<MetricFindValue[]> {
-    const srv = getTemplateSrv();
     const source: Source = q.source ?? 'ftd';
     switch (q.type) {
       case 'devices': {
@@ -177,16 +181,13 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
       }
       case 'families':
         return (await this.getFamilies(source, range)).map((text) => ({ text }));
-      case 'metrics': {
-        const family = q.family ? srv.replace(q.family) : undefined;
-        return (await this.getMetrics(source, family, range)).map((m) => ({ text: m.name }));
-      }
+      case 'metrics':
+        return (await this.getMetrics(source, q.family || undefined, range)).map((m) => ({ text: m.name }));
       case 'labelValues': {
         if (!q.label) {
           return [];
         }
-        const metric = q.metric ? srv.replace(q.metric) : undefined;
-        const values = await this.getLabelValues(source, srv.replace(q.label), metric, undefined, range);
+        const values = await this.getLabelValues(source, q.label, q.metric || undefined, undefined, range);
         return values.map((text) => ({ text }));
       }
     }

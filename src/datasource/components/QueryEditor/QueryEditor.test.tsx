@@ -141,6 +141,15 @@ describe('QueryEditor modes', () => {
     });
   });
 
+  it('runs the code on Shift+Enter without adding a line', async () => {
+    const { ds } = fakeDataSource(catalogHandler);
+    const { Harness, rec } = editorHarness(ds, { editorMode: 'code', expr: '' });
+    render(<Harness />);
+    await userEvent.type(screen.getByRole('textbox', { name: 'PromQL' }), 'up{{job="ftd"}{Shift>}{Enter}{/Shift}');
+    expect(rec.current().expr).toBe('up{job="ftd"}');
+    expect(rec.runs).toBe(1);
+  });
+
   it('keeps the builder query and says so when the code does not fit the builder', async () => {
     const { ds } = fakeDataSource(catalogHandler);
     const { Harness, rec } = editorHarness(ds, {

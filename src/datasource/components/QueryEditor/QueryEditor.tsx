@@ -60,6 +60,13 @@ export function QueryEditor(props: Props) {
     change({ editorMode: 'builder', ...(fields ?? {}) });
   };
 
+  const commitExpr = () => {
+    if (exprDraft !== undefined && exprDraft !== query.expr) {
+      change({ expr: exprDraft });
+    }
+    setExprDraft(undefined);
+  };
+
   const section = SOURCES[query.source] ?? SOURCES.ftd;
   const Builder = section.Builder;
 
@@ -108,7 +115,11 @@ export function QueryEditor(props: Props) {
         ))}
       {mode === 'code' && (
         <EditorRow>
-          <EditorField label="PromQL" width="100%" tooltip="$__interval, $__rate_interval and $__range are filled in">
+          <EditorField
+            label="PromQL"
+            width="100%"
+            tooltip="$__interval, $__rate_interval and $__range are filled in; Shift+Enter runs the query"
+          >
             <TextArea
               aria-label="PromQL"
               className={styles.code}
@@ -116,11 +127,13 @@ export function QueryEditor(props: Props) {
               placeholder='rate(ftd_interface_input_bytes{device="…"}[$__rate_interval])'
               value={exprDraft ?? query.expr ?? ''}
               onChange={(e) => setExprDraft(e.currentTarget.value)}
-              onBlur={() => {
-                if (exprDraft !== undefined && exprDraft !== query.expr) {
-                  change({ expr: exprDraft });
+              onBlur={commitExpr}
+              onKeyDown={(e) => {
+                // Shift+Enter runs the query, as in Grafana's own code editors.
+                if (e.key === 'Enter' && e.shiftKey) {
+                  e.preventDefault();
+                  commitExpr();
                 }
-                setExprDraft(undefined);
               }}
             />
           </EditorField>
