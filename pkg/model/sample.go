@@ -95,3 +95,13 @@ type Sample struct {
 	// Help is an optional one-line description shown by the editors.
 	Help string
 }
+
+// LabelsFromPairs builds sorted labels from name, value, name, value, ...;
+// an odd trailing name is ignored.
+func LabelsFromPairs(kv ...string) Labels {
+	ls := make(Labels, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		ls = append(ls, Label{Name: kv[i], Value: kv[i+1]})
+	}
+	return ls.Sort()
+}
