@@ -1,7 +1,9 @@
 import { DataSourceInstanceSettings, PluginType } from '@grafana/data';
+import { getTemplateSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
 import { DataSource } from '../datasource';
 import { NetlensOptions } from '../types';
+import { FakeTemplateSrv } from './fakeTemplateSrv';
 
 export function instanceSettings(jsonData: NetlensOptions = {}): DataSourceInstanceSettings<NetlensOptions> {
   return {
@@ -38,6 +40,11 @@ export type ResourceHandler = (path: string, params: Record<string, unknown>) =>
  * recorded so tests can check what was asked.
  */
 export function fakeDataSource(handler: ResourceHandler, jsonData: NetlensOptions = {}) {
+  // Inside Grafana a template service always exists; tests that do not bring
+  // their own get one without variables.
+  if (!getTemplateSrv()) {
+    setTemplateSrv(new FakeTemplateSrv() as unknown as TemplateSrv);
+  }
   const ds = new DataSource(instanceSettings(jsonData));
   const calls: Array<{ path: string; params: Record<string, unknown> }> = [];
   jest.spyOn(ds, 'getResource').mockImplementation(async (path: string, params?: unknown) => {
