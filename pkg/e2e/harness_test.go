@@ -70,6 +70,7 @@ func (s *syncBuffer) String() string {
 
 // pluginProcess is a running backend and the clients Grafana would hold.
 type pluginProcess struct {
+	cmd    *exec.Cmd
 	client *goplugin.Client
 	data   grpcplugin.DataClient
 	diag   grpcplugin.DiagnosticsClient
@@ -120,7 +121,7 @@ func startPlugin(t *testing.T, env map[string]string) *pluginProcess {
 	if err != nil {
 		t.Fatalf("go-plugin handshake with %s: %v\n%s", pluginBinary, err, stderr.String())
 	}
-	p := &pluginProcess{client: client, stderr: stderr}
+	p := &pluginProcess{cmd: cmd, client: client, stderr: stderr}
 	for name, dst := range map[string]any{"data": &p.data, "diagnostics": &p.diag, "resource": &p.res, "stream": &p.stream} {
 		raw, err := rpc.Dispense(name)
 		if err != nil {
