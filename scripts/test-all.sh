@@ -33,14 +33,18 @@ npm run lint
 npm run test:ci
 npm run build
 
+# Go packages are named explicitly: ./... would wander into node_modules,
+# where some npm packages ship Go files of their own.
+go_pkgs=(./pkg/... ./cmd/... ./docker/...)
+
 step "Backend: build with mage (zero-install), vet"
 go run mage.go -v build:backend
-go vet ./...
+go vet "${go_pkgs[@]}"
 binary="$PWD/dist/datasource/gpx_netlens_$(go env GOOS)_$(go env GOARCH)"
 test -x "$binary"
 
 step "Backend: tests (the e2e package drives the binary built above)"
-NETLENS_PLUGIN_BINARY="$binary" go test -count=1 -timeout 15m ./...
+NETLENS_PLUGIN_BINARY="$binary" go test -count=1 -timeout 15m "${go_pkgs[@]}"
 
 step "Fuzz targets: a short run of each, on top of their seed corpora"
 for target in $(grep -rl --include='*_test.go' -E '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do
