@@ -42,7 +42,7 @@ func (c Config) Value(key string) string { return c.raw[key] }
 
 // FTD configures the Firepower Threat Defense gRPC dial-out receiver.
 type FTD struct {
-	// ListenAddress is host:port; empty turns the receiver off.
+	// ListenAddress is host:port; empty (or "off") turns the receiver off.
 	ListenAddress string
 	CertFile      string // collector (server) certificate, PEM
 	KeyFile       string // its private key, PEM
@@ -74,7 +74,7 @@ var Keys = []Key{
 	{"retention_size", "4GB", "cap on the series store's size on disk (B, KB, MB, GB, TB; 0 for none)"},
 	{"allowed_networks", "", "comma-separated CIDRs allowed to send telemetry; empty allows every address"},
 	{"live_buffer_frames", "64", "frames a slow live stream may queue before new ones are dropped and counted"},
-	{"ftd_listen_address", ":50051", "FTD gRPC dial-out listener (host:port); empty turns it off"},
+	{"ftd_listen_address", ":50051", "FTD gRPC dial-out listener (host:port); off turns it off"},
 	{"ftd_tls_cert_file", "/etc/netlens/certs/server.crt", "collector certificate presented to FTD devices (PEM)"},
 	{"ftd_tls_key_file", "/etc/netlens/certs/server.key", "private key of the collector certificate (PEM)"},
 	{"ftd_tls_ca_file", "/etc/netlens/certs/ca.crt", "CA that signed the devices' client certificates (PEM); mutual TLS is mandatory"},
@@ -127,7 +127,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		bad("live_buffer_frames", err)
 	}
 
-	c.FTD.ListenAddress = get("ftd_listen_address")
+	c.FTD.ListenAddress = listenAddress(get("ftd_listen_address"))
 	c.FTD.CertFile = get("ftd_tls_cert_file")
 	c.FTD.KeyFile = get("ftd_tls_key_file")
 	c.FTD.CAFile = get("ftd_tls_ca_file")
@@ -200,6 +200,17 @@ func (c Config) Allowed(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// listenAddress maps "off" to no listener. An empty value cannot do that
+// from grafana.ini: Grafana drops empty keys before the plugin sees them,
+// and the default then applies.
+func listenAddress(s string) string {
+	switch strings.ToLower(s) {
+	case "off", "none", "disabled", "false":
+		return ""
+	}
+	return s
 }
 
 func parseInt(s string, min, max int) (int, error) {

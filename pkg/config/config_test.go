@@ -68,3 +68,13 @@ func TestParseBytesAndDuration(t *testing.T) {
 		t.Error("want an error for lots")
 	}
 }
+
+func TestOffTurnsAReceiverOff(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"GF_PLUGIN_FTD_LISTEN_ADDRESS": "off", "GF_PLUGIN_FTD_TLS_CA_FILE": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.FTD.ListenAddress != "" {
+		t.Fatalf("listen address = %q, want none", c.FTD.ListenAddress)
+	}
+}
