@@ -3,8 +3,6 @@
 // wire formats, sockets or storage engines.
 package model
 
-import "sort"
-
 // Kind says how a sample's value behaves over time. Grafana users choose
 // rate() for counters and plot gauges as they are, so the kind travels with
 // every sample and is kept by the store.
@@ -48,14 +46,17 @@ type Label struct {
 // Sort normalizes a slice built in any order.
 type Labels []Label
 
-func (ls Labels) Len() int           { return len(ls) }
-func (ls Labels) Less(i, j int) bool { return ls[i].Name < ls[j].Name }
-func (ls Labels) Swap(i, j int)      { ls[i], ls[j] = ls[j], ls[i] }
-
 // Sort orders the labels by name, drops empty values, and keeps the last of
-// any duplicated name, so callers can append overrides after defaults.
+// any duplicated name, so callers can append overrides after defaults. It
+// sorts in place without allocating: decoders call it for every metric,
+// and insertion sort is stable and fast for the handful of labels a series
+// has.
 func (ls Labels) Sort() Labels {
-	sort.Stable(ls)
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
 	out := ls[:0]
 	for i, l := range ls {
 		if i+1 < len(ls) && ls[i+1].Name == l.Name {
@@ -104,4 +105,30 @@ func LabelsFromPairs(kv ...string) Labels {
 		ls = append(ls, Label{Name: kv[i], Value: kv[i+1]})
 	}
 	return ls.Sort()
+}
+
+// ValidMetricName reports whether n is a Prometheus metric name
+// ([a-zA-Z_:][a-zA-Z0-9_:]*).
+func ValidMetricName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return n != ""
+}
+
+// ValidLabelName reports whether n is a Prometheus label name
+// ([a-zA-Z_][a-zA-Z0-9_]*).
+func ValidLabelName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return n != ""
 }

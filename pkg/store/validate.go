@@ -26,7 +26,7 @@ func validate(s *model.Sample) error {
 	if s.Name == "" {
 		return fmt.Errorf("empty metric name")
 	}
-	if len(s.Name) > MaxNameLen || !validMetricName(s.Name) {
+	if len(s.Name) > MaxNameLen || !model.ValidMetricName(s.Name) {
 		return fmt.Errorf("invalid metric name %q", truncate(s.Name, MaxNameLen))
 	}
 	if len(s.Labels) > MaxLabels {
@@ -36,7 +36,7 @@ func validate(s *model.Sample) error {
 		if l.Name == "" {
 			return fmt.Errorf("%s: empty label name", s.Name)
 		}
-		if len(l.Name) > MaxNameLen || !validLabelName(l.Name) {
+		if len(l.Name) > MaxNameLen || !model.ValidLabelName(l.Name) {
 			return fmt.Errorf("%s: invalid label name %q", s.Name, truncate(l.Name, MaxNameLen))
 		}
 		if len(l.Name) >= 2 && l.Name[0] == '_' && l.Name[1] == '_' {
@@ -65,26 +65,4 @@ func validateValue(s *model.Sample) error {
 		return fmt.Errorf("%s: value %v is not a finite number", s.Name, s.Value)
 	}
 	return nil
-}
-
-func validMetricName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
-			continue
-		}
-		return false
-	}
-	return n != ""
-}
-
-func validLabelName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
-			continue
-		}
-		return false
-	}
-	return n != ""
 }

@@ -431,7 +431,7 @@ func (c *Converter) metric(arena []model.Label, b *batch, m *metricView) (model.
 	}
 	name, famLabel := c.metricName(family, description)
 	labels[2].Value = famLabel
-	labels = sortLabels(labels)
+	labels = model.Labels(labels).Sort()
 	// Clip the capacity so a consumer appending to one sample's labels
 	// cannot write over the next sample's.
 	labels = labels[:len(labels):len(labels)]
@@ -559,29 +559,6 @@ func hasAlnum(s string) bool {
 		}
 	}
 	return false
-}
-
-// sortLabels sorts by name keeping the last of duplicated names and dropping
-// empty values: model.Labels.Sort's contract, without the allocation its
-// sort.Interface conversion costs on every metric. Insertion sort is stable
-// and fast for the handful of labels a metric has.
-func sortLabels(ls model.Labels) model.Labels {
-	for i := 1; i < len(ls); i++ {
-		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
-			ls[j], ls[j-1] = ls[j-1], ls[j]
-		}
-	}
-	out := ls[:0]
-	for i, l := range ls {
-		if i+1 < len(ls) && ls[i+1].Name == l.Name {
-			continue
-		}
-		if l.Value == "" {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
 }
 
 // IsBatchError reports whether err is a whole-batch error and its category.
