@@ -7,6 +7,7 @@ import { FakeTemplateSrv } from './fakeTemplateSrv';
 
 export function instanceSettings(jsonData: NetlensOptions = {}): DataSourceInstanceSettings<NetlensOptions> {
   return {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of the type
     id: 1,
     uid: 'netlens-test',
     type: 'netlens-telemetry-datasource',

@@ -88,6 +88,7 @@ function settings(jsonData: NetlensOptions): DataSourceSettings<NetlensOptions> 
     access: 'proxy',
     url: '',
     user: '',
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of the type
     database: '',
     basicAuth: false,
     basicAuthUser: '',

@@ -4,6 +4,7 @@ import { ConfigSection } from '@grafana/plugin-ui';
 import { ComboboxOption, Divider, InlineField, InlineSwitch, MultiCombobox } from '@grafana/ui';
 
 import { NetlensOptions } from '../../types';
+import { withCurrent } from '../QueryEditor/options';
 import { StatusPanel } from '../Status/StatusPanel';
 import { useStatus } from '../Status/useStatus';
 
@@ -25,12 +26,7 @@ export function ConfigEditor(props: Props) {
       label: d.hostname ? `${d.hostname} (${d.id})` : d.id,
       description: d.state,
     }));
-    for (const id of jsonData.devices ?? []) {
-      if (!known.some((o) => o.value === id)) {
-        known.push({ value: id, label: id });
-      }
-    }
-    return known;
+    return withCurrent(known, ...(jsonData.devices ?? []));
   }, [state.status, jsonData.devices]);
 
   return (
