@@ -81,7 +81,7 @@ func Execute(ctx context.Context, st Store, q Query, tr backend.TimeRange, inter
 		end = start
 	}
 	var frames data.Frames
-	err = st.RangeQueryFunc(ctx, expr, start, end, step, func(m promql.Matrix) error {
+	err = rangeQuery(ctx, st, expr, start, end, step, func(m promql.Matrix) error {
 		m = dropAllNaN(m)
 		if q.Format == FormatTable {
 			frames = data.Frames{rangeTable(m, expr)}
