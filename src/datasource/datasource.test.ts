@@ -100,8 +100,9 @@ describe('applyTemplateVariables', () => {
     expect(out.legendFormat).toBe('{{interface}} interface');
     expect(out.groupBy).toEqual(['interface', 'hostname', 'device']);
     // $__rate_interval is the backend's to fill in.
+    // Inside the PromQL string the regex escape is itself escaped: "c3\\.d4" is the regex c3\.d4.
     expect(out.expr).toBe(
-      'sum by (device) (rate(ftd_interface_input_bytes{device=~"(a1b2|c3\\.d4)"}[$__rate_interval]))'
+      'sum by (device) (rate(ftd_interface_input_bytes{device=~"(a1b2|c3\\\\.d4)"}[$__rate_interval]))'
     );
   });
 

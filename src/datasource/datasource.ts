@@ -10,7 +10,7 @@ import {
 } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
-import { escapeRegex } from './promql';
+import { escapeRegex, escapeRegexInString } from './promql';
 import {
   DEFAULT_QUERY,
   DeviceStatus,
@@ -64,7 +64,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
       out.family = srv.replace(query.family, scopedVars);
     }
     if (query.expr) {
-      out.expr = srv.replace(query.expr, scopedVars, formatForRegex);
+      out.expr = srv.replace(query.expr, scopedVars, formatForPromQLText);
     }
     if (query.legendFormat) {
       out.legendFormat = srv.replace(query.legendFormat, scopedVars);
@@ -209,23 +209,31 @@ export function metricKind(k: unknown): MetricKind {
   return k === 'gauge' || k === 'counter' ? k : 'unknown';
 }
 
+type VariableInfo = { multi?: boolean; includeAll?: boolean };
+
 /**
- * Formats a variable's value for a place that reads a regex (=~, !~, PromQL
- * code): several values become an alternation of escaped literals; one value
- * of a multi or include-all variable is escaped too, since the user picked it
- * as a literal.
+ * Formats a variable's value for a place that reads a regex (=~, !~):
+ * several values become an alternation of escaped literals; one value of a
+ * multi or include-all variable is escaped too, since the user picked it as a
+ * literal. A custom "All" value (.*) never gets here: Grafana passes it
+ * unformatted.
  */
-export function formatForRegex(value: string | string[], variable?: { multi?: boolean; includeAll?: boolean }): string {
+export function formatForRegex(value: string | string[], variable?: VariableInfo, escape = escapeRegex): string {
   if (Array.isArray(value)) {
     if (value.length === 1) {
-      return escapeRegex(value[0]);
+      return escape(value[0]);
     }
-    return '(' + value.map(escapeRegex).join('|') + ')';
+    return '(' + value.map(escape).join('|') + ')';
   }
   if (variable?.multi || variable?.includeAll) {
-    return escapeRegex(value);
+    return escape(value);
   }
   return value;
+}
+
+/** formatForRegex for PromQL text, where the regex sits inside a quoted string. */
+export function formatForPromQLText(value: string | string[], variable?: VariableInfo): string {
+  return formatForRegex(value, variable, escapeRegexInString);
 }
 
 /**

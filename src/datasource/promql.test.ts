@@ -1,4 +1,4 @@
-import { builderToPromQL, escapeRegex, promQLToBuilder, quoteLabelValue } from './promql';
+import { builderToPromQL, escapeRegex, escapeRegexInString, promQLToBuilder, quoteLabelValue } from './promql';
 
 describe('builderToPromQL', () => {
   it('renders selector, rate and aggregation in the shape the backend builds', () => {
@@ -26,6 +26,8 @@ describe('builderToPromQL', () => {
   it('quotes values so they cannot end the string', () => {
     expect(quoteLabelValue('a"b\\c')).toBe('"a\\"b\\\\c"');
     expect(escapeRegex('Gi0/0.100 (x)')).toBe('Gi0/0\\.100 \\(x\\)');
+    // In a PromQL string "a\\\\\\.b" reads as the regex a\\\.b: a literal backslash, then a literal dot.
+    expect(escapeRegexInString('a\\.b')).toBe('a\\\\\\\\\\\\.b');
   });
 });
 

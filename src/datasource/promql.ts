@@ -15,6 +15,15 @@ export function escapeRegex(value: string): string {
   return value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }
 
+/**
+ * Escapes a literal for a regex that sits inside a PromQL double-quoted
+ * string, as a variable in code mode does (device=~"$device"): the string
+ * literal consumes one level of backslashes, so the regex escapes are doubled.
+ */
+export function escapeRegexInString(value: string): string {
+  return escapeRegex(value).replace(/\\/g, '\\\\');
+}
+
 export function selector(metric: string | undefined, matchers: Matcher[] | undefined): string {
   const parts = (matchers ?? [])
     .filter((m) => m.label && m.op)
