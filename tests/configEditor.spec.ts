@@ -7,7 +7,7 @@ test('config editor shows the query settings and the receivers', async ({
 }) => {
   const ds = await readProvisionedDataSource({ fileName: 'netlens.yaml' });
   await createDataSourceConfigPage({ type: ds.type });
-  await expect(page.getByLabel('Live by default')).toBeVisible();
+  await expect(page.getByRole('switch', { name: 'Live by default' })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Listeners' })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Process settings' })).toContainText('GF_PLUGIN_');
 });

@@ -4,7 +4,7 @@ test('query editor opens in builder mode with the FTD source', async ({ panelEdi
   const ds = await readProvisionedDataSource({ fileName: 'netlens.yaml' });
   await panelEditPage.datasource.set(ds.name);
   const row = panelEditPage.getQueryEditorRow('A');
-  await expect(row.getByLabel('Metric')).toBeVisible();
+  await expect(row.getByRole('combobox', { name: 'Metric' })).toBeVisible();
   await expect(row.getByText('Cisco FTD')).toBeVisible();
 });
 
