@@ -139,6 +139,22 @@ describe('applyTemplateVariables', () => {
   });
 });
 
+describe('targetContainsTemplate', () => {
+  const { ds } = fakeDataSource(catalogHandler);
+  it('finds variables in code, metric and filter values, not in the legend', () => {
+    expect(ds.targetContainsTemplate(query({ editorMode: 'code', expr: 'up{device=~"$device"}' }))).toBe(true);
+    expect(ds.targetContainsTemplate(query({ metric: '${metric}' }))).toBe(true);
+    expect(
+      ds.targetContainsTemplate(query({ metric: 'm', matchers: [{ label: 'device', op: '=', value: '[[device]]' }] }))
+    ).toBe(true);
+    expect(
+      ds.targetContainsTemplate(
+        query({ metric: 'm', legendFormat: '$device', matchers: [{ label: 'device', op: '=', value: 'a1b2' }] })
+      )
+    ).toBe(false);
+  });
+});
+
 describe('catalog resources', () => {
   it('sends the time range and the other filters when listing label values', async () => {
     const { ds, calls } = fakeDataSource(catalogHandler);

@@ -54,6 +54,16 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return Boolean(query.metric);
   }
 
+  /** Alerting asks this to warn that a rule's query uses dashboard variables, which alert rules do not have. */
+  targetContainsTemplate(query: NetlensQuery): boolean {
+    const srv = getTemplateSrv();
+    const texts = [query.expr, query.metric, query.family, ...(query.groupBy ?? [])];
+    for (const m of query.matchers ?? []) {
+      texts.push(m.label, m.value);
+    }
+    return texts.some((t) => srv.containsTemplate(t));
+  }
+
   applyTemplateVariables(query: NetlensQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): NetlensQuery {
     const srv = getTemplateSrv();
     const out: NetlensQuery = { ...query };
