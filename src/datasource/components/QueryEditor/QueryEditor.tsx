@@ -30,11 +30,10 @@ export function QueryEditor(props: Props) {
   // The code text is run on blur, not on every key.
   const [exprDraft, setExprDraft] = useState<string | undefined>(undefined);
 
-  const change = (patch: Partial<NetlensQuery>, run = true) => {
+  // Every change runs the query, as Grafana's editors do.
+  const change = (patch: Partial<NetlensQuery>) => {
     onChange({ ...query, ...patch });
-    if (run) {
-      onRunQuery();
-    }
+    onRunQuery();
   };
 
   const switchMode = (next: EditorMode) => {
