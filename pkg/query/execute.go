@@ -86,7 +86,7 @@ func Execute(ctx context.Context, st Store, q Query, tr backend.TimeRange, inter
 		if q.Format == FormatTable {
 			frames = data.Frames{rangeTable(m, expr)}
 		} else {
-			frames = seriesFrames(m, expr, legend)
+			frames = seriesFramesParallel(m, expr, legend)
 		}
 		return nil
 	})

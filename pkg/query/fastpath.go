@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/schema"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/kahansum"
 )
 
@@ -44,7 +43,7 @@ var errNotFast = errors.New("query: not for the fast path")
 
 // directStore is what the fast path needs beyond Store; *store.Store has it.
 type directStore interface {
-	WithQuerier(ctx context.Context, mint, maxt int64, fn func(ctx context.Context, q storage.Querier) error) error
+	WithChunkQuerier(ctx context.Context, mint, maxt int64, fn func(ctx context.Context, q storage.ChunkQuerier) error) error
 	LookbackDelta() time.Duration
 	MaxSamples() int
 }
@@ -206,7 +205,7 @@ func (p *fastPlan) run(ctx context.Context, ds directStore, start, end time.Time
 	} else {
 		e.mint = e.start - e.lookback + 1
 	}
-	return ds.WithQuerier(ctx, e.mint, e.maxt, func(ctx context.Context, q storage.Querier) error {
+	return ds.WithChunkQuerier(ctx, e.mint, e.maxt, func(ctx context.Context, q storage.ChunkQuerier) error {
 		// Step stays 0: a step hint turns on the head's chunk cache, which
 		// belongs to the querier and is not safe for the concurrent
 		// iteration below. The cache only saves a walk over a series' few
@@ -214,7 +213,7 @@ func (p *fastPlan) run(ctx context.Context, ds directStore, start, end time.Time
 		hints := &storage.SelectHints{Start: e.mint, End: e.maxt, Range: e.windowMs}
 		// Unsorted, as the engine asks: aggregation sums in this order.
 		set := q.Select(ctx, false, hints, p.matchers...)
-		var series []storage.Series
+		var series []storage.ChunkSeries
 		for set.Next() {
 			series = append(series, set.At())
 		}
@@ -247,6 +246,7 @@ func (p *fastPlan) run(ctx context.Context, ds directStore, start, end time.Time
 
 // scratch is one worker's reusable memory.
 type scratch struct {
+	chunks chunks.Iterator
 	it     chunkenc.Iterator
 	ts     []int64
 	vs     []float64
@@ -261,27 +261,47 @@ func (e *fastEval) newScratch() *scratch {
 }
 
 // evalSeries fills sc.val and sc.has with the series' value at every step.
-func (e *fastEval) evalSeries(s storage.Series, sc *scratch) error {
-	sc.it = s.Iterator(sc.it)
+func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 	sc.ts, sc.vs = sc.ts[:0], sc.vs[:0]
 	window := needsWindow(e.fn)
-	for vt := sc.it.Seek(e.mint); vt != chunkenc.ValNone; vt = sc.it.Next() {
-		if vt != chunkenc.ValFloat {
+	last := int64(math.MinInt64)
+	sc.chunks = s.Iterator(sc.chunks)
+	for sc.chunks.Next() {
+		meta := sc.chunks.At()
+		if meta.MinTime > e.maxt {
+			break // chunks come sorted by their first sample
+		}
+		if meta.Chunk == nil || meta.Chunk.Encoding() != chunkenc.EncXOR {
 			return errNotFast // native histograms: the engine's business
 		}
-		t, v := sc.it.At()
-		if t > e.maxt {
-			break
+		sc.it = meta.Chunk.Iterator(sc.it)
+		for vt := sc.it.Next(); vt != chunkenc.ValNone; vt = sc.it.Next() {
+			t, v := sc.it.At()
+			if t < e.mint {
+				continue
+			}
+			if t > e.maxt {
+				break
+			}
+			if t <= last {
+				// Overlapping chunks (out-of-order data not merged yet):
+				// the engine's merging iterator decides which sample wins.
+				return errNotFast
+			}
+			last = t
+			// A range window skips stale markers; an instant selector
+			// sees them (and then reports nothing), as in the engine.
+			if window && v != v && value.IsStaleNaN(v) {
+				continue
+			}
+			sc.ts = append(sc.ts, t)
+			sc.vs = append(sc.vs, v)
 		}
-		// A range window skips stale markers; an instant selector sees
-		// them (and then reports nothing), as in the engine.
-		if window && value.IsStaleNaN(v) {
-			continue
+		if err := sc.it.Err(); err != nil {
+			return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
 		}
-		sc.ts = append(sc.ts, t)
-		sc.vs = append(sc.vs, v)
 	}
-	if err := sc.it.Err(); err != nil {
+	if err := sc.chunks.Err(); err != nil {
 		return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
 	}
 	if window {
@@ -322,7 +342,7 @@ func (e *fastEval) rateSteps(sc *scratch) {
 		}
 	}
 	resets := sc.resets
-	isRate := e.fn == fnRate
+	var shape windowShape
 	lo, hi, rp := 0, 0, 0
 	for k := range e.nSteps {
 		t := e.start + int64(k)*e.step
@@ -345,43 +365,65 @@ func (e *fastEval) rateSteps(sc *scratch) {
 		for r := rp; r < len(resets) && resets[r] < hi; r++ {
 			result += vs[resets[r]-1]
 		}
-		sc.val[k] = extrapolate(result, vs[lo], ts[lo], ts[hi-1], hi-lo-1, t-e.windowMs, t, isRate, e.windowSec)
+		sc.val[k] = e.extrapolate(&shape, result, vs[lo], ts[lo], ts[hi-1], hi-lo-1, t-e.windowMs, t)
 		sc.has[k] = true
 	}
 }
 
+// windowShape is what extrapolatedRate derives from a window's sample
+// times alone. Regularly scraped series give every step the same shape, so
+// computing it once per change instead of once per step saves most of the
+// divisions; the values are the same because the operations are.
+type windowShape struct {
+	// The key: distances to the window's ends, the span sampled and the
+	// number of intervals in it, all in milliseconds.
+	toStartMs, toEndMs, sampledMs int64
+	intervals                     int
+	valid                         bool
+
+	durationToStart, durationToEnd, sampledInterval float64
+	// factor applies when the counter's zero point does not cut the
+	// extrapolation to the start short.
+	factor float64
+}
+
 // extrapolate is extrapolatedRate's float, counter, no-start-timestamp
-// branch, step for step: the same operations in the same order give the
-// same bits.
-func extrapolate(result, firstV float64, firstT, lastT int64, numSamplesMinusOne int, rangeStart, rangeEnd int64, isRate bool, rangeSeconds float64) float64 {
-	durationToStart := float64(firstT-rangeStart) / 1000
-	durationToEnd := float64(rangeEnd-lastT) / 1000
-	sampledInterval := float64(lastT-firstT) / 1000
-	averageDurationBetweenSamples := sampledInterval / float64(numSamplesMinusOne)
-	extrapolationThreshold := averageDurationBetweenSamples * 1.1
-	if durationToStart >= extrapolationThreshold {
-		durationToStart = averageDurationBetweenSamples / 2
+// branch: the same operations in the same order, so the same bits.
+func (e *fastEval) extrapolate(sh *windowShape, result, firstV float64, firstT, lastT int64, intervals int, rangeStart, rangeEnd int64) float64 {
+	if !sh.valid || sh.toStartMs != firstT-rangeStart || sh.toEndMs != rangeEnd-lastT || sh.sampledMs != lastT-firstT || sh.intervals != intervals {
+		*sh = windowShape{toStartMs: firstT - rangeStart, toEndMs: rangeEnd - lastT, sampledMs: lastT - firstT, intervals: intervals, valid: true}
+		sh.durationToStart = float64(firstT-rangeStart) / 1000
+		sh.durationToEnd = float64(rangeEnd-lastT) / 1000
+		sh.sampledInterval = float64(lastT-firstT) / 1000
+		averageDurationBetweenSamples := sh.sampledInterval / float64(intervals)
+		extrapolationThreshold := averageDurationBetweenSamples * 1.1
+		if sh.durationToStart >= extrapolationThreshold {
+			sh.durationToStart = averageDurationBetweenSamples / 2
+		}
+		if sh.durationToEnd >= extrapolationThreshold {
+			sh.durationToEnd = averageDurationBetweenSamples / 2
+		}
+		sh.factor = e.factor(sh.sampledInterval, sh.durationToStart, sh.durationToEnd)
 	}
 	// A counter does not go below zero: extrapolate at most to where the
 	// slope reaches it.
-	durationToZero := durationToStart
 	if result > 0 && firstV >= 0 {
-		durationToZero = sampledInterval * (firstV / result)
+		if durationToZero := sh.sampledInterval * (firstV / result); durationToZero < sh.durationToStart {
+			return result * e.factor(sh.sampledInterval, durationToZero, sh.durationToEnd)
+		}
 	}
-	if durationToZero < durationToStart {
-		durationToStart = durationToZero
-	}
-	if durationToEnd >= extrapolationThreshold {
-		durationToEnd = averageDurationBetweenSamples / 2
-	}
+	return result * sh.factor
+}
+
+func (e *fastEval) factor(sampledInterval, durationToStart, durationToEnd float64) float64 {
 	factor := 1.0
 	if sampledInterval != 0 {
 		factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval
 	}
-	if isRate {
-		factor /= rangeSeconds
+	if e.fn == fnRate {
+		factor /= e.windowSec
 	}
-	return result * factor
+	return factor
 }
 
 // seriesBlock is how many series a worker takes at a time: enough to make
@@ -389,7 +431,7 @@ func extrapolate(result, firstV float64, firstT, lastT int64, numSamplesMinusOne
 const seriesBlock = 32
 
 // each evaluates every series on its own (no aggregation).
-func (e *fastEval) each(ctx context.Context, series []storage.Series) (promql.Matrix, *[]promql.FPoint, error) {
+func (e *fastEval) each(ctx context.Context, series []storage.ChunkSeries) (promql.Matrix, *[]promql.FPoint, error) {
 	slab := getSlab(len(series) * e.nSteps)
 	out := make(promql.Matrix, len(series))
 	units := (len(series) + seriesBlock - 1) / seriesBlock
@@ -426,7 +468,7 @@ func (e *fastEval) each(ctx context.Context, series []storage.Series) (promql.Ma
 // aggregate evaluates the series group by group. A group's series are
 // folded in the engine's order (the select order), so Kahan sums and
 // running means round the same way; different groups run in parallel.
-func (e *fastEval) aggregate(ctx context.Context, series []storage.Series) (promql.Matrix, *[]promql.FPoint, error) {
+func (e *fastEval) aggregate(ctx context.Context, series []storage.ChunkSeries) (promql.Matrix, *[]promql.FPoint, error) {
 	var (
 		buf     = make([]byte, 0, 1024)
 		index   = map[uint64]int{}
@@ -582,45 +624,6 @@ func (a *aggAcc) result(op parser.ItemType, k int) float64 {
 	default:
 		return a.val[k]
 	}
-}
-
-// parallel runs work(0..units-1) on up to GOMAXPROCS goroutines, each with
-// its own scratch, and returns the first error. It stops handing out work
-// once one fails or ctx ends.
-func parallel(ctx context.Context, units int, newScratch func() *scratch, work func(u int, sc *scratch) error) error {
-	workers := min(runtime.GOMAXPROCS(0), units)
-	var (
-		next    atomic.Int64
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-		wg      sync.WaitGroup
-	)
-	fail := func(err error) {
-		failed.Store(true)
-		errOnce.Do(func() { first = err })
-	}
-	for range workers {
-		wg.Go(func() {
-			sc := newScratch()
-			for !failed.Load() {
-				u := int(next.Add(1) - 1)
-				if u >= units {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					fail(fmt.Errorf("fast path: %w", err))
-					return
-				}
-				if err := work(u, sc); err != nil {
-					fail(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }
 
 // slabPool keeps output point slabs between queries: the result is only

@@ -8,13 +8,15 @@ import (
 	"github.com/prometheus/prometheus/storage"
 )
 
-// WithQuerier runs fn with a querier over [mint, maxt] (Unix milliseconds)
-// under the rules a PromQL query runs by: it waits for a query slot and ctx
-// carries the engine's query timeout. Callers that evaluate common PromQL
+// WithChunkQuerier runs fn with a chunk querier over [mint, maxt] (Unix
+// milliseconds) under the rules a PromQL query runs by: it waits for a
+// query slot and ctx carries the engine's query timeout. Callers that evaluate common PromQL
 // shapes themselves (pkg/query's fast path) use it so they neither overrun
 // the store's concurrency bound nor outlive the timeout. The querier, and
-// every series and iterator it hands out, are only valid while fn runs.
-func (s *Store) WithQuerier(ctx context.Context, mint, maxt int64, fn func(ctx context.Context, q storage.Querier) error) error {
+// every series, chunk and iterator it hands out, are only valid while fn
+// runs. Chunks rather than samples let the caller decode each series the
+// way it needs.
+func (s *Store) WithChunkQuerier(ctx context.Context, mint, maxt int64, fn func(ctx context.Context, q storage.ChunkQuerier) error) error {
 	release, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -22,9 +24,9 @@ func (s *Store) WithQuerier(ctx context.Context, mint, maxt int64, fn func(ctx c
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
-	q, err := s.db.Querier(mint, maxt)
+	q, err := s.db.ChunkQuerier(mint, maxt)
 	if err != nil {
-		return fmt.Errorf("querier: %w", err)
+		return fmt.Errorf("chunk querier: %w", err)
 	}
 	defer q.Close()
 	return fn(ctx, q)
