@@ -559,13 +559,14 @@ func TestDashboardVariables(t *testing.T) {
 		t.Errorf("device variable %+v", v)
 	}
 	// The variable query's shape is the frontend's NetlensVariableQuery.
+	// A devices query shows hostnames and keeps the uuids as values.
 	var vq struct {
-		Type, Source, Label, Metric string
+		Type, Source string
 	}
 	if err := json.Unmarshal(v.Query, &vq); err != nil {
 		t.Fatal(err)
 	}
-	if vq.Type != "labelValues" || vq.Source != "ftd" || vq.Label != "device" || ftdSeries[vq.Metric] == "" {
+	if vq.Type != "devices" || vq.Source != "ftd" {
 		t.Errorf("device variable query %+v", vq)
 	}
 	adhoc := slices.IndexFunc(d.Templating.List, func(v variable) bool { return v.Type == "adhoc" })

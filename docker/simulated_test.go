@@ -286,35 +286,38 @@ func TestDeviceVariableListsTheDevices(t *testing.T) {
 	var dash dashboard
 	readJSON(t, dashboardFile, &dash)
 	v := dash.Templating.List[slices.IndexFunc(dash.Templating.List, func(v variable) bool { return v.Name == "device" })]
-	var vq struct{ Source, Label, Metric string }
+	var vq struct{ Source string }
 	if err := json.Unmarshal(v.Query, &vq); err != nil {
 		t.Fatal(err)
 	}
-	// The request the frontend's labelValues variable query makes.
-	now := time.Now()
-	params := url.Values{
-		"source": {vq.Source}, "label": {vq.Label}, "metric": {vq.Metric},
-		"from": {strconv.FormatInt(now.Add(-30*time.Minute).UnixMilli(), 10)}, "to": {strconv.FormatInt(now.Add(time.Second).UnixMilli(), 10)},
-	}
+	// The request the frontend's devices variable query makes; it shows
+	// each hostname and uses the uuid as the value.
 	var body []byte
 	status := 0
 	err := d.ds.CallResource(context.Background(), &backend.CallResourceRequest{
 		PluginContext: backend.PluginContext{OrgID: 1, DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{UID: "netlens"}},
-		Path:          "catalog/label-values", Method: "GET", URL: "catalog/label-values?" + params.Encode(),
+		Path:          "devices", Method: "GET", URL: "devices?" + url.Values{"source": {vq.Source}}.Encode(),
 	}, backend.CallResourceResponseSenderFunc(func(res *backend.CallResourceResponse) error {
 		status, body = res.Status, append(body, res.Body...)
 		return nil
 	}))
 	if err != nil || status != 200 {
-		t.Fatalf("label values: %d %s %v", status, body, err)
+		t.Fatalf("devices: %d %s %v", status, body, err)
 	}
-	var out struct{ Values []string }
+	var out struct {
+		Devices []struct{ ID, Hostname string }
+	}
 	if err := json.Unmarshal(body, &out); err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Clone(d.devices)
+	var got []string
+	for _, dev := range out.Devices {
+		got = append(got, dev.ID+"/"+dev.Hostname)
+	}
+	slices.Sort(got)
+	want := []string{d.devices[0] + "/firepower-1", d.devices[1] + "/firepower-2"}
 	slices.Sort(want)
-	if !slices.Equal(out.Values, want) {
-		t.Errorf("device variable offers %v, want %v", out.Values, want)
+	if !slices.Equal(got, want) {
+		t.Errorf("device variable offers %v, want %v", got, want)
 	}
 }

@@ -355,3 +355,27 @@ func TestChannelRegistryIsBoundedAndStable(t *testing.T) {
 		t.Fatalf("registry holds %d entries, bound is 2", len(r.entries))
 	}
 }
+
+// A device that streamed before a restart is not on the registry, but its
+// data is in the store: the devices list (and so the device variable)
+// still offers it, with the hostname its series carry.
+func TestDevicesIncludeThoseKnownOnlyFromTheStore(t *testing.T) {
+	srv := testServer(t)
+	write(t, srv, devA, cpuSample(devA, "lina", time.Now(), 12))
+	srv.Board.Connected(model.DeviceRef{Source: model.SourceFTD, ID: devB, Hostname: "fw-b"}, time.Minute)
+	ds := instance(t, srv, `{}`)
+	var body struct {
+		Devices []struct{ ID, Hostname, State string }
+	}
+	get(t, ds, "devices", url.Values{"source": {"ftd"}}, &body)
+	if len(body.Devices) != 2 {
+		t.Fatalf("devices = %+v", body.Devices)
+	}
+	byID := map[string]string{}
+	for _, d := range body.Devices {
+		byID[d.ID] = d.Hostname + "/" + d.State
+	}
+	if byID[devB] != "fw-b/connected" || byID[devA] != "firepower-7eb1/disconnected" {
+		t.Fatalf("devices = %v", byID)
+	}
+}

@@ -245,8 +245,57 @@ func (d *Datasource) devices(source string) []status.Device {
 	return out
 }
 
+// maxStoredDevices bounds how many devices the store is asked to name: one
+// hostname look-up each.
+const maxStoredDevices = 1000
+
+// storedDevices adds the devices the store has data from (within the
+// catalog window) that have not connected since the process started, so a
+// device variable still offers yesterday's devices after a restart.
+func (d *Datasource) storedDevices(r *http.Request, source string, known []status.Device) ([]status.Device, error) {
+	if d.srv.Store == nil || source == "" {
+		return known, nil
+	}
+	start, end, ms, err := d.catalogScope(r)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := d.srv.Store.LabelValues(r.Context(), "device", start, end, ms...)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, dev := range known {
+		seen[dev.ID] = true
+	}
+	for i, id := range ids {
+		if seen[id] || i >= maxStoredDevices {
+			continue
+		}
+		host := ""
+		dm, err := labels.NewMatcher(labels.MatchEqual, "device", id)
+		if err != nil {
+			return nil, err
+		}
+		if hosts, err := d.srv.Store.LabelValues(r.Context(), "hostname", start, end, append(ms, dm)...); err == nil && len(hosts) > 0 {
+			host = hosts[len(hosts)-1]
+		}
+		known = append(known, status.Device{
+			Source: model.Source(source), ID: id, Hostname: host,
+			State: status.StateDisconnected, StateReason: "not connected since Netlens started; its data is in the store",
+		})
+	}
+	return known, nil
+}
+
 func (d *Datasource) handleDevices(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"devices": d.devices(r.URL.Query().Get("source"))})
+	source := r.URL.Query().Get("source")
+	devs, err := d.storedDevices(r, source, d.devices(source))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, map[string]any{"devices": devs})
 }
 
 // setting is one process setting as the config page shows it.
