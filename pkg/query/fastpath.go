@@ -248,7 +248,10 @@ func (p *fastPlan) run(ctx context.Context, ds directStore, start, end time.Time
 type scratch struct {
 	chunks chunks.Iterator
 	it     chunkenc.Iterator
-	ts     []int64
+	cts    []int64 // one chunk's samples
+	cvs    []float64
+	pad    []byte  // decodeXOR's scratch
+	ts     []int64 // the series' samples in the selected span
 	vs     []float64
 	resets []int // indices i where vs[i] < vs[i-1]
 	val    []float64
@@ -271,12 +274,13 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 		if meta.MinTime > e.maxt {
 			break // chunks come sorted by their first sample
 		}
-		if meta.Chunk == nil || meta.Chunk.Encoding() != chunkenc.EncXOR {
-			return errNotFast // native histograms: the engine's business
+		if meta.Chunk == nil {
+			return errNotFast
 		}
-		sc.it = meta.Chunk.Iterator(sc.it)
-		for vt := sc.it.Next(); vt != chunkenc.ValNone; vt = sc.it.Next() {
-			t, v := sc.it.At()
+		if err := sc.readChunk(meta.Chunk); err != nil {
+			return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
+		}
+		for i, t := range sc.cts {
 			if t < e.mint {
 				continue
 			}
@@ -289,6 +293,7 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 				return errNotFast
 			}
 			last = t
+			v := sc.cvs[i]
 			// A range window skips stale markers; an instant selector
 			// sees them (and then reports nothing), as in the engine.
 			if window && v != v && value.IsStaleNaN(v) {
@@ -296,9 +301,6 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 			}
 			sc.ts = append(sc.ts, t)
 			sc.vs = append(sc.vs, v)
-		}
-		if err := sc.it.Err(); err != nil {
-			return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
 		}
 	}
 	if err := sc.chunks.Err(); err != nil {
@@ -310,6 +312,29 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 		e.instantSteps(sc)
 	}
 	return nil
+}
+
+// readChunk decodes every sample of chk into sc.cts and sc.cvs.
+func (sc *scratch) readChunk(chk chunkenc.Chunk) error {
+	if chk.Encoding() == chunkenc.EncXOR {
+		var ok bool
+		if sc.cts, sc.cvs, ok = decodeXOR(chk.Bytes(), sc.cts[:0], sc.cvs[:0], &sc.pad); ok {
+			return nil
+		}
+	}
+	// Other float encodings, and XOR bytes our decoder refuses (chunkenc
+	// then says what is wrong with them).
+	sc.cts, sc.cvs = sc.cts[:0], sc.cvs[:0]
+	sc.it = chk.Iterator(sc.it)
+	for vt := sc.it.Next(); vt != chunkenc.ValNone; vt = sc.it.Next() {
+		if vt != chunkenc.ValFloat {
+			return errNotFast // native histograms: the engine's business
+		}
+		t, v := sc.it.At()
+		sc.cts = append(sc.cts, t)
+		sc.cvs = append(sc.cvs, v)
+	}
+	return sc.it.Err()
 }
 
 // instantSteps: at each step, the newest sample in (t-lookback, t], unless
