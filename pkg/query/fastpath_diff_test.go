@@ -63,7 +63,11 @@ type diffCase struct {
 }
 
 func (c diffCase) String() string {
-	return fmt.Sprintf("%s from %s to %s step %s over %d samples", c.expr, c.start.Format(time.TimeOnly), c.end.Format(time.TimeOnly), c.step, len(c.samples))
+	s := fmt.Sprintf("%s from %s to %s step %s", c.expr, c.start.Format(time.TimeOnly), c.end.Format(time.TimeOnly), c.step)
+	if len(c.samples) > 0 {
+		s += fmt.Sprintf(" over %d samples", len(c.samples))
+	}
+	return s
 }
 
 // genValue picks the next sample value of a series: counters that grow by
