@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -318,13 +319,29 @@ func FuzzFastPath(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// One store for every input (opening a TSDB costs more than a case):
+	// each input gets its own case label and its own two days, later than
+	// the last input's, so it neither sees nor pushes out another's data.
+	st := openStore(f)
+	var inputs atomic.Int64
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 4096 {
 			return // bounds the data one input makes
 		}
-		c := genCase(&byteSource{b: b}, "", 8, 64)
-		st := openStore(t)
+		k := inputs.Add(1)
+		c := genCase(&byteSource{b: b}, strconv.FormatInt(k, 10), 8, 64).shift(k * 2 * 86_400_000)
 		appendAll(t, st, c.samples)
 		checkSame(t, st, c)
 	})
+}
+
+// shift moves the case's data and query ms milliseconds later (in
+// milliseconds, not a Duration: long fuzzing runs shift past 292 years).
+func (c diffCase) shift(ms int64) diffCase {
+	for i := range c.samples {
+		c.samples[i].TimestampMs += ms
+	}
+	c.start = time.UnixMilli(c.start.UnixMilli() + ms)
+	c.end = time.UnixMilli(c.end.UnixMilli() + ms)
+	return c
 }
