@@ -25,6 +25,15 @@ func (k Kind) String() string {
 	}
 }
 
+// MarshalText spells the kind as the editors and files read it.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote (and devices' spellings).
+func (k *Kind) UnmarshalText(b []byte) error {
+	*k = ParseKind(string(b))
+	return nil
+}
+
 // ParseKind accepts the spellings devices use ("Counter", "GAUGE", ...).
 func ParseKind(s string) Kind {
 	switch s {

@@ -1,16 +1,13 @@
 package store
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 
 	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/persist"
 )
 
 // The TSDB can write metadata records to its WAL (EnableMetadataWALRecords),
@@ -40,17 +37,6 @@ type MetricInfo struct {
 	Help   string     `json:"help,omitempty"`
 }
 
-// MarshalJSON spells the kind as the editors read it ("counter", "gauge" or
-// "" when unknown) rather than model.Kind's number.
-func (m MetricInfo) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Name   string `json:"name"`
-		Family string `json:"family,omitempty"`
-		Kind   string `json:"kind,omitempty"`
-		Help   string `json:"help,omitempty"`
-	}{m.Name, m.Family, kindString(m.Kind), m.Help})
-}
-
 type catalogEntry struct {
 	Family string `json:"family,omitempty"`
 	Kind   string `json:"kind,omitempty"`
@@ -77,18 +63,15 @@ type catalog struct {
 
 func openCatalog(dir string) (*catalog, error) {
 	c := &catalog{path: filepath.Join(dir, catalogFile), entries: map[string]MetricInfo{}}
-	b, err := os.ReadFile(c.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
+	var f catalogFileV1
+	found, err := persist.ReadJSON(c.path, &f)
+	if !found && err != nil {
 		return nil, fmt.Errorf("read metric catalog: %w", err)
 	}
-	var f catalogFileV1
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err != nil {
 		// A damaged catalog only costs kinds and help texts until the
 		// metrics are seen again; it must not keep the store closed.
-		return c, fmt.Errorf("metric catalog %s is damaged, starting empty: %w", c.path, err)
+		return c, fmt.Errorf("metric catalog is damaged, starting empty: %w", err)
 	}
 	for name, e := range f.Metrics {
 		if len(c.entries) >= maxCatalogEntries {
@@ -166,7 +149,7 @@ func (c *catalog) save() error {
 	c.dirty = false
 	c.mu.Unlock()
 
-	err := writeFileAtomic(c.path, f)
+	err := persist.WriteJSON(c.path, f)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.saveErr = err
@@ -181,33 +164,6 @@ func kindString(k model.Kind) string {
 		return ""
 	}
 	return k.String()
-}
-
-func writeFileAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode metric catalog: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write metric catalog: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write metric catalog: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync metric catalog: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write metric catalog: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace metric catalog: %w", err)
-	}
-	return nil
 }
 
 // list returns the catalog's entries for the given names, sorted by name.
