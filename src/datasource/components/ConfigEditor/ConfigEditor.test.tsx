@@ -170,7 +170,10 @@ describe('ConfigEditor', () => {
     expect(changes[changes.length - 1]).toEqual({ devices: ['not-yet-seen'], liveEnabledByDefault: true });
 
     await userEvent.click(screen.getByRole('combobox', { name: 'Devices' }));
-    await userEvent.click(await screen.findByText('fw-edge-1 (a1b2)'));
+    // The hostname is the option's name, the id its description.
+    const option = await screen.findByRole('option', { name: /fw-edge-1/ });
+    expect(option).toHaveTextContent('connected · a1b2');
+    await userEvent.click(option);
     expect(changes[changes.length - 1]).toEqual({ devices: ['not-yet-seen', 'a1b2'], liveEnabledByDefault: true });
   });
 

@@ -21,10 +21,13 @@ export function ConfigEditor(props: Props) {
   // Devices seen by the collector are offered by name; ids typed by hand
   // (a device that has not connected yet) are kept too.
   const deviceOptions = useMemo(() => {
+    // The hostname alone names a chosen device: FTD ids are UUIDs, and a
+    // chip holding one left room for barely one device in the field. The
+    // state comes first in the description, which the menu may cut short.
     const known: ComboboxOption[] = (state.status?.devices ?? []).map((d) => ({
       value: d.id,
-      label: d.hostname ? `${d.hostname} (${d.id})` : d.id,
-      description: d.state,
+      label: d.hostname || d.id,
+      description: d.hostname ? `${d.state} · ${d.id}` : d.state,
     }));
     return withCurrent(known, ...(jsonData.devices ?? []));
   }, [state.status, jsonData.devices]);
@@ -43,7 +46,7 @@ export function ConfigEditor(props: Props) {
           <MultiCombobox<string>
             id="netlens-devices"
             width="auto"
-            minWidth={40}
+            minWidth={50}
             maxWidth={80}
             createCustomValue
             placeholder="All devices"

@@ -1,6 +1,8 @@
 import React, { useMemo } from 'react';
+import { css } from '@emotion/css';
+import { GrafanaTheme2 } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import { Badge, Combobox, ComboboxOption, MultiCombobox, Switch } from '@grafana/ui';
+import { Badge, Combobox, ComboboxOption, MultiCombobox, Switch, useStyles2 } from '@grafana/ui';
 
 import { Aggregation, AGGREGATIONS, MetricInfo } from '../../types';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
@@ -19,6 +21,7 @@ const AGG_OPTIONS: ComboboxOption[] = AGGREGATIONS.map((a) => ({ value: a || NO_
  * the labels that have arrived.
  */
 export function FtdEditor({ query, datasource, range, onChange }: SourceEditorProps) {
+  const styles = useStyles2(getStyles);
   const source = query.source;
   const base = `${datasource.uid}|${source}`;
   const families = useLoader(base, () => datasource.getFamilies(source, range));
@@ -95,20 +98,28 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
         </EditorField>
         {chosen && (
           <EditorField label="Kind">
-            <Badge
-              color={chosen.kind === 'counter' ? 'purple' : chosen.kind === 'gauge' ? 'blue' : 'orange'}
-              text={chosen.kind}
-              tooltip={chosen.help || undefined}
-            />
+            <div className={styles.control}>
+              <Badge
+                color={chosen.kind === 'counter' ? 'purple' : chosen.kind === 'gauge' ? 'blue' : 'orange'}
+                text={chosen.kind}
+                tooltip={chosen.help || undefined}
+              />
+            </div>
           </EditorField>
         )}
-        <EditorField label="Rate" tooltip="Per-second rate over $__rate_interval; on by default for counters">
-          <Switch
-            id={`netlens-ftd-rate-${query.refId}`}
-            aria-label="Rate"
-            value={Boolean(query.rate)}
-            onChange={(e) => onChange({ rate: e.currentTarget.checked })}
-          />
+        <EditorField
+          label="Rate"
+          htmlFor={`netlens-ftd-rate-${query.refId}`}
+          tooltip="Per-second rate over $__rate_interval; on by default for counters"
+        >
+          <div className={styles.control}>
+            <Switch
+              id={`netlens-ftd-rate-${query.refId}`}
+              aria-label="Rate"
+              value={Boolean(query.rate)}
+              onChange={(e) => onChange({ rate: e.currentTarget.checked })}
+            />
+          </div>
         </EditorField>
       </EditorRow>
       <EditorRow>
@@ -156,3 +167,9 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
 function describe(m: MetricInfo): string {
   return m.help ? `${m.kind}: ${m.help}` : m.kind;
 }
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  // As tall as an input: the badge and the switch sit on the inputs' line
+  // rather than at the top of the field.
+  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
+});

@@ -1,8 +1,8 @@
 import React, { useState } from 'react';
-import { css } from '@emotion/css';
+import { css, cx } from '@emotion/css';
 import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
 import { EditorField, EditorHeader, EditorRow, EditorRows, FlexItem, InlineSelect } from '@grafana/plugin-ui';
-import { Alert, InlineSwitch, Input, RadioButtonGroup, TextArea, useStyles2 } from '@grafana/ui';
+import { Alert, InlineSwitch, Input, RadioButtonGroup, Switch, TextArea, useStyles2 } from '@grafana/ui';
 
 import type { DataSource } from '../../datasource';
 import { builderToPromQL, promQLToBuilder } from '../../promql';
@@ -68,6 +68,7 @@ export function QueryEditor(props: Props) {
 
   const section = SOURCES[query.source] ?? SOURCES.ftd;
   const Builder = section.Builder;
+  const promql = mode === 'builder' && Builder ? builderToPromQL(query) : '';
 
   return (
     <EditorRows>
@@ -100,9 +101,12 @@ export function QueryEditor(props: Props) {
           <>
             <Builder query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
             <EditorRow>
-              <EditorField label="PromQL" tooltip="What the builder asks of the store">
-                <code className={styles.preview} data-testid="netlens-promql-preview">
-                  {builderToPromQL(query) || 'choose a metric'}
+              <EditorField label="PromQL" width="100%" tooltip="What the builder asks of the store">
+                <code
+                  className={cx(styles.preview, !promql && styles.placeholder)}
+                  data-testid="netlens-promql-preview"
+                >
+                  {promql || 'choose a metric'}
                 </code>
               </EditorField>
             </EditorRow>
@@ -161,13 +165,20 @@ export function QueryEditor(props: Props) {
             onChange={(format) => change({ format })}
           />
         </EditorField>
-        <EditorField label="Instant" tooltip="One value per series at the end of the range">
-          <InlineSwitch
-            id={`netlens-instant-${query.refId}`}
-            aria-label="Instant"
-            value={Boolean(query.instant)}
-            onChange={(e) => change({ instant: e.currentTarget.checked })}
-          />
+        <EditorField
+          label="Instant"
+          htmlFor={`netlens-instant-${query.refId}`}
+          tooltip="One value per series at the end of the range"
+        >
+          {/* A plain switch centred on the inputs' line, like the builder's Rate. */}
+          <div className={styles.control}>
+            <Switch
+              id={`netlens-instant-${query.refId}`}
+              aria-label="Instant"
+              value={Boolean(query.instant)}
+              onChange={(e) => change({ instant: e.currentTarget.checked })}
+            />
+          </div>
         </EditorField>
       </EditorRow>
     </EditorRows>
@@ -176,11 +187,22 @@ export function QueryEditor(props: Props) {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   code: css({ fontFamily: theme.typography.fontFamilyMonospace, minWidth: '480px' }),
+  // A block of its own: as an inline <code> (Grafana's global style gives it
+  // a border) a long query wrapped into broken boxes, cut inside names.
   preview: css({
+    display: 'block',
     fontFamily: theme.typography.fontFamilyMonospace,
-    padding: theme.spacing(0.5, 1),
-    background: theme.colors.background.secondary,
+    fontSize: theme.typography.bodySmall.fontSize,
+    lineHeight: theme.typography.bodySmall.lineHeight,
+    padding: theme.spacing(0.75, 1),
+    color: theme.colors.text.primary,
+    background: theme.colors.background.primary,
+    border: `1px solid ${theme.colors.border.weak}`,
+    borderRadius: theme.shape.radius.default,
     whiteSpace: 'pre-wrap',
-    wordBreak: 'break-all',
+    overflowWrap: 'anywhere',
   }),
+  placeholder: css({ color: theme.colors.text.secondary, fontStyle: 'italic' }),
+  // As tall as an input, so a switch sits on the same line as its neighbours.
+  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
 });

@@ -1,5 +1,5 @@
 import React from 'react';
-import { css } from '@emotion/css';
+import { css, cx } from '@emotion/css';
 import { dateTimeFormat, dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/data';
 import { ConfigSection, ConfigSubSection } from '@grafana/plugin-ui';
 import { Alert, Badge, BadgeColor, LoadingPlaceholder, Tooltip, useStyles2 } from '@grafana/ui';
@@ -57,22 +57,31 @@ export function StatusPanel({ state }: { state: StatusState }) {
               </ul>
             </Alert>
           )}
-          <ConfigSubSection title="Listeners">
+          <ConfigSubSection className={styles.subSection} title="Listeners">
             <Listeners listeners={status.listeners ?? []} className={styles.table} />
           </ConfigSubSection>
-          <ConfigSubSection title="Devices">
+          <ConfigSubSection className={styles.subSection} title="Devices">
             <Devices devices={status.devices ?? []} className={styles.table} />
           </ConfigSubSection>
-          <ConfigSubSection title="Counters" isCollapsible isInitiallyOpen={false}>
-            <FigureTable figures={status.counters ?? {}} className={styles.table} label="Counters" />
+          <ConfigSubSection className={styles.subSection} title="Counters" isCollapsible isInitiallyOpen={false}>
+            <FigureTable
+              figures={status.counters ?? {}}
+              className={cx(styles.table, styles.figures)}
+              label="Counters"
+            />
           </ConfigSubSection>
-          <ConfigSubSection title="Store" isCollapsible isInitiallyOpen={false}>
-            <FigureTable figures={status.store ?? {}} className={styles.table} label="Store" />
+          <ConfigSubSection className={styles.subSection} title="Store" isCollapsible isInitiallyOpen={false}>
+            <FigureTable figures={status.store ?? {}} className={cx(styles.table, styles.figures)} label="Store" />
           </ConfigSubSection>
-          <ConfigSubSection title="Live streams" isCollapsible isInitiallyOpen={false}>
-            <FigureTable figures={status.live ?? {}} className={styles.table} label="Live streams" />
+          <ConfigSubSection className={styles.subSection} title="Live streams" isCollapsible isInitiallyOpen={false}>
+            <FigureTable
+              figures={status.live ?? {}}
+              className={cx(styles.table, styles.figures)}
+              label="Live streams"
+            />
           </ConfigSubSection>
           <ConfigSubSection
+            className={styles.subSection}
             title="Process settings"
             description={
               <>
@@ -138,10 +147,10 @@ function Devices({ devices, className }: { devices: DeviceStatus[]; className: s
           <th>Remote</th>
           <th>State</th>
           <th>Last batch</th>
-          <th>Interval</th>
-          <th>Batches</th>
-          <th>Samples</th>
-          <th>Rejected</th>
+          <th className="num">Interval</th>
+          <th className="num">Batches</th>
+          <th className="num">Samples</th>
+          <th className="num">Rejected</th>
           <th>Errors</th>
         </tr>
       </thead>
@@ -150,7 +159,7 @@ function Devices({ devices, className }: { devices: DeviceStatus[]; className: s
           <tr key={`${d.source}/${d.id}`}>
             <td title={d.id}>
               {d.hostname || d.id}
-              <div>
+              <div className="secondary">
                 <small>
                   {d.source} {d.hostname ? d.id : ''}
                 </small>
@@ -160,16 +169,16 @@ function Devices({ devices, className }: { devices: DeviceStatus[]; className: s
             <td title={exact(d.since)}>
               <Badge color={STATE_COLORS[d.state] ?? 'blue'} text={d.state} />
               {d.stateReason && (
-                <div>
+                <div className="secondary">
                   <small>{d.stateReason}</small>
                 </div>
               )}
             </td>
             <td title={exact(d.lastBatch)}>{when(d.lastBatch)}</td>
-            <td>{d.intervalSeconds ? `${d.intervalSeconds} s` : '—'}</td>
-            <td>{d.batches}</td>
-            <td>{d.samples}</td>
-            <td>{d.rejected}</td>
+            <td className="num">{d.intervalSeconds ? `${d.intervalSeconds} s` : '—'}</td>
+            <td className="num">{d.batches}</td>
+            <td className="num">{d.samples}</td>
+            <td className="num">{d.rejected}</td>
             <td>
               <DeviceErrors device={d} />
             </td>
@@ -230,7 +239,7 @@ function FigureTable({ figures, className, label }: { figures: Figures; classNam
         {rows.map(([k, v]) => (
           <tr key={k}>
             <td>{k}</td>
-            <td>{v}</td>
+            <td className="num">{v}</td>
           </tr>
         ))}
       </tbody>
@@ -272,9 +281,10 @@ function Settings({ settings, className }: { settings: SettingInfo[]; className:
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
+  // Collapsed sub-sections otherwise stack their titles line against line.
+  subSection: css({ marginBottom: theme.spacing(2) }),
   table: css({
     width: '100%',
-    marginBottom: theme.spacing(2),
     borderCollapse: 'collapse',
     'th, td': {
       padding: theme.spacing(0.5, 1),
@@ -286,5 +296,11 @@ const getStyles = (theme: GrafanaTheme2) => ({
       color: theme.colors.text.secondary,
       fontWeight: theme.typography.fontWeightMedium,
     },
+    // Counts line up by their last digit.
+    '.num': { textAlign: 'right', fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' },
+    // Ids and reasons under a name are detail, not headline.
+    '.secondary': { color: theme.colors.text.secondary },
   }),
+  // Name and value tables: at full width a short value sat far from its name.
+  figures: css({ width: 'auto', minWidth: theme.spacing(60) }),
 });

@@ -7,12 +7,17 @@ import { NetlensOptions, NetlensQuery, NetlensVariableQuery, VariableQueryType }
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions, NetlensVariableQuery>;
 
+// Descriptions are kept short enough to show whole in the menu, which is as
+// wide as the field.
 const TYPES: Array<ComboboxOption<VariableQueryType>> = [
-  { value: 'devices', label: 'Devices', description: 'Devices that connected (value: device id, text: hostname)' },
+  { value: 'devices', label: 'Devices', description: 'Value: device id; text: hostname' },
   { value: 'families', label: 'Metric families' },
   { value: 'metrics', label: 'Metric names', description: 'Optionally of one family' },
-  { value: 'labelValues', label: 'Label values', description: 'Values of a label, optionally on one metric' },
+  { value: 'labelValues', label: 'Label values', description: 'Of one label, optionally on one metric' },
 ];
+
+// One width for every field, so the inputs line up under each other.
+const FIELD_WIDTH = 36;
 
 export function VariableQueryEditor({ query, onChange }: Props) {
   const type: VariableQueryType = query.type ?? 'devices';
@@ -24,7 +29,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
         <InlineField label="Query type" labelWidth={16}>
           <Combobox<VariableQueryType>
             id="netlens-variable-type"
-            width={30}
+            width={FIELD_WIDTH}
             options={TYPES}
             value={type}
             onChange={(v) => update({ type: v.value })}
@@ -36,7 +41,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
           <InlineField label="Family" labelWidth={16} tooltip="Leave empty for every family; variables allowed">
             <Input
               aria-label="Family"
-              width={30}
+              width={FIELD_WIDTH}
               defaultValue={query.family ?? ''}
               onBlur={(e) => update({ family: e.currentTarget.value || undefined })}
             />
@@ -48,7 +53,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
           <InlineField label="Label" labelWidth={16}>
             <Input
               aria-label="Label"
-              width={30}
+              width={FIELD_WIDTH}
               defaultValue={query.label ?? ''}
               onBlur={(e) => update({ label: e.currentTarget.value })}
             />

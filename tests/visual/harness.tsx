@@ -1,0 +1,180 @@
+import React, { useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { css } from '@emotion/css';
+import { createTheme, DataSourceSettings, getDefaultTimeRange, GrafanaTheme2 } from '@grafana/data';
+import { DataSourceSrv, setDataSourceSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
+import { GlobalStyles, ThemeContext } from '@grafana/ui';
+
+import { DataSource } from '../../src/datasource/datasource';
+import { ConfigEditor } from '../../src/datasource/components/ConfigEditor/ConfigEditor';
+import { QueryEditor } from '../../src/datasource/components/QueryEditor/QueryEditor';
+import { VariableQueryEditor } from '../../src/datasource/components/VariableQueryEditor/VariableQueryEditor';
+import { instanceSettings } from '../../src/datasource/testing/fakeDataSource';
+import { FakeTemplateSrv } from '../../src/datasource/testing/fakeTemplateSrv';
+import { demoHandler } from '../../src/datasource/testing/demoBackend';
+import { NetlensOptions, NetlensQuery, NetlensVariableQuery } from '../../src/datasource/types';
+
+// One page shows one editor in one theme: ?editor=<name>&theme=light|dark.
+// The page records every onChange in window.__changes so the screenshot
+// script can tell that the editor reacted to what it clicked.
+
+declare global {
+  interface Window {
+    __changes: unknown[];
+    __ready?: boolean;
+  }
+}
+window.__changes = [];
+
+const params = new URLSearchParams(window.location.search);
+const themeName = params.get('theme') === 'light' ? 'light' : 'dark';
+const editorName = params.get('editor') ?? 'query-builder';
+const width = Number(params.get('width') ?? 1100);
+
+const theme = createTheme({ colors: { mode: themeName } });
+
+setTemplateSrv(
+  new FakeTemplateSrv({ device: { value: '9f1c6a2e-4b7d-11ee-8a3c-0242ac120002' } }) as unknown as TemplateSrv
+);
+
+const ds = new DataSource(instanceSettings({ devices: ['9f1c6a2e-4b7d-11ee-8a3c-0242ac120002'] }));
+// The backend is the demo one; a small delay, as over the network, so
+// loading states are passed through as in Grafana.
+ds.getResource = async <T,>(path: string, p?: unknown): Promise<T> => {
+  await new Promise((r) => setTimeout(r, 50));
+  return demoHandler(path, (p ?? {}) as Record<string, unknown>) as T;
+};
+setDataSourceSrv({ get: async () => ds } as unknown as DataSourceSrv);
+
+const range = getDefaultTimeRange();
+
+const BUILDER_QUERY: NetlensQuery = {
+  refId: 'A',
+  source: 'ftd',
+  kind: 'series',
+  editorMode: 'builder',
+  family: 'interface',
+  metric: 'ftd_interface_input_packets',
+  matchers: [
+    { label: 'hostname', op: '=', value: 'fw-edge-ams-1' },
+    { label: 'interface', op: '=~', value: 'GigabitEthernet0/.*' },
+  ],
+  rate: true,
+  aggregation: 'sum',
+  groupBy: ['hostname', 'interface'],
+  legendFormat: '{{hostname}} {{interface}}',
+  format: 'time_series',
+};
+
+const CODE_QUERY: NetlensQuery = {
+  refId: 'A',
+  source: 'ftd',
+  kind: 'series',
+  editorMode: 'code',
+  expr: 'sum by (hostname, interface) (rate(ftd_interface_input_packets{hostname="fw-edge-ams-1", interface=~"GigabitEthernet0/.*"}[$__rate_interval]))',
+  legendFormat: '{{hostname}} {{interface}}',
+  format: 'time_series',
+  live: true,
+};
+
+function QueryPage({ initial }: { initial: NetlensQuery }) {
+  const [query, setQuery] = useState(initial);
+  return (
+    <QueryEditor
+      datasource={ds}
+      query={query}
+      range={range}
+      onChange={(q) => {
+        window.__changes.push(q);
+        setQuery(q);
+      }}
+      onRunQuery={() => {}}
+    />
+  );
+}
+
+function ConfigPage() {
+  const [options, setOptions] = useState<DataSourceSettings<NetlensOptions>>({
+    id: 1,
+    uid: 'netlens-visual',
+    orgId: 1,
+    name: 'Netlens',
+    type: 'netlens-telemetry-datasource',
+    typeName: 'Netlens',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: '',
+    user: '',
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: true,
+    withCredentials: false,
+    readOnly: false,
+    jsonData: { devices: ['9f1c6a2e-4b7d-11ee-8a3c-0242ac120002', 'fw-lab-9'], liveEnabledByDefault: true },
+    secureJsonFields: {},
+  });
+  return (
+    <ConfigEditor
+      options={options}
+      onOptionsChange={(o) => {
+        window.__changes.push(o);
+        setOptions(o);
+      }}
+    />
+  );
+}
+
+function VariablePage() {
+  const [query, setQuery] = useState<NetlensVariableQuery>({
+    refId: 'variable',
+    type: 'labelValues',
+    label: 'interface',
+    metric: 'ftd_interface_input_packets',
+  });
+  return (
+    <VariableQueryEditor
+      datasource={ds}
+      query={query}
+      onChange={(q) => {
+        window.__changes.push(q);
+        setQuery(q);
+      }}
+      onRunQuery={() => {}}
+    />
+  );
+}
+
+const PAGES: Record<string, () => React.ReactElement> = {
+  'query-builder': () => <QueryPage initial={BUILDER_QUERY} />,
+  'query-code': () => <QueryPage initial={CODE_QUERY} />,
+  config: () => <ConfigPage />,
+  variable: () => <VariablePage />,
+};
+
+// The frame the editor sits in inside Grafana: panel editor queries on the
+// primary background, the data source settings page on the canvas.
+const getStyles = (t: GrafanaTheme2) => ({
+  frame: css({
+    width,
+    padding: t.spacing(2),
+    background: editorName === 'config' ? t.colors.background.canvas : t.colors.background.primary,
+    border: editorName === 'config' ? 'none' : `1px solid ${t.colors.border.weak}`,
+  }),
+});
+
+function App() {
+  const Page = PAGES[editorName];
+  const styles = getStyles(theme);
+  return (
+    <ThemeContext.Provider value={theme}>
+      <GlobalStyles />
+      <div id="shot" className={styles.frame}>
+        {Page ? <Page /> : <p>unknown editor {editorName}</p>}
+      </div>
+    </ThemeContext.Provider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(<App />);
+window.__ready = true;

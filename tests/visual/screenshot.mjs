@@ -1,0 +1,223 @@
+// Renders the data source's editors in Chromium and writes one PNG per
+// editor, theme and open menu to tests/visual/screenshots/. See README.md.
+//
+// The browser is the system's (Debian's chromium); playwright-core only
+// drives it and never downloads one.
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import webpack from 'webpack';
+import { chromium } from 'playwright-core';
+
+import config, { OUT_DIR } from './webpack.config.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const SHOTS = path.join(here, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ICONS = path.join(root, 'node_modules/@grafana/ui/dist/public/img/icons');
+// Grafana serves Inter from its public/fonts; Debian's fonts-inter has the
+// same faces as OpenType, which Chromium takes in place of the woff2 files.
+const INTER = '/usr/share/fonts/opentype/inter';
+
+// Files Grafana serves from its own public/ that no npm package ships: the
+// browser falls back to the next font, and a loading spinner shows no icon.
+const NOT_SHIPPED = [/\/public\/fonts\/roboto\//, /\/icons\/unicons\/spinner\.svg$/];
+
+// Every step of the run is bounded, so a hung page ends the script.
+const STEP_MS = 15000;
+
+const THEMES = ['dark', 'light'];
+
+/**
+ * One screenshot each: the page (editor), what to do before the shot, and
+ * whether the whole page is taken (menus open in a portal outside #shot).
+ */
+const SHOTS_PLAN = [
+  { name: 'query-builder', editor: 'query-builder', ready: 'text=sum by (hostname, interface)' },
+  {
+    name: 'query-builder-metric-menu',
+    editor: 'query-builder',
+    ready: 'text=sum by (hostname, interface)',
+    act: (page) => page.click('#netlens-ftd-metric-A'),
+    menu: true,
+  },
+  {
+    name: 'query-builder-value-menu',
+    editor: 'query-builder',
+    ready: 'text=sum by (hostname, interface)',
+    act: (page) => page.click('#netlens-ftd-A-filter-1-value'),
+    menu: true,
+  },
+  {
+    name: 'query-builder-groupby-menu',
+    editor: 'query-builder',
+    ready: 'text=sum by (hostname, interface)',
+    act: (page) => page.click('#netlens-ftd-groupby-A'),
+    menu: true,
+  },
+  {
+    name: 'query-builder-narrow',
+    editor: 'query-builder',
+    width: 640,
+    ready: 'text=sum by (hostname, interface)',
+  },
+  { name: 'query-code', editor: 'query-code', ready: 'textarea[aria-label="PromQL"]' },
+  { name: 'config', editor: 'config', ready: 'table[aria-label="Devices"]' },
+  {
+    name: 'config-expanded',
+    editor: 'config',
+    ready: 'table[aria-label="Devices"]',
+    act: async (page) => {
+      for (const title of ['Counters', 'Store', 'Live streams']) {
+        await page.getByRole('button', { name: title }).first().click();
+      }
+    },
+  },
+  {
+    name: 'config-devices-menu',
+    editor: 'config',
+    ready: 'table[aria-label="Devices"]',
+    act: (page) => page.click('#netlens-devices'),
+    menu: true,
+  },
+  { name: 'variable', editor: 'variable', ready: '#netlens-variable-type' },
+  {
+    name: 'variable-type-menu',
+    editor: 'variable',
+    ready: '#netlens-variable-type',
+    act: (page) => page.click('#netlens-variable-type'),
+    menu: true,
+  },
+];
+
+function build() {
+  return new Promise((resolve, reject) => {
+    webpack(config, (err, stats) => {
+      if (err) {
+        reject(err);
+      } else if (stats.hasErrors()) {
+        reject(new Error(stats.toString({ all: false, errors: true })));
+      } else {
+        resolve();
+      }
+    });
+  });
+}
+
+const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.svg': 'image/svg+xml', '.otf': 'font/otf' };
+
+/** Maps a request path to a file, or undefined for a 404. */
+function fileFor(urlPath) {
+  if (urlPath === '/') {
+    return path.join(here, 'index.html');
+  }
+  const icons = '/public/build/img/icons/';
+  if (urlPath.startsWith(icons)) {
+    return path.join(ICONS, urlPath.slice(icons.length));
+  }
+  const inter = urlPath.match(/^\/public\/fonts\/inter\/([\w-]+)\.woff2$/);
+  if (inter) {
+    return path.join(INTER, `${inter[1]}.otf`);
+  }
+  return path.join(OUT_DIR, urlPath);
+}
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const file = fileFor(urlPath);
+    const inside = [here, ICONS, INTER, OUT_DIR].some((dir) => file.startsWith(dir + path.sep));
+    if (!inside || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function main() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  }
+  await build();
+  const server = await serve();
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'netlens-visual-'));
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+    timezoneId: 'UTC',
+  });
+  const problems = [];
+  try {
+    for (const theme of THEMES) {
+      for (const shot of SHOTS_PLAN) {
+        const page = await context.newPage();
+        page.setDefaultTimeout(STEP_MS);
+        const tag = `${shot.name}-${theme}`;
+        page.on('pageerror', (e) => problems.push(`${tag}: page error: ${e.message}`));
+        page.on('console', (m) => {
+          // A failed load is reported below with its address.
+          if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+            problems.push(`${tag}: console: ${m.text()}`);
+          }
+        });
+        page.on('response', (r) => {
+          if (r.status() >= 400 && !NOT_SHIPPED.some((re) => re.test(r.url()))) {
+            problems.push(`${tag}: ${r.status()} ${r.url()}`);
+          }
+        });
+        const query = new URLSearchParams({ editor: shot.editor, theme, width: String(shot.width ?? 1100) });
+        await page.goto(`${base}?${query}`);
+        await page.waitForSelector(shot.ready);
+        if (shot.act) {
+          await shot.act(page);
+        }
+        // Catalog answers, icons and menus' positioning settle in a few frames.
+        await page.waitForLoadState('networkidle');
+        await page.waitForTimeout(400);
+        const file = path.join(SHOTS, `${tag}.png`);
+        if (shot.menu) {
+          await page.screenshot({ path: file, fullPage: true });
+        } else {
+          await page.locator('#shot').screenshot({ path: file });
+        }
+        console.log(`wrote ${path.relative(root, file)}`);
+        await page.close();
+      }
+    }
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  if (problems.length > 0) {
+    console.error(`\n${problems.length} problem(s) while rendering:\n${problems.join('\n')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
