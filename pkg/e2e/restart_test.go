@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
 	"github.com/netlens/netlens/pkg/sim/certs"
 	"github.com/netlens/netlens/pkg/sim/ftdsim"
@@ -64,6 +67,14 @@ func TestBinaryCrashLosesNoAcknowledgedSample(t *testing.T) {
 	go func() { done <- dev.Run(ctx) }()
 	waitFor(t, "five acknowledged batches", 60*time.Second, func() bool { return dev.Stats().BatchesAcked >= 5 })
 
+	// A dashboard has a live panel open when the process dies.
+	live := p.queryData(t, map[string]any{"refId": "A", "metric": "ftd_cpu_cpu_utilisation", "aggregation": "avg", "live": true},
+		time.Now().Add(-time.Minute), time.Now())
+	if r := live.Responses["A"]; r.Error != nil || len(r.Frames) == 0 || r.Frames[0].Meta == nil || r.Frames[0].Meta.Channel == "" {
+		t.Fatalf("live query: %+v", r)
+	}
+	channelPath := live.Responses["A"].Frames[0].Meta.Channel[len("ds/netlens/"):]
+
 	// Crash: no shutdown, no store close.
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -77,6 +88,11 @@ func TestBinaryCrashLosesNoAcknowledgedSample(t *testing.T) {
 	mu.Unlock()
 
 	p2 := startPlugin(t, env)
+	// Grafana re-subscribes the open panel to its channel on the new process.
+	sub, err := p2.stream.SubscribeStream(context.Background(), backend.ToProto().SubscribeStreamRequest(&backend.SubscribeStreamRequest{PluginContext: p2.pctx, Path: channelPath}))
+	if err != nil || sub.Status != pluginv2.SubscribeStreamResponse_OK {
+		t.Fatalf("re-subscribing %s after the restart: %v %v", channelPath, sub, err)
+	}
 	for i, b := range batches {
 		var m *ftdpb.Metric
 		for _, x := range b.Metrics {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
@@ -48,7 +49,11 @@ var (
 // NewFactory returns the instance factory datasource.Manage calls on the
 // first request for each data source.
 func NewFactory(srv *server.Server) datasource.InstanceFactoryFunc {
-	sh := newShared()
+	channelsFile := ""
+	if srv.Store != nil {
+		channelsFile = filepath.Join(srv.Config.DataDir, "live-channels.json")
+	}
+	sh := newShared(channelsFile)
 	return func(_ context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 		return newDatasource(srv, sh, s)
 	}
@@ -65,8 +70,8 @@ type shared struct {
 // panels of every open dashboard, far less than memory would notice.
 const maxLiveChannels = 4096
 
-func newShared() *shared {
-	return &shared{channels: newChannelRegistry(maxLiveChannels), latency: newLatencyWindow(4096)}
+func newShared(channelsFile string) *shared {
+	return &shared{channels: newChannelRegistry(maxLiveChannels, channelsFile), latency: newLatencyWindow(4096)}
 }
 
 func newDatasource(srv *server.Server, sh *shared, s backend.DataSourceInstanceSettings) (*Datasource, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -344,7 +345,7 @@ func TestInterestOfNamesTheMetricsAnExpressionReads(t *testing.T) {
 }
 
 func TestChannelRegistryIsBoundedAndStable(t *testing.T) {
-	r := newChannelRegistry(2)
+	r := newChannelRegistry(2, "")
 	a := r.register(liveQuery{OrgID: 1, UID: "u", Expr: "a"})
 	if again := r.register(liveQuery{OrgID: 1, UID: "u", Expr: "a"}); again != a {
 		t.Fatal("the same query must map to the same channel, so panels share one stream")
@@ -377,5 +378,19 @@ func TestDevicesIncludeThoseKnownOnlyFromTheStore(t *testing.T) {
 	}
 	if byID[devB] != "fw-b/connected" || byID[devA] != "firepower-7eb1/disconnected" {
 		t.Fatalf("devices = %v", byID)
+	}
+}
+
+// After a plugin restart Grafana re-subscribes open dashboards to their
+// channels; the registry comes back from the data directory so the
+// streams resume.
+func TestChannelsSurviveARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live-channels.json")
+	r := newChannelRegistry(10, path)
+	ch := r.register(liveQuery{OrgID: 1, UID: "netlens", Expr: "avg(ftd_cpu_cpu_utilisation)"})
+	again := newChannelRegistry(10, path)
+	lq, ok := again.lookup(ch)
+	if !ok || lq.Expr != "avg(ftd_cpu_cpu_utilisation)" || lq.OrgID != 1 {
+		t.Fatalf("after a restart: %+v %v", lq, ok)
 	}
 }
