@@ -277,10 +277,15 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 		if meta.Chunk == nil {
 			return errNotFast
 		}
+		// Decode the chunk after the samples kept so far, then keep in
+		// place those in the span.
+		from := len(sc.ts)
 		if err := sc.readChunk(meta.Chunk); err != nil {
 			return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
 		}
-		for i, t := range sc.cts {
+		kept := from
+		for i := from; i < len(sc.ts); i++ {
+			t, v := sc.ts[i], sc.vs[i]
 			if t < e.mint {
 				continue
 			}
@@ -293,15 +298,15 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 				return errNotFast
 			}
 			last = t
-			v := sc.cvs[i]
 			// A range window skips stale markers; an instant selector
 			// sees them (and then reports nothing), as in the engine.
 			if window && v != v && value.IsStaleNaN(v) {
 				continue
 			}
-			sc.ts = append(sc.ts, t)
-			sc.vs = append(sc.vs, v)
+			sc.ts[kept], sc.vs[kept] = t, v
+			kept++
 		}
+		sc.ts, sc.vs = sc.ts[:kept], sc.vs[:kept]
 	}
 	if err := sc.chunks.Err(); err != nil {
 		return fmt.Errorf("fast path: reading %s: %w", s.Labels(), err)
@@ -314,25 +319,26 @@ func (e *fastEval) evalSeries(s storage.ChunkSeries, sc *scratch) error {
 	return nil
 }
 
-// readChunk decodes every sample of chk into sc.cts and sc.cvs.
+// readChunk appends every sample of chk to sc.ts and sc.vs.
 func (sc *scratch) readChunk(chk chunkenc.Chunk) error {
+	from := len(sc.ts)
 	if chk.Encoding() == chunkenc.EncXOR {
 		var ok bool
-		if sc.cts, sc.cvs, ok = decodeXOR(chk.Bytes(), sc.cts[:0], sc.cvs[:0], &sc.pad); ok {
+		if sc.ts, sc.vs, ok = decodeXOR(chk.Bytes(), sc.ts, sc.vs, &sc.pad); ok {
 			return nil
 		}
 	}
 	// Other float encodings, and XOR bytes our decoder refuses (chunkenc
 	// then says what is wrong with them).
-	sc.cts, sc.cvs = sc.cts[:0], sc.cvs[:0]
+	sc.ts, sc.vs = sc.ts[:from], sc.vs[:from]
 	sc.it = chk.Iterator(sc.it)
 	for vt := sc.it.Next(); vt != chunkenc.ValNone; vt = sc.it.Next() {
 		if vt != chunkenc.ValFloat {
 			return errNotFast // native histograms: the engine's business
 		}
 		t, v := sc.it.At()
-		sc.cts = append(sc.cts, t)
-		sc.cvs = append(sc.cvs, v)
+		sc.ts = append(sc.ts, t)
+		sc.vs = append(sc.vs, v)
 	}
 	return sc.it.Err()
 }

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // decodeXOR appends every sample of a Prometheus XOR (Gorilla) chunk to ts
@@ -68,32 +69,59 @@ func decodeXOR(b []byte, ts []int64, vs []float64, pad *[]byte) ([]int64, []floa
 	}
 	ts = append(ts, t)
 	vs = append(vs, math.Float64frombits(bits))
+	// The loop works on a copy of the reader that only inlined methods
+	// touch, so the compiler can keep it in registers.
+	q := r
+	ts, vs = slices.Grow(ts, n-2), slices.Grow(vs, n-2)
 	for i := 2; i < n; i++ {
-		if len(r.src) < xorPadding-8 {
+		if len(q.src) < xorPadding-8 {
 			return ts, vs, false // read past the chunk's end: malformed
 		}
-		r.refill()
+		q.refill()
 		switch {
-		case r.take(1) == 0:
-		case r.take(1) == 0:
-			delta += signed(r.take(14), 14)
-		case r.take(1) == 0:
-			delta += signed(r.take(17), 17)
-		case r.take(1) == 0:
-			delta += signed(r.take(20), 20)
+		case q.take(1) == 0:
+		case q.take(1) == 0:
+			delta += signed(q.take(14), 14)
+		case q.take(1) == 0:
+			delta += signed(q.take(17), 17)
+		case q.take(1) == 0:
+			delta += signed(q.take(20), 20)
 		default:
-			hi := r.take(32)
-			r.refill()
-			delta += int64(hi<<32 | r.take(32))
+			hi := q.take(32)
+			q.refill()
+			delta += int64(hi<<32 | q.take(32))
 		}
 		t += delta
-		if bits, leading, trailing, ok = r.xorValue(bits, leading, trailing); !ok {
-			return ts, vs, false
+		// The value, as xorValue reads it, written out here because a
+		// call per sample costs as much as the decoding.
+		q.refill()
+		if q.take(1) == 1 {
+			if q.take(1) == 1 {
+				lead := uint(q.take(5))
+				sig := uint(q.take(6))
+				if sig == 0 {
+					sig = 64
+				}
+				if lead+sig > 64 {
+					return ts, vs, false
+				}
+				leading, trailing = lead, 64-lead-sig
+			}
+			sig := 64 - leading - trailing
+			var v uint64
+			if sig > 44 {
+				v = q.take(sig-32) << 32
+				q.refill()
+				v |= q.take(32)
+			} else {
+				v = q.take(sig)
+			}
+			bits ^= v << trailing
 		}
 		ts = append(ts, t)
 		vs = append(vs, math.Float64frombits(bits))
 	}
-	return ts, vs, r.within(len(b) - 2)
+	return ts, vs, q.within(len(b) - 2)
 }
 
 // xorPadding is the zero bytes appended to a chunk before decoding.
