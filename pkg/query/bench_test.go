@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"syscall"
 	"testing"
@@ -67,13 +68,28 @@ func BenchmarkQueryData(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			// engine hides the store's fast-path methods, so Execute runs
-			// the PromQL engine; fast is what QueryData does.
+			// the PromQL engine; fast is what QueryData does. Both must
+			// give the same frames before either is timed.
+			q := Query{RefID: "A", EditorMode: ModeCode, Expr: tc.expr}
+			if _, ok := planFast(tc.expr); !ok {
+				b.Fatalf("%s does not take the fast path", tc.expr)
+			}
+			want, err := Execute(ctx, engineOnly{st}, q, tr, tc.interval, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, err := Execute(ctx, st, q, tr, tc.interval, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				b.Fatal("the fast path's frames differ from the engine's")
+			}
 			for _, path := range []struct {
 				name string
 				st   Store
 			}{{"engine", engineOnly{st}}, {"fast", st}} {
 				b.Run(path.name, func(b *testing.B) {
-					q := Query{RefID: "A", EditorMode: ModeCode, Expr: tc.expr}
 					b.ReportAllocs()
 					cpu0 := cpuTime()
 					for b.Loop() {
