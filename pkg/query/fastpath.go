@@ -396,7 +396,11 @@ func (e *fastEval) rateSteps(sc *scratch) {
 		for r := rp; r < len(resets) && resets[r] < hi; r++ {
 			result += vs[resets[r]-1]
 		}
-		sc.val[k] = e.extrapolate(&shape, result, vs[lo], ts[lo], ts[hi-1], hi-lo-1, t-e.windowMs, t)
+		toStart, toEnd, sampled := ts[lo]-(t-e.windowMs), t-ts[hi-1], ts[hi-1]-ts[lo]
+		if !shape.fits(toStart, toEnd, sampled, hi-lo-1) {
+			e.reshape(&shape, toStart, toEnd, sampled, hi-lo-1)
+		}
+		sc.val[k] = e.scale(&shape, result, vs[lo])
 		sc.has[k] = true
 	}
 }
@@ -418,32 +422,44 @@ type windowShape struct {
 	factor float64
 }
 
-// extrapolate is extrapolatedRate's float, counter, no-start-timestamp
-// branch: the same operations in the same order, so the same bits.
-func (e *fastEval) extrapolate(sh *windowShape, result, firstV float64, firstT, lastT int64, intervals int, rangeStart, rangeEnd int64) float64 {
-	if !sh.valid || sh.toStartMs != firstT-rangeStart || sh.toEndMs != rangeEnd-lastT || sh.sampledMs != lastT-firstT || sh.intervals != intervals {
-		*sh = windowShape{toStartMs: firstT - rangeStart, toEndMs: rangeEnd - lastT, sampledMs: lastT - firstT, intervals: intervals, valid: true}
-		sh.durationToStart = float64(firstT-rangeStart) / 1000
-		sh.durationToEnd = float64(rangeEnd-lastT) / 1000
-		sh.sampledInterval = float64(lastT-firstT) / 1000
-		averageDurationBetweenSamples := sh.sampledInterval / float64(intervals)
-		extrapolationThreshold := averageDurationBetweenSamples * 1.1
-		if sh.durationToStart >= extrapolationThreshold {
-			sh.durationToStart = averageDurationBetweenSamples / 2
-		}
-		if sh.durationToEnd >= extrapolationThreshold {
-			sh.durationToEnd = averageDurationBetweenSamples / 2
-		}
-		sh.factor = e.factor(sh.sampledInterval, sh.durationToStart, sh.durationToEnd)
+// fits reports whether the window's sample times give this shape.
+func (sh *windowShape) fits(toStartMs, toEndMs, sampledMs int64, intervals int) bool {
+	return sh.valid && sh.toStartMs == toStartMs && sh.toEndMs == toEndMs && sh.sampledMs == sampledMs && sh.intervals == intervals
+}
+
+// reshape computes the shape of a window: extrapolatedRate's float,
+// counter, no-start-timestamp branch, the same operations in the same
+// order, so the same bits.
+func (e *fastEval) reshape(sh *windowShape, toStartMs, toEndMs, sampledMs int64, intervals int) {
+	*sh = windowShape{toStartMs: toStartMs, toEndMs: toEndMs, sampledMs: sampledMs, intervals: intervals, valid: true}
+	sh.durationToStart = float64(toStartMs) / 1000
+	sh.durationToEnd = float64(toEndMs) / 1000
+	sh.sampledInterval = float64(sampledMs) / 1000
+	averageDurationBetweenSamples := sh.sampledInterval / float64(intervals)
+	extrapolationThreshold := averageDurationBetweenSamples * 1.1
+	if sh.durationToStart >= extrapolationThreshold {
+		sh.durationToStart = averageDurationBetweenSamples / 2
 	}
-	// A counter does not go below zero: extrapolate at most to where the
-	// slope reaches it.
+	if sh.durationToEnd >= extrapolationThreshold {
+		sh.durationToEnd = averageDurationBetweenSamples / 2
+	}
+	sh.factor = e.factor(sh.sampledInterval, sh.durationToStart, sh.durationToEnd)
+}
+
+// scale extrapolates a window's increase. A counter does not go below
+// zero: when the slope reaches zero after the window's start, the
+// extrapolation to the start stops there.
+func (e *fastEval) scale(sh *windowShape, result, firstV float64) float64 {
 	if result > 0 && firstV >= 0 {
 		if durationToZero := sh.sampledInterval * (firstV / result); durationToZero < sh.durationToStart {
-			return result * e.factor(sh.sampledInterval, durationToZero, sh.durationToEnd)
+			return result * e.zeroFactor(sh, durationToZero)
 		}
 	}
 	return result * sh.factor
+}
+
+func (e *fastEval) zeroFactor(sh *windowShape, durationToZero float64) float64 {
+	return e.factor(sh.sampledInterval, durationToZero, sh.durationToEnd)
 }
 
 func (e *fastEval) factor(sampledInterval, durationToStart, durationToEnd float64) float64 {
@@ -560,11 +576,7 @@ func (e *fastEval) aggregate(ctx context.Context, series []storage.ChunkSeries) 
 			if err := e.evalSeries(series[i], sc); err != nil {
 				return err
 			}
-			for k, ok := range sc.has {
-				if ok {
-					acc.add(e.agg, k, sc.val[k])
-				}
-			}
+			acc.addSeries(e.agg, sc.val, sc.has)
 		}
 		pts := (*slab)[g*e.nSteps : g*e.nSteps : (g+1)*e.nSteps]
 		for k, ok := range acc.seen {
@@ -604,10 +616,37 @@ func (a *aggAcc) reset(n int) {
 	clear(a.seen)
 }
 
+// addSeries folds one series' values into the group. Sums, the common
+// case, skip the per-value dispatch.
+func (a *aggAcc) addSeries(op parser.ItemType, val []float64, has []bool) {
+	if op != parser.SUM {
+		for k, ok := range has {
+			if ok {
+				a.add(op, k, val[k])
+			}
+		}
+		return
+	}
+	for k, ok := range has {
+		if !ok {
+			continue
+		}
+		if !a.seen[k] {
+			a.first(k, val[k])
+			continue
+		}
+		a.val[k], a.kahanC[k] = kahansum.Inc(val[k], a.val[k], a.kahanC[k])
+	}
+}
+
+func (a *aggAcc) first(k int, f float64) {
+	a.seen[k], a.incMean[k] = true, false
+	a.val[k], a.mean[k], a.kahanC[k], a.count[k] = f, f, 0, 1
+}
+
 func (a *aggAcc) add(op parser.ItemType, k int, f float64) {
 	if !a.seen[k] {
-		a.seen[k], a.incMean[k] = true, false
-		a.val[k], a.mean[k], a.kahanC[k], a.count[k] = f, f, 0, 1
+		a.first(k, f)
 		return
 	}
 	switch op {
