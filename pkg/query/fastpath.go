@@ -22,10 +22,11 @@ import (
 
 // The fast path evaluates the range queries panels run most, a selector,
 // rate() or increase() of one, optionally under sum/avg/min/max/count, by
-// reading the TSDB directly. The PromQL engine evaluates every series at
-// every step through buffered iterators and re-slices the rate window per
-// step; here each series is decoded once into a scratch buffer and every
-// step's window is found with two pointers, series are spread over the
+// reading the TSDB's chunks directly. The PromQL engine evaluates every
+// series at every step through buffered iterators and re-slices the rate
+// window per step; here each series' chunks are decoded once (decodeXOR)
+// into a scratch buffer and every step's window is found with two
+// pointers, series (or, when aggregating, groups) are spread over the
 // cores, and the output points come from one pooled slab. The arithmetic
 // is the engine's, operation for operation and in the engine's series
 // order (Prometheus v0.316.0: promql/functions.go extrapolatedRate,
@@ -37,8 +38,8 @@ import (
 // any query that meets a native histogram or could come near the engine's
 // sample limit, so the engine keeps deciding those errors.
 
-// errNotFast says the fast path declined before producing anything; the
-// engine then runs the query.
+// errNotFast says the fast path declined before handing anything to the
+// caller; the engine then runs the query.
 var errNotFast = errors.New("query: not for the fast path")
 
 // directStore is what the fast path needs beyond Store; *store.Store has it.
@@ -248,8 +249,6 @@ func (p *fastPlan) run(ctx context.Context, ds directStore, start, end time.Time
 type scratch struct {
 	chunks chunks.Iterator
 	it     chunkenc.Iterator
-	cts    []int64 // one chunk's samples
-	cvs    []float64
 	pad    []byte  // decodeXOR's scratch
 	ts     []int64 // the series' samples in the selected span
 	vs     []float64
