@@ -11,8 +11,9 @@ import { QueryEditor } from '../../src/datasource/components/QueryEditor/QueryEd
 import { VariableQueryEditor } from '../../src/datasource/components/VariableQueryEditor/VariableQueryEditor';
 import { instanceSettings } from '../../src/datasource/testing/fakeDataSource';
 import { FakeTemplateSrv } from '../../src/datasource/testing/fakeTemplateSrv';
-import { demoHandler } from '../../src/datasource/testing/demoBackend';
-import { NetlensOptions, NetlensQuery, NetlensVariableQuery } from '../../src/datasource/types';
+import { DEMO_STATUS, demoHandler } from '../../src/datasource/testing/demoBackend';
+import type { ResourceHandler } from '../../src/datasource/testing/fakeDataSource';
+import { NetlensOptions, NetlensQuery, NetlensVariableQuery, StatusResponse } from '../../src/datasource/types';
 
 // One page shows one editor in one theme: ?editor=<name>&theme=light|dark.
 // The page records every onChange in window.__changes so the screenshot
@@ -33,16 +34,56 @@ const width = Number(params.get('width') ?? 1100);
 
 const theme = createTheme({ colors: { mode: themeName } });
 
+// A collector in trouble: it started with a bad setting, its listener could
+// not bind, no device has connected and the store does not answer.
+const TROUBLE_STATUS: StatusResponse = {
+  ...DEMO_STATUS,
+  listeners: [
+    {
+      name: 'ftd',
+      network: 'tcp',
+      address: ':50051',
+      bound: '',
+      error: 'listen tcp :50051: bind: address already in use',
+      since: '2026-11-25T06:58:12Z',
+    },
+  ],
+  devices: [],
+  problems: [
+    'ftd_tls_ca_file: open /etc/netlens/certs/ca.crt: no such file or directory',
+    'retention_size: "4 GB" is not a size (B, KB, MB, GB, TB)',
+  ],
+};
+
+const storeDown = () => {
+  // The shape of Grafana's fetch error for a resource that answered 500.
+  throw {
+    status: 500,
+    data: { error: 'series store unavailable: opening /var/lib/grafana/netlens: permission denied' },
+  };
+};
+
+/** Pages whose backend answers differently from the demo one. */
+const TROUBLE: Record<string, ResourceHandler> = {
+  'config-trouble': (path, p) => (path === 'status' ? TROUBLE_STATUS : demoHandler(path, p)),
+  'config-down': () => {
+    throw { status: 502, data: { message: 'plugin unavailable' } };
+  },
+  'query-catalog-error': (path, p) => (path.startsWith('catalog/') ? storeDown() : demoHandler(path, p)),
+};
+
 setTemplateSrv(
   new FakeTemplateSrv({ device: { value: '9f1c6a2e-4b7d-11ee-8a3c-0242ac120002' } }) as unknown as TemplateSrv
 );
 
 const ds = new DataSource(instanceSettings({ devices: ['9f1c6a2e-4b7d-11ee-8a3c-0242ac120002'] }));
-// The backend is the demo one; a small delay, as over the network, so
-// loading states are passed through as in Grafana.
+// The backend is the demo one; a delay, as over the network, so loading
+// states are passed through as in Grafana (&latency=<ms>, 50 by default).
+const latency = Number(params.get('latency') ?? 50);
 ds.getResource = async <T,>(path: string, p?: unknown): Promise<T> => {
-  await new Promise((r) => setTimeout(r, 50));
-  return demoHandler(path, (p ?? {}) as Record<string, unknown>) as T;
+  await new Promise((r) => setTimeout(r, latency));
+  const handler = TROUBLE[editorName] ?? demoHandler;
+  return handler(path, (p ?? {}) as Record<string, unknown>) as T;
 };
 setDataSourceSrv({ get: async () => ds } as unknown as DataSourceSrv);
 
@@ -145,10 +186,28 @@ function VariablePage() {
   );
 }
 
+const NEW_QUERY: NetlensQuery = { refId: 'A', source: 'ftd', kind: 'series', editorMode: 'builder' };
+
 const PAGES: Record<string, () => React.ReactElement> = {
   'query-builder': () => <QueryPage initial={BUILDER_QUERY} />,
   'query-code': () => <QueryPage initial={CODE_QUERY} />,
+  // A query just added to a panel.
+  'query-new': () => <QueryPage initial={NEW_QUERY} />,
+  // PromQL the builder cannot show: switching to the builder warns.
+  'query-no-fit': () => (
+    <QueryPage
+      initial={{
+        ...CODE_QUERY,
+        expr: 'topk(5, rate(ftd_interface_input_bytes[5m])) / on(device) group_left ftd_mem_total_bytes',
+      }}
+    />
+  ),
+  // A source the collector does not receive yet.
+  'query-xr': () => <QueryPage initial={{ ...NEW_QUERY, source: 'xr' }} />,
+  'query-catalog-error': () => <QueryPage initial={{ ...BUILDER_QUERY, matchers: [] }} />,
   config: () => <ConfigPage />,
+  'config-trouble': () => <ConfigPage />,
+  'config-down': () => <ConfigPage />,
   variable: () => <VariablePage />,
 };
 
@@ -158,8 +217,8 @@ const getStyles = (t: GrafanaTheme2) => ({
   frame: css({
     width,
     padding: t.spacing(2),
-    background: editorName === 'config' ? t.colors.background.canvas : t.colors.background.primary,
-    border: editorName === 'config' ? 'none' : `1px solid ${t.colors.border.weak}`,
+    background: editorName.startsWith('config') ? t.colors.background.canvas : t.colors.background.primary,
+    border: editorName.startsWith('config') ? 'none' : `1px solid ${t.colors.border.weak}`,
   }),
 });
 

@@ -22,9 +22,12 @@ const ICONS = path.join(root, 'node_modules/@grafana/ui/dist/public/img/icons');
 // same faces as OpenType, which Chromium takes in place of the woff2 files.
 const INTER = '/usr/share/fonts/opentype/inter';
 
-// Files Grafana serves from its own public/ that no npm package ships: the
-// browser falls back to the next font, and a loading spinner shows no icon.
-const NOT_SHIPPED = [/\/public\/fonts\/roboto\//, /\/icons\/unicons\/spinner\.svg$/];
+// Grafana serves Roboto Mono from its own public/ and no npm package ships
+// it: the browser falls back to the next monospace font.
+const NOT_SHIPPED = [/\/public\/fonts\/roboto\//];
+// Nor is the spinner icon shipped; a stand-in is served, since after a
+// failed icon load the combobox drew no chevron either once loading ended.
+const SPINNER = path.join(here, 'spinner.svg');
 
 // Every step of the run is bounded, so a hung page ends the script.
 const STEP_MS = 15000;
@@ -59,13 +62,38 @@ const SHOTS_PLAN = [
     menu: true,
   },
   {
+    // A slow backend: the catalog fields show spinners, then their chevrons.
+    name: 'query-builder-slow',
+    editor: 'query-builder',
+    latency: 800,
+    ready: 'text=sum by (hostname, interface)',
+    settle: 2000,
+  },
+  {
     name: 'query-builder-narrow',
     editor: 'query-builder',
     width: 640,
     ready: 'text=sum by (hostname, interface)',
   },
   { name: 'query-code', editor: 'query-code', ready: 'textarea[aria-label="PromQL"]' },
+  {
+    name: 'query-code-narrow',
+    editor: 'query-code',
+    width: 480,
+    ready: 'textarea[aria-label="PromQL"]',
+  },
+  { name: 'query-new', editor: 'query-new', ready: 'text=choose a metric' },
+  {
+    name: 'query-no-fit',
+    editor: 'query-no-fit',
+    ready: 'textarea[aria-label="PromQL"]',
+    act: (page) => page.getByRole('radio', { name: 'Builder' }).click(),
+  },
+  { name: 'query-xr', editor: 'query-xr', ready: 'text=is not received yet' },
+  { name: 'query-catalog-error', editor: 'query-catalog-error', ready: 'text=series store unavailable' },
   { name: 'config', editor: 'config', ready: 'table[aria-label="Devices"]' },
+  { name: 'config-trouble', editor: 'config-trouble', ready: 'text=No device has connected yet.' },
+  { name: 'config-down', editor: 'config-down', ready: 'text=plugin unavailable' },
   {
     name: 'config-expanded',
     editor: 'config',
@@ -115,6 +143,9 @@ function fileFor(urlPath) {
     return path.join(here, 'index.html');
   }
   const icons = '/public/build/img/icons/';
+  if (urlPath === `${icons}unicons/spinner.svg`) {
+    return SPINNER;
+  }
   if (urlPath.startsWith(icons)) {
     return path.join(ICONS, urlPath.slice(icons.length));
   }
@@ -187,7 +218,12 @@ async function main() {
             problems.push(`${tag}: ${r.status()} ${r.url()}`);
           }
         });
-        const query = new URLSearchParams({ editor: shot.editor, theme, width: String(shot.width ?? 1100) });
+        const query = new URLSearchParams({
+          editor: shot.editor,
+          theme,
+          width: String(shot.width ?? 1100),
+          latency: String(shot.latency ?? 50),
+        });
         await page.goto(`${base}?${query}`);
         await page.waitForSelector(shot.ready);
         if (shot.act) {
@@ -195,7 +231,7 @@ async function main() {
         }
         // Catalog answers, icons and menus' positioning settle in a few frames.
         await page.waitForLoadState('networkidle');
-        await page.waitForTimeout(400);
+        await page.waitForTimeout(shot.settle ?? 400);
         const file = path.join(SHOTS, `${tag}.png`);
         if (shot.menu) {
           await page.screenshot({ path: file, fullPage: true });

@@ -131,7 +131,8 @@ describe('ConfigEditor', () => {
     const rows = within(listeners).getAllByRole('row');
     expect(rows[1]).toHaveTextContent(':50051/tcp');
     expect(rows[1]).toHaveTextContent('listening on [::]:50051');
-    expect(rows[2]).toHaveTextContent('not listening: listen udp :57500: address already in use');
+    expect(rows[2]).toHaveTextContent('not listening');
+    expect(rows[2]).toHaveTextContent('listen udp :57500: address already in use');
 
     const devices = screen.getByRole('table', { name: 'Devices' });
     const fw1 = within(devices).getByText('fw-edge-1').closest('tr')!;

@@ -8,7 +8,7 @@ import { Aggregation, AGGREGATIONS, MetricInfo } from '../../types';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
-import { useLoader } from '../QueryEditor/useLoader';
+import { useLoader, useSlow } from '../QueryEditor/useLoader';
 
 // Combobox options cannot have an empty value, so "no aggregation" has a name here.
 const NO_AGGREGATION = 'none';
@@ -31,6 +31,9 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
   const labels = useLoader(query.metric ? `${base}|${query.metric}` : null, () =>
     datasource.getLabels(source, query.metric, range)
   );
+  const familiesSlow = useSlow(families.loading);
+  const metricsSlow = useSlow(metrics.loading);
+  const labelsSlow = useSlow(labels.loading);
 
   const familyOptions = useMemo(
     () =>
@@ -74,7 +77,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
             isClearable
             createCustomValue
             placeholder="any"
-            loading={families.loading}
+            loading={familiesSlow}
             options={familyOptions}
             value={query.family || null}
             onChange={(v) => {
@@ -90,7 +93,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
             width={48}
             createCustomValue
             placeholder="choose a metric"
-            loading={metrics.loading}
+            loading={metricsSlow}
             options={metricOptions}
             value={query.metric || null}
             onChange={(v) => pickMetric(v.value)}
@@ -153,7 +156,9 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
             maxWidth={60}
             createCustomValue
             disabled={!query.aggregation}
-            loading={labels.loading}
+            // Disabled and empty, the field was a blank box with nothing to say why.
+            placeholder={query.aggregation ? 'labels' : 'needs an aggregation'}
+            loading={labelsSlow}
             options={groupOptions}
             value={query.groupBy ?? []}
             onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}

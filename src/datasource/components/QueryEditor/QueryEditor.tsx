@@ -186,7 +186,9 @@ export function QueryEditor(props: Props) {
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  code: css({ fontFamily: theme.typography.fontFamilyMonospace, minWidth: '480px' }),
+  // The field spans the row (width 100%); a fixed minimum width here pushed
+  // the whole editor, header included, past a narrow query pane.
+  code: css({ fontFamily: theme.typography.fontFamilyMonospace }),
   // A block of its own: as an inline <code> (Grafana's global style gives it
   // a border) a long query wrapped into broken boxes, cut inside names.
   preview: css({

@@ -40,3 +40,30 @@ export function useLoader<T>(key: string | null, load: () => Promise<T>): Loaded
   const done = result.key === key;
   return { value: result.value, loading: !done, error: done ? result.error : undefined };
 }
+
+/** How long a load runs before its field shows a spinner. */
+export const SLOW_MS = 300;
+
+/**
+ * True once flag has stayed true for ms. A fast answer then shows no
+ * spinner flash; and a @grafana/ui 12 combobox that mounts with its spinner
+ * and loses it before the spinner's SVG has loaded keeps a blank icon for
+ * good (the visual harness in tests/visual showed every catalog field
+ * without its chevron), so the spinner only comes after a first icon.
+ */
+export function useSlow(flag: boolean, ms = SLOW_MS): boolean {
+  const [slow, setSlow] = useState(false);
+
+  useEffect(() => {
+    if (!flag) {
+      return;
+    }
+    const timer = setTimeout(() => setSlow(true), ms);
+    return () => {
+      clearTimeout(timer);
+      setSlow(false);
+    };
+  }, [flag, ms]);
+
+  return flag && slow;
+}

@@ -50,7 +50,7 @@ export function StatusPanel({ state }: { state: StatusState }) {
         <>
           {(status.problems ?? []).length > 0 && (
             <Alert severity="warning" title="The plugin process started with problems">
-              <ul>
+              <ul className={styles.problems}>
                 {status.problems!.map((p) => (
                   <li key={p}>{p}</li>
                 ))}
@@ -124,7 +124,15 @@ function Listeners({ listeners, className }: { listeners: ListenerStatus[]; clas
               {l.bound ? (
                 <Badge color="green" text={typeof l.bound === 'string' ? `listening on ${l.bound}` : 'listening'} />
               ) : (
-                <Badge color="red" text={l.error ? `not listening: ${l.error}` : 'not listening'} />
+                <>
+                  {/* A badge holds a word; the bind error, often long, reads as text under it. */}
+                  <Badge color="red" text="not listening" />
+                  {l.error && (
+                    <div className="secondary">
+                      <small>{l.error}</small>
+                    </div>
+                  )}
+                </>
               )}
             </td>
             <td title={exact(l.since)}>{when(l.since)}</td>
@@ -281,6 +289,8 @@ function Settings({ settings, className }: { settings: SettingInfo[]; className:
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
+  // Grafana's global styles drop list bullets; each problem is its own item.
+  problems: css({ margin: 0, paddingLeft: theme.spacing(2), listStyle: 'disc' }),
   // Collapsed sub-sections otherwise stack their titles line against line.
   subSection: css({ marginBottom: theme.spacing(2) }),
   table: css({
