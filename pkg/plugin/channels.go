@@ -14,14 +14,10 @@ import (
 // liveQuery is what a live channel streams: the query as QueryData saw it,
 // reduced to the PromQL it runs and the settings it ran with.
 type liveQuery struct {
-	OrgID  int64       `json:"orgId"`
-	UID    string      `json:"uid"`
-	Query  query.Query `json:"query"`
-	Expr   string      `json:"expr"`
-	Legend string      `json:"legend,omitempty"`
-	// StepMs is the resolution QueryData used.
-	StepMs int64     `json:"stepMs"`
-	Seen   time.Time `json:"seen"`
+	OrgID int64           `json:"orgId"`
+	UID   string          `json:"uid"`
+	Live  query.LiveQuery `json:"live"`
+	Seen  time.Time       `json:"seen"`
 }
 
 // channelRegistry maps channel keys to live queries. A Grafana Live channel
@@ -64,14 +60,14 @@ func newChannelRegistry(max int, path string) *channelRegistry {
 
 // register returns the channel path (without the ds/<uid>/ prefix).
 func (r *channelRegistry) register(lq liveQuery) string {
-	q := lq.Query
+	q := lq.Live.Query
 	q.RefID, q.Live = "", false
 	b, _ := json.Marshal(struct {
 		Org  int64
 		UID  string
 		Q    query.Query
 		Expr string
-	}{lq.OrgID, lq.UID, q, lq.Expr})
+	}{lq.OrgID, lq.UID, q, lq.Live.Expr})
 	sum := sha256.Sum256(b)
 	key := hex.EncodeToString(sum[:12])
 	r.mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"github.com/netlens/netlens/pkg/live"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
+	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/server"
 	"github.com/netlens/netlens/pkg/status"
 	"github.com/netlens/netlens/pkg/store"
@@ -346,12 +347,12 @@ func TestInterestOfNamesTheMetricsAnExpressionReads(t *testing.T) {
 
 func TestChannelRegistryIsBoundedAndStable(t *testing.T) {
 	r := newChannelRegistry(2, "")
-	a := r.register(liveQuery{OrgID: 1, UID: "u", Expr: "a"})
-	if again := r.register(liveQuery{OrgID: 1, UID: "u", Expr: "a"}); again != a {
+	a := r.register(liveQuery{OrgID: 1, UID: "u", Live: query.LiveQuery{Expr: "a"}})
+	if again := r.register(liveQuery{OrgID: 1, UID: "u", Live: query.LiveQuery{Expr: "a"}}); again != a {
 		t.Fatal("the same query must map to the same channel, so panels share one stream")
 	}
-	r.register(liveQuery{OrgID: 1, UID: "u", Expr: "b"})
-	r.register(liveQuery{OrgID: 1, UID: "u", Expr: "c"})
+	r.register(liveQuery{OrgID: 1, UID: "u", Live: query.LiveQuery{Expr: "b"}})
+	r.register(liveQuery{OrgID: 1, UID: "u", Live: query.LiveQuery{Expr: "c"}})
 	if len(r.entries) != 2 {
 		t.Fatalf("registry holds %d entries, bound is 2", len(r.entries))
 	}
@@ -387,10 +388,10 @@ func TestDevicesIncludeThoseKnownOnlyFromTheStore(t *testing.T) {
 func TestChannelsSurviveARestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "live-channels.json")
 	r := newChannelRegistry(10, path)
-	ch := r.register(liveQuery{OrgID: 1, UID: "netlens", Expr: "avg(ftd_cpu_cpu_utilisation)"})
+	ch := r.register(liveQuery{OrgID: 1, UID: "netlens", Live: query.LiveQuery{Expr: "avg(ftd_cpu_cpu_utilisation)"}})
 	again := newChannelRegistry(10, path)
 	lq, ok := again.lookup(ch)
-	if !ok || lq.Expr != "avg(ftd_cpu_cpu_utilisation)" || lq.OrgID != 1 {
+	if !ok || lq.Live.Expr != "avg(ftd_cpu_cpu_utilisation)" || lq.OrgID != 1 {
 		t.Fatalf("after a restart: %+v %v", lq, ok)
 	}
 }

@@ -50,21 +50,13 @@ func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq bac
 // liveQuery returns the query's history as one wide frame (the shape every
 // pushed row shares) with a Grafana Live channel for the rows that follow.
 func (d *Datasource) liveQuery(ctx context.Context, pc backend.PluginContext, dq backend.DataQuery, q query.Query) backend.DataResponse {
-	step := query.Step(dq.TimeRange, dq.Interval, dq.MaxDataPoints)
-	expr, err := query.BuildPromQL(q, query.Vars{Interval: step, Range: dq.TimeRange.Duration()})
+	frame, lq, err := query.LiveHistory(ctx, d.srv.Store, q, dq.TimeRange, dq.Interval, dq.MaxDataPoints)
 	if err != nil {
 		return errorResponse(err)
 	}
-	start, end := dq.TimeRange.From.Truncate(step), dq.TimeRange.To
-	m, err := d.srv.Store.RangeQuery(ctx, expr, start, end, step)
-	if err != nil {
-		return errorResponse(err)
-	}
-	frame, _ := wideFromMatrix(m, q.LegendFormat)
 	frame.RefID = dq.RefID
-	path := d.shared.channels.register(liveQuery{OrgID: pc.OrgID, UID: d.uid, Query: q, Expr: expr, Legend: q.LegendFormat, StepMs: step.Milliseconds()})
+	path := d.shared.channels.register(liveQuery{OrgID: pc.OrgID, UID: d.uid, Live: lq})
 	frame.Meta.Channel = "ds/" + d.uid + "/" + path
-	frame.Meta.ExecutedQueryString = expr
 	return backend.DataResponse{Frames: data.Frames{frame}}
 }
 

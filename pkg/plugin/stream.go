@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/netlens/netlens/pkg/live"
+	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/store"
 )
 
@@ -43,21 +44,20 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if d.srv.Store == nil {
 		return fmt.Errorf("the series store is not open")
 	}
-	interest, err := interestOf(lq.Expr)
+	interest, err := interestOf(lq.Live.Expr)
 	if err != nil {
 		return err
 	}
 	sub := d.srv.Hub.Subscribe(interest, d.srv.Config.LiveBufferFrames)
 	defer sub.Close()
 
-	var last []seriesField
+	var last *data.Frame
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case tick := <-sub.C:
-			ts := time.UnixMilli(tick.TimestampMs)
-			vec, err := d.srv.Store.InstantQuery(ctx, lq.Expr, ts)
+			frame, err := query.LiveRows(ctx, d.srv.Store, lq.Live, time.UnixMilli(tick.TimestampMs))
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -65,18 +65,17 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 				d.srv.Board.Add("live_query_errors", 1)
 				continue
 			}
-			if len(vec) == 0 {
-				continue
+			if len(frame.Fields) < 2 {
+				continue // nothing to plot at this instant
 			}
-			frame, fields := wideFromVector(vec, ts, lq.Legend)
 			include := data.IncludeDataOnly
-			if !sameSeries(fields, last) {
+			if !query.SameSchema(frame, last) {
 				include = data.IncludeAll
 			}
 			if err := sender.SendFrame(frame, include); err != nil {
 				return err
 			}
-			last = fields
+			last = frame
 			d.srv.Board.Add("live_frames_sent", 1)
 			d.shared.latency.observe(time.Since(time.UnixMilli(tick.ReceivedMs)))
 		}

@@ -223,20 +223,28 @@ func TestExecuteRejectsRecordsAndBadQueries(t *testing.T) {
 	}
 }
 
-func TestLiveRows(t *testing.T) {
+func TestLiveHistoryAndRowsShareOneSchema(t *testing.T) {
 	st := testStore(t)
 	q := Query{RefID: "A", Metric: "ftd_cpu_utilisation", LegendFormat: "{{device}}"}
-	f, err := LiveRows(context.Background(), st, q, t0.Add(30*time.Minute), Vars{Interval: time.Minute})
+	tr := backend.TimeRange{From: t0, To: t0.Add(30 * time.Minute)}
+	hist, lq, err := LiveHistory(context.Background(), st, q, tr, time.Minute, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Meta.Type != data.FrameTypeTimeSeriesWide || f.Rows() != 1 || len(f.Fields) != 3 {
-		t.Fatalf("want one wide row with time and two series, got %v", f)
+	if hist.Meta.Type != data.FrameTypeTimeSeriesWide || len(hist.Fields) != 3 || hist.Rows() < 2 {
+		t.Fatalf("want a wide history with time and two series, got %v", hist)
+	}
+	row, err := LiveRows(context.Background(), st, lq, t0.Add(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Meta.Type != data.FrameTypeTimeSeriesWide || row.Rows() != 1 || !SameSchema(hist, row) {
+		t.Fatalf("the pushed row does not line up with the history: %v", row)
 	}
 	for i, dev := range []string{"fw1", "fw2"} {
-		v := f.Fields[i+1]
-		if v.Labels["device"] != dev || v.At(0).(float64) != 30 || v.Config.DisplayNameFromDS != dev {
-			t.Fatalf("field %d: %v %v %q", i+1, v.Labels, v.At(0), v.Config.DisplayNameFromDS)
+		v := row.Fields[i+1]
+		if got, _ := v.ConcreteAt(0); v.Labels["device"] != dev || got.(float64) != 30 || v.Config.DisplayNameFromDS != dev {
+			t.Fatalf("field %d: %v %v %q", i+1, v.Labels, got, v.Config.DisplayNameFromDS)
 		}
 	}
 }
