@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/netlens/netlens/pkg/model"
 )
 
 // DefaultScrapeInterval is how often a series gets a new sample when the
@@ -83,7 +85,7 @@ func buildExpr(q Query, vars Vars) (parser.Expr, error) {
 	if q.Metric == "" {
 		return nil, errors.New("builder: choose a metric")
 	}
-	if !validMetricName(q.Metric) {
+	if !model.ValidMetricName(q.Metric) {
 		return nil, fmt.Errorf("builder: %q is not a metric name", q.Metric)
 	}
 	ms := make([]*labels.Matcher, 0, len(q.Matchers)+1)
@@ -108,7 +110,7 @@ func buildExpr(q Query, vars Vars) (parser.Expr, error) {
 			return nil, fmt.Errorf("builder: unknown aggregation %q (sum, avg, min, max, count)", q.Aggregation)
 		}
 		for _, g := range q.GroupBy {
-			if !validLabelName(g) {
+			if !model.ValidLabelName(g) {
 				return nil, fmt.Errorf("builder: group by %q: not a label name", g)
 			}
 		}
@@ -130,7 +132,7 @@ func newMatcher(m Matcher) (*labels.Matcher, error) {
 	if !ok {
 		return nil, fmt.Errorf("label %q: operator %q is not one of = != =~ !~", m.Label, m.Op)
 	}
-	if !validLabelName(m.Label) {
+	if !model.ValidLabelName(m.Label) {
 		return nil, fmt.Errorf("%q is not a label name", m.Label)
 	}
 	lm, err := labels.NewMatcher(t, m.Label, m.Value)
@@ -252,26 +254,4 @@ func applyAdhocFilters(expr parser.Expr, filters []Matcher) error {
 		return nil
 	})
 	return nil
-}
-
-func validMetricName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
-			continue
-		}
-		return false
-	}
-	return n != ""
-}
-
-func validLabelName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
-			continue
-		}
-		return false
-	}
-	return n != ""
 }
