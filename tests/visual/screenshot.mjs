@@ -62,6 +62,20 @@ const SHOTS_PLAN = [
     menu: true,
   },
   {
+    name: 'query-builder-op-menu',
+    editor: 'query-builder',
+    ready: 'text=sum by (hostname, interface)',
+    act: (page) => page.click('#netlens-ftd-A-filter-1-op'),
+    menu: true,
+  },
+  {
+    name: 'query-builder-source-menu',
+    editor: 'query-builder',
+    ready: 'text=sum by (hostname, interface)',
+    act: (page) => page.getByLabel('Source').click(),
+    menu: true,
+  },
+  {
     // A slow backend: the catalog fields show spinners, then their chevrons.
     name: 'query-builder-slow',
     editor: 'query-builder',

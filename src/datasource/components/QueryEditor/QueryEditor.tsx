@@ -113,7 +113,7 @@ export function QueryEditor(props: Props) {
           </>
         ) : (
           <Alert severity="info" title={`${section.label} is not received yet`}>
-            Netlens does not collect this source yet; only Cisco FTD can be queried.
+            Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD can be queried.
           </Alert>
         ))}
       {mode === 'code' && (
