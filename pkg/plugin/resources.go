@@ -28,10 +28,10 @@ const catalogWindow = 25 * time.Hour
 const maxCatalogValues = 5000
 
 func (d *Datasource) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /catalog/families", d.handleFamilies)
-	mux.HandleFunc("GET /catalog/metrics", d.handleMetrics)
-	mux.HandleFunc("GET /catalog/labels", d.handleLabels)
-	mux.HandleFunc("GET /catalog/label-values", d.handleLabelValues)
+	mux.HandleFunc("GET /catalog/families", d.catalogHandler(d.families))
+	mux.HandleFunc("GET /catalog/metrics", d.catalogHandler(d.metrics))
+	mux.HandleFunc("GET /catalog/labels", d.catalogHandler(d.labelNames))
+	mux.HandleFunc("GET /catalog/label-values", d.catalogHandler(d.labelValues))
 	mux.HandleFunc("GET /devices", d.handleDevices)
 	mux.HandleFunc("GET /status", d.handleStatus)
 }
@@ -133,86 +133,73 @@ func toLabelMatchers(qm []query.Matcher) ([]*labels.Matcher, error) {
 	return out, nil
 }
 
-func (d *Datasource) handleFamilies(w http.ResponseWriter, r *http.Request) {
-	if !d.storeReady(w) {
-		return
-	}
-	start, end, ms, err := d.catalogScope(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	vals, err := d.srv.Store.LabelValues(r.Context(), "family", start, end, ms...)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, map[string]any{"families": capValues(vals)})
+// scope is a catalog's narrowing: time range and store matchers.
+type scope struct {
+	start, end time.Time
+	matchers   []*labels.Matcher
 }
 
-func (d *Datasource) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if !d.storeReady(w) {
-		return
+// catalogHandler wraps a catalog look-up with what every catalog does:
+// refuse while the store is closed, parse the common parameters (a bad one
+// is the caller's mistake, 400), and report a failing look-up as 500.
+func (d *Datasource) catalogHandler(lookup func(r *http.Request, sc scope) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !d.storeReady(w) {
+			return
+		}
+		start, end, ms, err := d.catalogScope(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		body, err := lookup(r, scope{start, end, ms})
+		if err != nil {
+			var bad badRequest
+			if errors.As(err, &bad) {
+				writeError(w, http.StatusBadRequest, err)
+			} else {
+				writeError(w, http.StatusInternalServerError, err)
+			}
+			return
+		}
+		writeJSON(w, body)
 	}
-	start, end, ms, err := d.catalogScope(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	metrics, err := d.srv.Store.Metrics(r.Context(), start, end, ms...)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
+}
+
+// badRequest marks a look-up error that is the caller's.
+type badRequest struct{ error }
+
+func (d *Datasource) families(r *http.Request, sc scope) (any, error) {
+	vals, err := d.srv.Store.LabelValues(r.Context(), "family", sc.start, sc.end, sc.matchers...)
+	return map[string]any{"families": capValues(vals)}, err
+}
+
+func (d *Datasource) metrics(r *http.Request, sc scope) (any, error) {
+	metrics, err := d.srv.Store.Metrics(r.Context(), sc.start, sc.end, sc.matchers...)
 	if len(metrics) > maxCatalogValues {
 		metrics = metrics[:maxCatalogValues]
 	}
-	writeJSON(w, map[string]any{"metrics": metrics})
+	return map[string]any{"metrics": nonNil(metrics)}, err
 }
 
-func (d *Datasource) handleLabels(w http.ResponseWriter, r *http.Request) {
-	if !d.storeReady(w) {
-		return
-	}
-	start, end, ms, err := d.catalogScope(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	names, err := d.srv.Store.LabelNames(r.Context(), start, end, ms...)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	out := names[:0]
+func (d *Datasource) labelNames(r *http.Request, sc scope) (any, error) {
+	names, err := d.srv.Store.LabelNames(r.Context(), sc.start, sc.end, sc.matchers...)
+	out := []string{}
 	for _, n := range names {
 		if n != model.MetricNameLabel {
 			out = append(out, n)
 		}
 	}
-	writeJSON(w, map[string]any{"labels": out})
+	return map[string]any{"labels": out}, err
 }
 
-func (d *Datasource) handleLabelValues(w http.ResponseWriter, r *http.Request) {
-	if !d.storeReady(w) {
-		return
-	}
+func (d *Datasource) labelValues(r *http.Request, sc scope) (any, error) {
 	label := r.URL.Query().Get("label")
 	if label == "" {
-		writeError(w, http.StatusBadRequest, errors.New("label: required"))
-		return
+		return nil, badRequest{errors.New("label: required")}
 	}
-	start, end, ms, err := d.catalogScope(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	vals, err := d.srv.Store.LabelValues(r.Context(), label, start, end, ms...)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, map[string]any{"values": capValues(vals)})
+	vals, err := d.srv.Store.LabelValues(r.Context(), label, sc.start, sc.end, sc.matchers...)
+	return map[string]any{"values": capValues(vals)}, err
 }
 
 func capValues(v []string) []string {
