@@ -14,63 +14,24 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
-	"github.com/netlens/netlens/pkg/sim/certs"
 	"github.com/netlens/netlens/pkg/sim/ftdsim"
 )
-
-type statusBody struct {
-	Listeners []struct {
-		Name, Bound, Error string
-	} `json:"listeners"`
-	Devices []struct {
-		ID, State string
-		Batches   uint64
-	} `json:"devices"`
-}
 
 // TestBinaryServesSimulatedFTD is the whole product path in one process
 // tree: a simulated FTD dials the plugin binary over gRPC with mutual TLS,
 // its values come back through QueryData, and a live channel pushes new
 // points through RunStream.
 func TestBinaryServesSimulatedFTD(t *testing.T) {
-	dir := t.TempDir()
-	pki, err := certs.NewPKI("Netlens e2e CA", 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certDir := filepath.Join(dir, "certs")
-	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, "firepower-e2e"); err != nil {
-		t.Fatal(err)
-	}
-	p := startPlugin(t, map[string]string{
-		"GF_PLUGIN_DATA_DIR":           filepath.Join(dir, "data"),
-		"GF_PLUGIN_FTD_LISTEN_ADDRESS": "127.0.0.1:0",
-		"GF_PLUGIN_FTD_TLS_CERT_FILE":  filepath.Join(certDir, "server.crt"),
-		"GF_PLUGIN_FTD_TLS_KEY_FILE":   filepath.Join(certDir, "server.key"),
-		"GF_PLUGIN_FTD_TLS_CA_FILE":    filepath.Join(certDir, "ca.crt"),
-		"GF_PLUGIN_FTD_INTERVAL":       "60s",
-	})
-
-	// The FTD listener is up before any data source instance exists: the
-	// status resource is the first call, and it reports the bound address.
-	var st statusBody
-	p.resource(t, "status", &st)
-	target := ""
-	for _, l := range st.Listeners {
-		if l.Name == "ftd" && l.Error == "" {
-			target = l.Bound
-		}
-	}
-	if target == "" {
-		t.Fatalf("no bound FTD listener in %+v", st.Listeners)
-	}
+	setup := newFTDSetup(t)
+	p := startPlugin(t, setup.env)
+	target := p.ftdTarget(t)
 
 	health := p.checkHealth(t)
 	if health.Status != backend.HealthStatusOk {
 		t.Fatalf("health = %v: %s", health.Status, health.Message)
 	}
 
-	clientTLS, err := pki.ClientTLS("firepower-e2e")
+	clientTLS, err := setup.pki.ClientTLS("firepower-e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +126,7 @@ func TestBinaryServesSimulatedFTD(t *testing.T) {
 	}
 
 	// The device is on the registry as connected, with batches counted.
+	var st statusBody
 	p.resource(t, "status", &st)
 	ok := false
 	for _, d := range st.Devices {

@@ -19,6 +19,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/netlens/netlens/pkg/sim/certs"
 )
 
 // pluginBinary is the backend under test: the one mage built into dist/
@@ -229,4 +231,59 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+// ftdSetup is a demo PKI on disk and the GF_PLUGIN_* settings that point
+// the plugin's FTD receiver at it, listening on a loopback port of the OS'
+// choosing.
+type ftdSetup struct {
+	pki *certs.PKI
+	env map[string]string
+}
+
+func newFTDSetup(t *testing.T) ftdSetup {
+	t.Helper()
+	dir := t.TempDir()
+	pki, err := certs.NewPKI("Netlens e2e CA", 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certDir := filepath.Join(dir, "certs")
+	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, "firepower-e2e"); err != nil {
+		t.Fatal(err)
+	}
+	return ftdSetup{pki: pki, env: map[string]string{
+		"GF_PLUGIN_DATA_DIR":           filepath.Join(dir, "data"),
+		"GF_PLUGIN_FTD_LISTEN_ADDRESS": "127.0.0.1:0",
+		"GF_PLUGIN_FTD_TLS_CERT_FILE":  filepath.Join(certDir, certs.ServerCertFile),
+		"GF_PLUGIN_FTD_TLS_KEY_FILE":   filepath.Join(certDir, certs.ServerKeyFile),
+		"GF_PLUGIN_FTD_TLS_CA_FILE":    filepath.Join(certDir, certs.CACertFile),
+		"GF_PLUGIN_FTD_INTERVAL":       "60s",
+	}}
+}
+
+type statusBody struct {
+	Listeners []struct {
+		Name, Bound, Error string
+	} `json:"listeners"`
+	Devices []struct {
+		ID, State string
+		Batches   uint64
+	} `json:"devices"`
+}
+
+// ftdTarget asks the running plugin where its FTD receiver listens. It is
+// the first call after start: the listener exists before any data source
+// instance does.
+func (p *pluginProcess) ftdTarget(t *testing.T) string {
+	t.Helper()
+	var st statusBody
+	p.resource(t, "status", &st)
+	for _, l := range st.Listeners {
+		if l.Name == "ftd" && l.Error == "" {
+			return l.Bound
+		}
+	}
+	t.Fatalf("no bound FTD listener in %+v", st.Listeners)
+	return ""
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
 	"github.com/netlens/netlens/pkg/proto/ftdpb"
-	"github.com/netlens/netlens/pkg/sim/certs"
 	"github.com/netlens/netlens/pkg/sim/ftdsim"
 )
 
@@ -22,33 +20,12 @@ import (
 // receiver acknowledges only after the store's write-ahead log has the
 // batch, so a crash can cost the device a resend, never acknowledged data.
 func TestBinaryCrashLosesNoAcknowledgedSample(t *testing.T) {
-	dir := t.TempDir()
-	pki, err := certs.NewPKI("Netlens e2e CA", 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certDir := filepath.Join(dir, "certs")
-	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, "firepower-e2e"); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"GF_PLUGIN_DATA_DIR":           filepath.Join(dir, "data"),
-		"GF_PLUGIN_FTD_LISTEN_ADDRESS": "127.0.0.1:0",
-		"GF_PLUGIN_FTD_TLS_CERT_FILE":  filepath.Join(certDir, "server.crt"),
-		"GF_PLUGIN_FTD_TLS_KEY_FILE":   filepath.Join(certDir, "server.key"),
-		"GF_PLUGIN_FTD_TLS_CA_FILE":    filepath.Join(certDir, "ca.crt"),
-	}
+	setup := newFTDSetup(t)
+	env := setup.env
 	p := startPlugin(t, env)
-	var st statusBody
-	p.resource(t, "status", &st)
-	target := ""
-	for _, l := range st.Listeners {
-		if l.Name == "ftd" {
-			target = l.Bound
-		}
-	}
+	target := p.ftdTarget(t)
 
-	clientTLS, err := pki.ClientTLS("firepower-e2e")
+	clientTLS, err := setup.pki.ClientTLS("firepower-e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
