@@ -395,3 +395,40 @@ func TestChannelsSurviveARestart(t *testing.T) {
 		t.Fatalf("after a restart: %+v %v", lq, ok)
 	}
 }
+
+// Device events answer annotation queries: state changes in the time
+// range, narrowed by type and device, with the fields Grafana's annotation
+// support reads by name.
+func TestEventsQueryAnswersAnnotations(t *testing.T) {
+	srv := testServer(t)
+	a := model.DeviceRef{Source: model.SourceFTD, ID: devA, Hostname: "fw-a"}
+	b := model.DeviceRef{Source: model.SourceFTD, ID: devB, Hostname: "fw-b"}
+	srv.Board.Connected(a, time.Minute)
+	srv.Board.Connected(b, time.Minute)
+	srv.Board.Cancelled(a, "cancelled by the device")
+	ds := instance(t, srv, `{}`)
+
+	r := queryOne(t, ds, 1, `{"kind":"events","source":"ftd","eventTypes":["cancelled","connected"],"matchers":[{"label":"hostname","op":"=~","value":"fw-a"}]}`, time.Now())
+	if r.Error != nil || len(r.Frames) != 1 {
+		t.Fatalf("events: %+v", r)
+	}
+	f := r.Frames[0]
+	if f.Rows() != 2 {
+		t.Fatalf("%d events, want fw-a's connect and cancel", f.Rows())
+	}
+	title, _ := f.FieldByName("title")
+	text, _ := f.FieldByName("text")
+	tags, _ := f.FieldByName("tags")
+	if title.At(1) != "fw-a cancelled" || text.At(1) != "cancelled by the device" || tags.At(1) != "ftd,cancelled,fw-a" {
+		t.Fatalf("event fields: %v / %v / %v", title.At(1), text.At(1), tags.At(1))
+	}
+
+	// The instance's device restriction holds for events too.
+	restricted := instance(t, srv, `{"devices":["`+devB+`"]}`)
+	if r := queryOne(t, restricted, 1, `{"kind":"events","source":"ftd"}`, time.Now()); r.Frames[0].Rows() != 1 {
+		t.Fatalf("restricted instance sees %d events, want fw-b's one", r.Frames[0].Rows())
+	}
+	if r := queryOne(t, ds, 1, `{"kind":"events","matchers":[{"label":"interface","op":"=","value":"x"}]}`, time.Now()); r.Status != backend.StatusBadRequest {
+		t.Fatalf("filter on interface: %v", r.Status)
+	}
+}

@@ -29,13 +29,16 @@ func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq bac
 		return backend.ErrDataResponse(backend.StatusBadRequest, fmt.Sprintf("query %s is not valid JSON: %v", dq.RefID, err))
 	}
 	q.RefID = dq.RefID
-	if d.srv.Store == nil {
-		return backend.ErrDataResponse(backend.StatusInternal, "the series store is not open; see the data source's health check")
-	}
 	// The instance's device restriction narrows every selector, in code
-	// mode too, the same way ad-hoc filters do.
+	// mode too, the same way ad-hoc filters do, and device events alike.
 	if dm, ok := d.deviceMatcher(); ok {
 		q.AdhocFilters = append(q.AdhocFilters, dm)
+	}
+	if q.Kind == query.KindEvents {
+		return d.eventsQuery(q, dq.TimeRange)
+	}
+	if d.srv.Store == nil {
+		return backend.ErrDataResponse(backend.StatusInternal, "the series store is not open; see the data source's health check")
 	}
 	if q.Live && !q.Instant && q.Format != query.FormatTable {
 		return d.liveQuery(ctx, pc, dq, q)

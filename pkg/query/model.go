@@ -23,6 +23,10 @@ type Source = string
 const (
 	KindSeries  = "series"
 	KindRecords = "records"
+	// KindEvents lists devices' state changes (connected, disconnected,
+	// cancelled, rejected, error) from the collector's registry: the
+	// dashboards' annotations.
+	KindEvents = "events"
 )
 
 // Editor modes of a series query.
@@ -59,6 +63,10 @@ type Query struct {
 
 	LegendFormat string `json:"legendFormat,omitempty"` // "{{interface}} in" style
 	Format       string `json:"format,omitempty"`       // time_series (default) or table
+	// EventTypes narrows an events query (connected, disconnected,
+	// cancelled, rejected, error); empty means all.
+	EventTypes []string `json:"eventTypes,omitempty"`
+
 	// AdhocFilters are the dashboard's ad-hoc filters; they narrow every
 	// selector of the query, in builder and code mode alike.
 	AdhocFilters []Matcher `json:"adhocFilters,omitempty"`

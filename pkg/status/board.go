@@ -6,6 +6,7 @@
 package status
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -36,6 +37,38 @@ const (
 	StateDisconnected DeviceState = "disconnected"
 	StateRejected     DeviceState = "rejected"
 )
+
+// EventType is what happened to a device, for annotations and tables.
+type EventType string
+
+const (
+	EventConnected    EventType = "connected"
+	EventDisconnected EventType = "disconnected"
+	EventCancelled    EventType = "cancelled"
+	EventRejected     EventType = "rejected"
+	EventError        EventType = "error"
+)
+
+// Event is one change of a device's state, or an error on its record.
+type Event struct {
+	Time     time.Time    `json:"time"`
+	Source   model.Source `json:"source"`
+	Device   string       `json:"device"`
+	Hostname string       `json:"hostname,omitempty"`
+	Type     EventType    `json:"type"`
+	Category Category     `json:"category,omitempty"` // for errors and rejections
+	Text     string       `json:"text,omitempty"`
+}
+
+// maxEvents bounds the event history kept in memory; the oldest go first.
+// A restart starts a new history: events are about the collector's view of
+// its devices, which a restart resets too.
+const maxEvents = 10000
+
+// noisyEventGap keeps a device that repeats the same error every batch, or
+// a scanner retrying a refused handshake, from flooding the history: one
+// error or rejection event per device, type and category per gap.
+const noisyEventGap = time.Minute
 
 // maxDevices bounds the registry: a scan of the listener with throwaway
 // identities must not grow memory without limit. Past it the oldest
@@ -74,6 +107,8 @@ type Device struct {
 	Samples     uint64                  `json:"samples"`
 	Rejected    uint64                  `json:"rejected"`
 	Errors      map[Category]*ErrorInfo `json:"errors,omitempty"`
+
+	lastNoisy map[string]time.Time // last error/rejection event by type and category
 }
 
 type key struct {
@@ -88,6 +123,8 @@ type Board struct {
 	listeners map[string]*Listener
 	devices   map[key]*Device
 	counters  map[string]uint64
+	events    []Event // ring of maxEvents
+	nextEvent int
 }
 
 // NewBoard returns an empty board. now may be nil for the wall clock.
@@ -164,14 +201,26 @@ func (b *Board) Connected(ref model.DeviceRef, interval time.Duration) {
 	d := b.device(ref)
 	d.State, d.StateReason, d.Since = StateConnected, "", b.now()
 	d.IntervalSec = int64(interval / time.Second)
+	b.eventLocked(d, EventConnected, "", fmt.Sprintf("streaming every %s", interval))
 }
 
 // Disconnected marks a device as gone, saying why.
 func (b *Board) Disconnected(ref model.DeviceRef, reason string) {
+	b.endLocked(ref, EventDisconnected, reason)
+}
+
+// Cancelled marks a device whose stream was cancelled (by it or by the
+// collector, as reason says) rather than lost.
+func (b *Board) Cancelled(ref model.DeviceRef, reason string) {
+	b.endLocked(ref, EventCancelled, reason)
+}
+
+func (b *Board) endLocked(ref model.DeviceRef, t EventType, reason string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d := b.device(ref)
 	d.State, d.StateReason, d.Since = StateDisconnected, reason, b.now()
+	b.eventLocked(d, t, "", reason)
 }
 
 // Rejected marks a peer that was refused before it could stream (for
@@ -182,6 +231,7 @@ func (b *Board) Rejected(ref model.DeviceRef, cat Category, err error) {
 	d := b.device(ref)
 	d.State, d.StateReason, d.Since = StateRejected, err.Error(), b.now()
 	b.errorLocked(d, cat, err)
+	b.eventLocked(d, EventRejected, cat, err.Error())
 }
 
 // Batch records one accepted batch: how many samples were kept and how many
@@ -209,10 +259,54 @@ func (b *Board) errorLocked(d *Device, cat Category, err error) {
 		e = &ErrorInfo{}
 		d.Errors[cat] = e
 	}
+	if d.State != StateRejected {
+		b.eventLocked(d, EventError, cat, err.Error())
+	}
 	e.Count++
 	e.Last = err.Error()
 	e.LastAt = b.now()
 	b.counters[string(d.Source)+"_errors_"+string(cat)]++
+}
+
+func (b *Board) eventLocked(d *Device, t EventType, cat Category, text string) {
+	now := b.now()
+	if t == EventError || t == EventRejected {
+		k := string(t) + "/" + string(cat)
+		if last, ok := d.lastNoisy[k]; ok && now.Sub(last) < noisyEventGap {
+			return
+		}
+		if d.lastNoisy == nil {
+			d.lastNoisy = map[string]time.Time{}
+		}
+		d.lastNoisy[k] = now
+	}
+	ev := Event{Time: now, Source: d.Source, Device: d.ID, Hostname: d.Hostname, Type: t, Category: cat, Text: text}
+	if len(b.events) < maxEvents {
+		b.events = append(b.events, ev)
+		return
+	}
+	b.events[b.nextEvent] = ev
+	b.nextEvent = (b.nextEvent + 1) % maxEvents
+	b.counters["events_dropped"]++
+}
+
+// Events returns the events from start to end (inclusive) that keep
+// accepts, oldest first.
+func (b *Board) Events(start, end time.Time, keep func(*Event) bool) []Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := []Event{}
+	n := len(b.events)
+	for i := 0; i < n; i++ {
+		ev := &b.events[(b.nextEvent+i)%n]
+		if ev.Time.Before(start) || ev.Time.After(end) {
+			continue
+		}
+		if keep == nil || keep(ev) {
+			out = append(out, *ev)
+		}
+	}
+	return out
 }
 
 // Snapshot is a copy of the board, safe to serialize.
@@ -232,6 +326,7 @@ func (b *Board) Snapshot() Snapshot {
 	}
 	for _, d := range b.devices {
 		c := *d
+		c.lastNoisy = nil
 		c.Errors = make(map[Category]*ErrorInfo, len(d.Errors))
 		for k, v := range d.Errors {
 			e := *v

@@ -80,3 +80,50 @@ func TestListeners(t *testing.T) {
 		t.Fatalf("listeners = %+v", s.Listeners)
 	}
 }
+
+func TestEventsRecordStateChangesWithoutFloods(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := NewBoard(func() time.Time { return now })
+	d := model.DeviceRef{Source: model.SourceFTD, ID: "7eb1", Hostname: "firepower"}
+	b.Connected(d, time.Minute)
+	for i := 0; i < 100; i++ { // the same bad metric in every batch
+		b.Error(d, CatInvalidArgument, errors.New("value is NaN"))
+	}
+	now = now.Add(2 * time.Minute)
+	b.Error(d, CatInvalidArgument, errors.New("value is NaN"))
+	b.Cancelled(d, "cancelled by the device")
+	for i := 0; i < 50; i++ { // a scanner without a valid certificate
+		b.Rejected(ref("peer:192.0.2.9"), CatAuth, errors.New("unknown CA"))
+	}
+	evs := b.Events(time.Unix(0, 0), now, nil)
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Device+" "+string(e.Type))
+	}
+	want := []string{"7eb1 connected", "7eb1 error", "7eb1 error", "7eb1 cancelled", "peer:192.0.2.9 rejected"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if evs[0].Hostname != "firepower" || evs[3].Text != "cancelled by the device" {
+		t.Fatalf("events carry %+v", evs)
+	}
+	if n := len(b.Events(now, now, func(e *Event) bool { return e.Type == EventCancelled })); n != 1 {
+		t.Fatalf("filtered to %d cancelled events", n)
+	}
+}
+
+func TestEventHistoryIsBounded(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := NewBoard(func() time.Time { return now })
+	for i := 0; i < maxEvents+5; i++ {
+		now = now.Add(time.Second)
+		b.Connected(ref("d"), time.Minute)
+	}
+	evs := b.Events(time.Unix(0, 0), now, nil)
+	if len(evs) != maxEvents || !evs[0].Time.Equal(time.Unix(6, 0)) || !evs[len(evs)-1].Time.Equal(now) {
+		t.Fatalf("%d events from %v to %v", len(evs), evs[0].Time, evs[len(evs)-1].Time)
+	}
+	if b.Snapshot().Counters["events_dropped"] != 5 {
+		t.Fatal("dropped events not counted")
+	}
+}

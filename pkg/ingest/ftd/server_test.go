@@ -228,6 +228,13 @@ func TestCollectorCancel(t *testing.T) {
 	if rec.State != status.StateDisconnected || rec.StateReason != "cancelled by the collector" {
 		t.Errorf("record %+v", rec)
 	}
+	// The device's history says cancelled, not lost (annotations show it).
+	cancelled := e.board.Events(time.Time{}, time.Now(), func(ev *status.Event) bool {
+		return ev.Device == other && ev.Type == status.EventCancelled
+	})
+	if len(cancelled) != 1 {
+		t.Errorf("cancel events %+v", cancelled)
+	}
 	if e.counter(CounterCancelsCollector) != 1 {
 		t.Errorf("counters %v", e.board.Snapshot().Counters)
 	}

@@ -60,6 +60,16 @@ func (s *Server) register(se *session) {
 // closeSession ends se and, unless a newer session already replaced it,
 // marks the device disconnected with reason.
 func (s *Server) closeSession(se *session, reason string) {
+	s.endSession(se, reason, s.board.Disconnected)
+}
+
+// cancelSession is closeSession for a stream either side cancelled: the
+// device's record and history say cancelled, not lost.
+func (s *Server) cancelSession(se *session, reason string) {
+	s.endSession(se, reason, s.board.Cancelled)
+}
+
+func (s *Server) endSession(se *session, reason string, record func(model.DeviceRef, string)) {
 	if se == nil {
 		return
 	}
@@ -72,7 +82,7 @@ func (s *Server) closeSession(se *session, reason string) {
 	s.mu.Unlock()
 	if current {
 		s.board.Add(CounterDisconnects, 1)
-		s.board.Disconnected(se.ref, reason)
+		record(se.ref, reason)
 		s.log.Info("FTD device disconnected", "device", se.ref.ID, "hostname", se.ref.Hostname, "remote", se.ref.Remote, "reason", reason)
 	}
 }
@@ -239,7 +249,7 @@ func (h *handlers) ControlStream(stream grpc.BidiStreamingServer[ftdpb.ControlRe
 			s.board.Error(sess.ref, status.CatStreaming, err)
 			pending <- fmt.Errorf("ftd: device %s: %w; its streams were ended anyway", ctl.UUID, err)
 			pending = nil
-			s.closeSession(sess, "cancelled by the collector (not acknowledged)")
+			s.cancelSession(sess, "cancelled by the collector (not acknowledged)")
 			return grpcstatus.Error(codes.DeadlineExceeded, err.Error())
 
 		case <-ended:
@@ -286,12 +296,12 @@ func (h *handlers) ControlStream(stream grpc.BidiStreamingServer[ftdpb.ControlRe
 			// The acknowledgement may fail if the device already left;
 			// the session ends either way.
 			_ = stream.Send(st.out)
-			s.closeSession(sess, "cancelled by the device")
+			s.cancelSession(sess, "cancelled by the device")
 			return nil
 		case actCancelAcked:
 			pending <- nil
 			pending = nil
-			s.closeSession(sess, "cancelled by the collector")
+			s.cancelSession(sess, "cancelled by the collector")
 			return nil
 		}
 	}
