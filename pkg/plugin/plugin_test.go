@@ -432,3 +432,28 @@ func TestEventsQueryAnswersAnnotations(t *testing.T) {
 		t.Fatalf("filter on interface: %v", r.Status)
 	}
 }
+
+func TestViewersDoNotSeeProcessSettings(t *testing.T) {
+	ds := instance(t, testServer(t), `{}`)
+	for role, wantValue := range map[string]bool{"Viewer": false, "Editor": true, "Admin": true} {
+		var resp *backend.CallResourceResponse
+		err := ds.CallResource(context.Background(), &backend.CallResourceRequest{
+			PluginContext: backend.PluginContext{User: &backend.User{Login: "u", Role: role}},
+			Path:          "status", Method: "GET", URL: "status",
+		}, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { resp = r; return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Settings []struct{ Key, Value string }
+		}
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range body.Settings {
+			if s.Key == "data_dir" && (s.Value != "") != wantValue {
+				t.Errorf("%s sees data_dir = %q", role, s.Value)
+			}
+		}
+	}
+}

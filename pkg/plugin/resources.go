@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/netlens/netlens/pkg/config"
@@ -293,11 +294,24 @@ type setting struct {
 	Help    string `json:"help"`
 }
 
+// mayReadSettings keeps the process settings (file paths, allowed
+// networks) from Viewers, who can query the data source but have no
+// business with how the server is set up. Grafana names the user on every
+// request from a browser; a request without one comes from Grafana itself.
+func mayReadSettings(r *http.Request) bool {
+	u := httpadapter.UserFromContext(r.Context())
+	return u == nil || u.Role == "Admin" || u.Role == "Editor"
+}
+
 func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
 	snap := d.srv.Board.Snapshot()
 	settings := make([]setting, 0, len(config.Keys))
 	for _, k := range config.Keys {
-		settings = append(settings, setting{Key: k.Name, Value: d.srv.Config.Value(k.Name), Default: k.Default, Help: k.Help})
+		v := d.srv.Config.Value(k.Name)
+		if !mayReadSettings(r) {
+			v = ""
+		}
+		settings = append(settings, setting{Key: k.Name, Value: v, Default: k.Default, Help: k.Help})
 	}
 	problems := make([]string, 0, len(d.srv.Problems))
 	for _, p := range d.srv.Problems {
