@@ -1,5 +1,6 @@
-import { CoreApp, DataQueryRequest, dateTime } from '@grafana/data';
-import { lastValueFrom } from 'rxjs';
+import { AnnotationQuery, CoreApp, DataQueryRequest, dateTime, getDefaultTimeRange } from '@grafana/data';
+import { BackendSrv, BackendSrvRequest, setBackendSrv } from '@grafana/runtime';
+import { lastValueFrom, of } from 'rxjs';
 
 import { FakeTemplateSrv } from './testing/fakeTemplateSrv';
 import { catalogHandler, fakeDataSource } from './testing/fakeDataSource';
@@ -49,6 +50,34 @@ describe('filterQuery', () => {
     expect(ds.filterQuery(query({ metric: 'ftd_cpu_cpu_utilisation' }))).toBe(true);
     expect(ds.filterQuery(query({ editorMode: 'code', expr: '  ', metric: 'ftd_cpu_cpu_utilisation' }))).toBe(false);
     expect(ds.filterQuery(query({ editorMode: 'code', expr: 'up' }))).toBe(true);
+  });
+
+  it('runs an events query with nothing chosen: it asks for every event of every device', () => {
+    expect(ds.filterQuery(query({ kind: 'events' }))).toBe(true);
+    expect(ds.filterQuery(query({ kind: 'events', editorMode: 'code', expr: '' }))).toBe(true);
+  });
+});
+
+describe('annotations', () => {
+  const { ds } = fakeDataSource(catalogHandler);
+  const support = ds.annotations!;
+
+  it("starts a new annotation on the devices' events", () => {
+    expect(support.getDefaultQuery!()).toEqual({ source: 'ftd', kind: 'events' });
+  });
+
+  it('gives a new annotation the events target the editor shows, and keeps a saved target', () => {
+    // What a dashboard holds right after "New annotation" with this data source.
+    const fresh = { name: 'New annotation', enable: true, iconColor: 'red', datasource: { uid: 'netlens-test' } };
+    expect(support.prepareAnnotation!(fresh)).toEqual({
+      ...fresh,
+      target: { refId: 'Anno', source: 'ftd', kind: 'events' },
+    });
+    const saved: AnnotationQuery<NetlensQuery> = {
+      ...fresh,
+      target: query({ metric: 'ftd_cpu_cpu_utilisation' }),
+    };
+    expect(support.prepareAnnotation!(saved)).toBe(saved);
   });
 });
 
@@ -127,6 +156,36 @@ describe('applyTemplateVariables', () => {
       { label: 'device', op: '=~', value: 'a1b2|c3\\.d4' },
       { label: 'device', op: '!~', value: 'x' },
     ]);
+  });
+
+  it('interpolates an events query: multi-value $device becomes an alternation, event types stay', () => {
+    const out = ds.applyTemplateVariables(
+      query({
+        kind: 'events',
+        matchers: [
+          { label: 'device', op: '=~', value: '$device' },
+          { label: 'hostname', op: '=', value: '$one' },
+        ],
+        eventTypes: ['connected', 'rejected'],
+      }),
+      {}
+    );
+    expect(out).toMatchObject({
+      kind: 'events',
+      matchers: [
+        { label: 'device', op: '=~', value: '(a1b2|c3\\.d4)' },
+        { label: 'hostname', op: '=', value: 'fw-edge-1' },
+      ],
+      eventTypes: ['connected', 'rejected'],
+    });
+  });
+
+  it('keeps only the ad-hoc filters on device and hostname for an events query', () => {
+    const out = ds.applyTemplateVariables(query({ kind: 'events' }), {}, [
+      { key: 'hostname', operator: '=', value: 'fw-edge-1' },
+      { key: 'interface', operator: '=', value: 'Gig0/1' },
+    ]);
+    expect(out.adhocFilters).toEqual([{ label: 'hostname', op: '=', value: 'fw-edge-1' }]);
   });
 
   it('drops stale ad-hoc filters from the saved query when the dashboard has none', () => {
@@ -271,5 +330,40 @@ describe('variable queries', () => {
     const { data, calls } = await run({ type: 'labelValues' });
     expect(data).toEqual([]);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('query', () => {
+  it("sends an annotation's events query interpolated, as the dashboard runs it", async () => {
+    const { ds } = fakeDataSource(catalogHandler);
+    const sent: BackendSrvRequest[] = [];
+    setBackendSrv({
+      fetch: (r: BackendSrvRequest) => {
+        sent.push(r);
+        return of({ data: { results: {} }, status: 200, ok: true });
+      },
+    } as unknown as BackendSrv);
+    const target = {
+      ...query({ kind: 'events', matchers: [{ label: 'device', op: '=', value: '$device' }] }),
+      refId: 'Anno',
+    };
+    await lastValueFrom(
+      ds.query({
+        app: CoreApp.Dashboard,
+        targets: [target],
+        range: getDefaultTimeRange(),
+        scopedVars: {},
+        filters: [{ key: 'interface', operator: '=', value: 'Gig0/1' }],
+      } as unknown as DataQueryRequest<NetlensQuery>)
+    );
+    expect(sent).toHaveLength(1);
+    expect(sent[0].data.queries).toEqual([
+      expect.objectContaining({
+        refId: 'Anno',
+        kind: 'events',
+        matchers: [{ label: 'device', op: '=~', value: '(a1b2|c3\\.d4)' }],
+      }),
+    ]);
+    expect(sent[0].data.queries[0].adhocFilters).toBeUndefined();
   });
 });

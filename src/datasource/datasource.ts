@@ -1,5 +1,7 @@
 import {
   AdHocVariableFilter,
+  AnnotationQuery,
+  AnnotationSupport,
   CoreApp,
   DataSourceGetTagKeysOptions,
   DataSourceGetTagValuesOptions,
@@ -12,8 +14,10 @@ import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { escapeRegex, escapeRegexInString } from './promql';
 import {
+  DEFAULT_EVENTS_QUERY,
   DEFAULT_QUERY,
   DeviceStatus,
+  EVENT_LABELS,
   Matcher,
   MatchOp,
   MetricInfo,
@@ -31,16 +35,31 @@ function rangeParams(range?: TimeRange): Record<string, number> {
   return range ? { from: range.from.valueOf(), to: range.to.valueOf() } : {};
 }
 
-export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptions> {
-  // Annotation queries go through QueryData like any other query.
-  annotations = {};
+/**
+ * Annotation queries go through QueryData like any other query and use the
+ * normal query editor; Grafana maps the events frame's time, title, text and
+ * tags fields by name. What annotations want from Netlens is the devices'
+ * events, so that is what a new one asks for.
+ */
+export const annotationSupport: AnnotationSupport<NetlensQuery> = {
+  // Grafana's annotation editor merges this under the stored target.
+  getDefaultQuery: () => ({ ...DEFAULT_EVENTS_QUERY }),
+  // A new annotation has no target until the editor changes something; the
+  // dashboard's runner would skip it (prepareQuery returns the target) while
+  // the editor already shows the events query. Filling the target in here
+  // makes what runs what is shown.
+  prepareAnnotation: (json: AnnotationQuery<NetlensQuery>) =>
+    json.target ? json : { ...json, target: { refId: 'Anno', ...DEFAULT_EVENTS_QUERY } as NetlensQuery },
+};
 
+export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptions> {
   private readonly liveByDefault: boolean;
 
   constructor(instanceSettings: DataSourceInstanceSettings<NetlensOptions>) {
     super(instanceSettings);
     this.liveByDefault = Boolean(instanceSettings.jsonData?.liveEnabledByDefault);
     this.variables = new NetlensVariableSupport(this);
+    this.annotations = annotationSupport;
   }
 
   getDefaultQuery(_: CoreApp): Partial<NetlensQuery> {
@@ -48,6 +67,10 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   }
 
   filterQuery(query: NetlensQuery): boolean {
+    // Events need nothing chosen: no filter and no type means every event.
+    if (query.kind === 'events') {
+      return true;
+    }
     if (query.editorMode === 'code') {
       return Boolean(query.expr?.trim());
     }
@@ -85,7 +108,10 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     if (query.matchers) {
       out.matchers = query.matchers.map((m) => interpolateMatcher(m, scopedVars));
     }
+    // Events carry only device and hostname: a dashboard filter on another
+    // label (interface, …) is about the panels' series, not these events.
     const adhoc = (filters ?? [])
+      .filter((f) => query.kind !== 'events' || EVENT_LABELS.includes(f.key))
       .map((f) => adhocToMatcher(f, scopedVars))
       .filter((m): m is Matcher => m !== undefined);
     if (adhoc.length > 0) {

@@ -7,7 +7,8 @@ import { DataQuery } from '@grafana/schema';
 /** Which kind of device a query is about. Only FTD is received today. */
 export type Source = 'ftd' | 'xr' | 'int' | 'ipfix';
 
-export type QueryKind = 'series' | 'records';
+/** series: PromQL over the store; events: the device registry's history (annotations, tables). */
+export type QueryKind = 'series' | 'records' | 'events';
 
 export type EditorMode = 'builder' | 'code';
 
@@ -51,6 +52,9 @@ export interface NetlensQuery extends DataQuery {
 
   live?: boolean;
   instant?: boolean;
+
+  /** Events: which kinds of event; empty means all. Their matchers filter on EVENT_LABELS only. */
+  eventTypes?: string[];
 }
 
 export const DEFAULT_QUERY: Partial<NetlensQuery> = {
@@ -58,6 +62,20 @@ export const DEFAULT_QUERY: Partial<NetlensQuery> = {
   kind: 'series',
   editorMode: 'builder',
   format: 'time_series',
+};
+
+/** What can happen to a device, as the collector's device registry records it (pkg/status EventType). */
+export type EventType = 'connected' | 'disconnected' | 'rejected' | 'cancelled' | 'error';
+
+export const EVENT_TYPES: EventType[] = ['connected', 'disconnected', 'rejected', 'cancelled', 'error'];
+
+/** The only labels an events query can filter on. */
+export const EVENT_LABELS = ['device', 'hostname'];
+
+/** A new annotation query: the devices' events, all types, all devices. */
+export const DEFAULT_EVENTS_QUERY: Partial<NetlensQuery> = {
+  source: 'ftd',
+  kind: 'events',
 };
 
 /** Query-side settings of one data source instance (jsonData). */

@@ -15,6 +15,10 @@ export interface LabelFiltersProps {
   loadLabels: () => Promise<string[]>;
   /** Values of a label, narrowed by the other filters. */
   loadValues: (label: string, others: Matcher[]) => Promise<string[]>;
+  /** Whether a label name no list offers can be typed; off where the backend accepts a fixed set. */
+  customLabels?: boolean;
+  /** The label a new filter starts with. */
+  newLabel?: string;
 }
 
 const OP_OPTIONS: Array<ComboboxOption<MatchOp>> = MATCH_OPS.map((op) => ({ value: op }));
@@ -24,7 +28,15 @@ const OP_OPTIONS: Array<ComboboxOption<MatchOp>> = MATCH_OPS.map((op) => ({ valu
  * are fetched each time a list opens, since what is offered depends on the
  * other filters.
  */
-export function LabelFilters({ idPrefix, matchers, onChange, loadLabels, loadValues }: LabelFiltersProps) {
+export function LabelFilters({
+  idPrefix,
+  matchers,
+  onChange,
+  loadLabels,
+  loadValues,
+  customLabels = true,
+  newLabel = '',
+}: LabelFiltersProps) {
   const styles = useStyles2(getStyles);
   const update = (i: number, m: Matcher) => onChange(matchers.map((old, j) => (j === i ? m : old)));
   const remove = (i: number) => onChange(matchers.filter((_, j) => j !== i));
@@ -45,7 +57,7 @@ export function LabelFilters({ idPrefix, matchers, onChange, loadLabels, loadVal
                 width="auto"
                 minWidth={12}
                 placeholder="label"
-                createCustomValue
+                createCustomValue={customLabels}
                 value={m.label || null}
                 options={async (typed) => matching(await loadLabels(), typed)}
                 onChange={(v) => update(i, { ...m, label: v.value, value: '' })}
@@ -86,7 +98,7 @@ export function LabelFilters({ idPrefix, matchers, onChange, loadLabels, loadVal
           variant="secondary"
           icon="plus"
           aria-label="Add label filter"
-          onClick={() => onChange([...matchers, { label: '', op: '=', value: '' }])}
+          onClick={() => onChange([...matchers, { label: newLabel, op: '=', value: '' }])}
         />
       </Stack>
     </EditorField>

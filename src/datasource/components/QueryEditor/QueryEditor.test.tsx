@@ -4,6 +4,8 @@ import userEvent from '@testing-library/user-event';
 
 import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
 import { editorHarness } from '../../testing/harness';
+import { NetlensQuery } from '../../types';
+import { QueryEditor } from './QueryEditor';
 
 /** Opens a Combobox by its label and picks the option with this text. */
 async function pick(label: string, option: string) {
@@ -186,5 +188,88 @@ describe('QueryEditor modes', () => {
     await userEvent.click(xr);
     expect(rec.changes).toEqual([]);
     expect(screen.getByRole('combobox', { name: 'Metric' })).toBeInTheDocument();
+  });
+});
+
+describe('QueryEditor device events', () => {
+  it('switches to device events, keeping only the filters events have, and hides what is about series', async () => {
+    const { ds } = fakeDataSource(catalogHandler);
+    const { Harness, rec } = editorHarness(ds, {
+      metric: 'ftd_interface_input_bytes',
+      matchers: [
+        { label: 'device', op: '=~', value: '$device' },
+        { label: 'interface', op: '=', value: 'GigabitEthernet0/1' },
+      ],
+      live: true,
+    });
+    render(<Harness />);
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Device events' }));
+    expect(rec.current()).toMatchObject({
+      kind: 'events',
+      matchers: [{ label: 'device', op: '=~', value: '$device' }],
+    });
+    expect(rec.runs).toBe(1);
+    expect(screen.getByText(/device registry/)).toBeInTheDocument();
+    for (const gone of ['Live', 'Code', 'Builder']) {
+      expect(screen.queryByRole('switch', { name: gone }) ?? screen.queryByRole('radio', { name: gone })).toBeNull();
+    }
+    expect(screen.queryByRole('combobox', { name: 'Metric' })).not.toBeInTheDocument();
+    expect(screen.queryByTestId('netlens-promql-preview')).not.toBeInTheDocument();
+    expect(screen.queryByRole('textbox', { name: 'Legend' })).not.toBeInTheDocument();
+
+    // Back to series: the metric is still there.
+    await userEvent.click(screen.getByRole('radio', { name: 'Series' }));
+    expect(rec.current()).toMatchObject({ kind: 'series', metric: 'ftd_interface_input_bytes' });
+    expect(screen.getByTestId('netlens-promql-preview')).toHaveTextContent('ftd_interface_input_bytes');
+  });
+
+  it('picks event types, sent in a fixed order', async () => {
+    const { ds } = fakeDataSource(catalogHandler);
+    const { Harness, rec } = editorHarness(ds, { kind: 'events' });
+    render(<Harness />);
+
+    await userEvent.click(screen.getByRole('combobox', { name: 'Event types' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^rejected/ }));
+    await userEvent.click(await screen.findByRole('option', { name: /^connected/ }));
+    expect(rec.current().eventTypes).toEqual(['connected', 'rejected']);
+  });
+
+  it('filters on device and hostname only, with values from the catalog', async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    const { Harness, rec } = editorHarness(ds, { kind: 'events' });
+    render(<Harness />);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Add label filter' }));
+    expect(rec.current().matchers).toEqual([{ label: 'device', op: '=', value: '' }]);
+
+    await userEvent.click(screen.getByRole('combobox', { name: 'Filter 1 label' }));
+    const offered = (await screen.findAllByRole('option')).map((o) => o.textContent);
+    expect(offered).toEqual(['device', 'hostname']);
+    await userEvent.click(screen.getByRole('option', { name: 'hostname' }));
+
+    await pick('Filter 1 value', 'fw-edge-2');
+    expect(rec.current().matchers).toEqual([{ label: 'hostname', op: '=', value: 'fw-edge-2' }]);
+    const valueCall = calls.find((c) => c.path === 'catalog/label-values');
+    expect(valueCall?.params).toMatchObject({ source: 'ftd', label: 'hostname' });
+    expect(valueCall?.params.metric).toBeUndefined();
+  });
+
+  it('opens a new annotation on device events, as Grafana hands the default query to the editor', async () => {
+    const { ds } = fakeDataSource(catalogHandler);
+    // Grafana's annotation editor: the data source's annotation default under
+    // the stored target, which a new annotation does not have yet.
+    const query = { ...ds.annotations!.getDefaultQuery!(), refId: 'Anno' } as NetlensQuery;
+    const onChange = jest.fn();
+    render(<QueryEditor datasource={ds} query={query} onChange={onChange} onRunQuery={() => {}} />);
+
+    expect(screen.getByRole('radio', { name: 'Device events' })).toBeChecked();
+    expect(screen.getByRole('combobox', { name: 'Event types' })).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('combobox', { name: 'Event types' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^disconnected/ }));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ refId: 'Anno', kind: 'events', source: 'ftd', eventTypes: ['disconnected'] })
+    );
   });
 });

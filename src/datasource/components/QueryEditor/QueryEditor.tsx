@@ -6,7 +6,8 @@ import { Alert, InlineSwitch, Input, RadioButtonGroup, Switch, TextArea, useStyl
 
 import type { DataSource } from '../../datasource';
 import { builderToPromQL, promQLToBuilder } from '../../promql';
-import { DEFAULT_QUERY, EditorMode, Format, NetlensOptions, NetlensQuery, Source } from '../../types';
+import { DEFAULT_QUERY, EditorMode, Format, NetlensOptions, NetlensQuery, QueryKind, Source } from '../../types';
+import { EventsEditor, eventMatchers } from '../EventsEditor/EventsEditor';
 import { SOURCES, SOURCE_OPTIONS } from './sources';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
@@ -14,6 +15,12 @@ type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
 const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
   { value: 'builder', label: 'Builder' },
   { value: 'code', label: 'Code' },
+];
+
+// Records (flows, INT reports) get their choice when a source sends them.
+const KIND_OPTIONS: Array<SelectableValue<QueryKind>> = [
+  { value: 'series', label: 'Series' },
+  { value: 'events', label: 'Device events', description: 'For annotations and tables' },
 ];
 
 const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
@@ -59,6 +66,16 @@ export function QueryEditor(props: Props) {
     change({ editorMode: 'builder', ...(fields ?? {}) });
   };
 
+  const switchKind = (kind: QueryKind) => {
+    if (kind === query.kind) {
+      return;
+    }
+    setNotice(undefined);
+    // The backend takes only device and hostname filters on events; the
+    // series' other filters (interface, …) would make it refuse the query.
+    change(kind === 'events' ? { kind, matchers: eventMatchers(query.matchers) } : { kind });
+  };
+
   const commitExpr = () => {
     if (exprDraft !== undefined && exprDraft !== query.expr) {
       change({ expr: exprDraft });
@@ -68,7 +85,9 @@ export function QueryEditor(props: Props) {
 
   const section = SOURCES[query.source] ?? SOURCES.ftd;
   const Builder = section.Builder;
-  const promql = mode === 'builder' && Builder ? builderToPromQL(query) : '';
+  // Only FTD is received, and its device registry is where events come from.
+  const events = query.kind === 'events' && Boolean(Builder);
+  const promql = !events && mode === 'builder' && Builder ? builderToPromQL(query) : '';
 
   return (
     <EditorRows>
@@ -80,23 +99,39 @@ export function QueryEditor(props: Props) {
           options={SOURCE_OPTIONS}
           onChange={(v) => v.value && change({ source: v.value })}
         />
+        {Builder && (
+          <RadioButtonGroup<QueryKind>
+            options={KIND_OPTIONS}
+            value={events ? 'events' : 'series'}
+            size="sm"
+            onChange={switchKind}
+          />
+        )}
         <FlexItem grow={1} />
-        <InlineSwitch
-          id={`netlens-live-${query.refId}`}
-          label="Live"
-          showLabel
-          aria-label="Live"
-          value={Boolean(query.live)}
-          onChange={(e) => change({ live: e.currentTarget.checked })}
-        />
-        <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} size="sm" onChange={switchMode} />
+        {!events && (
+          <>
+            <InlineSwitch
+              id={`netlens-live-${query.refId}`}
+              label="Live"
+              showLabel
+              aria-label="Live"
+              value={Boolean(query.live)}
+              onChange={(e) => change({ live: e.currentTarget.checked })}
+            />
+            <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} size="sm" onChange={switchMode} />
+          </>
+        )}
       </EditorHeader>
+      {events && (
+        <EventsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
+      )}
       {notice && (
         <Alert severity="warning" title="" onRemove={() => setNotice(undefined)}>
           {notice}
         </Alert>
       )}
-      {mode === 'builder' &&
+      {!events &&
+        mode === 'builder' &&
         (Builder ? (
           <>
             <Builder query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
@@ -116,7 +151,7 @@ export function QueryEditor(props: Props) {
             Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD can be queried.
           </Alert>
         ))}
-      {mode === 'code' && (
+      {!events && mode === 'code' && (
         <EditorRow>
           <EditorField
             label="PromQL"
@@ -142,45 +177,47 @@ export function QueryEditor(props: Props) {
           </EditorField>
         </EditorRow>
       )}
-      <EditorRow>
-        <EditorField label="Legend" optional tooltip="{{label}} is replaced by the series' label value">
-          <Input
-            aria-label="Legend"
-            width={30}
-            placeholder="auto"
-            defaultValue={query.legendFormat ?? ''}
-            onBlur={(e) => {
-              const legendFormat = e.currentTarget.value || undefined;
-              if (legendFormat !== query.legendFormat) {
-                change({ legendFormat });
-              }
-            }}
-          />
-        </EditorField>
-        <EditorField label="Format">
-          <RadioButtonGroup<Format>
-            options={FORMAT_OPTIONS}
-            value={query.format ?? 'time_series'}
-            size="sm"
-            onChange={(format) => change({ format })}
-          />
-        </EditorField>
-        <EditorField
-          label="Instant"
-          htmlFor={`netlens-instant-${query.refId}`}
-          tooltip="One value per series at the end of the range"
-        >
-          {/* A plain switch centred on the inputs' line, like the builder's Rate. */}
-          <div className={styles.control}>
-            <Switch
-              id={`netlens-instant-${query.refId}`}
-              aria-label="Instant"
-              value={Boolean(query.instant)}
-              onChange={(e) => change({ instant: e.currentTarget.checked })}
+      {!events && (
+        <EditorRow>
+          <EditorField label="Legend" optional tooltip="{{label}} is replaced by the series' label value">
+            <Input
+              aria-label="Legend"
+              width={30}
+              placeholder="auto"
+              defaultValue={query.legendFormat ?? ''}
+              onBlur={(e) => {
+                const legendFormat = e.currentTarget.value || undefined;
+                if (legendFormat !== query.legendFormat) {
+                  change({ legendFormat });
+                }
+              }}
             />
-          </div>
-        </EditorField>
-      </EditorRow>
+          </EditorField>
+          <EditorField label="Format">
+            <RadioButtonGroup<Format>
+              options={FORMAT_OPTIONS}
+              value={query.format ?? 'time_series'}
+              size="sm"
+              onChange={(format) => change({ format })}
+            />
+          </EditorField>
+          <EditorField
+            label="Instant"
+            htmlFor={`netlens-instant-${query.refId}`}
+            tooltip="One value per series at the end of the range"
+          >
+            {/* A plain switch centred on the inputs' line, like the builder's Rate. */}
+            <div className={styles.control}>
+              <Switch
+                id={`netlens-instant-${query.refId}`}
+                aria-label="Instant"
+                value={Boolean(query.instant)}
+                onChange={(e) => change({ instant: e.currentTarget.checked })}
+              />
+            </div>
+          </EditorField>
+        </EditorRow>
+      )}
     </EditorRows>
   );
 }
