@@ -186,6 +186,19 @@ function VariablePage() {
   );
 }
 
+// The overview dashboard's annotation, with a hostname filter added.
+const EVENTS_QUERY: NetlensQuery = {
+  refId: 'Anno',
+  source: 'ftd',
+  kind: 'events',
+  editorMode: 'builder',
+  matchers: [
+    { label: 'device', op: '=~', value: '$device' },
+    { label: 'hostname', op: '!=', value: 'fw-lab-9' },
+  ],
+  eventTypes: ['connected', 'disconnected', 'rejected', 'cancelled'],
+};
+
 const NEW_QUERY: NetlensQuery = { refId: 'A', source: 'ftd', kind: 'series', editorMode: 'builder' };
 
 const PAGES: Record<string, () => React.ReactElement> = {
@@ -204,6 +217,12 @@ const PAGES: Record<string, () => React.ReactElement> = {
   ),
   // A source the collector does not receive yet.
   'query-xr': () => <QueryPage initial={{ ...NEW_QUERY, source: 'xr' }} />,
+  'query-events': () => <QueryPage initial={EVENTS_QUERY} />,
+  // A new annotation: Grafana's annotation editor passes the data source's
+  // annotation default under a target that does not exist yet.
+  'query-events-new': () => (
+    <QueryPage initial={{ ...ds.annotations?.getDefaultQuery?.(), refId: 'Anno' } as NetlensQuery} />
+  ),
   'query-catalog-error': () => <QueryPage initial={{ ...BUILDER_QUERY, matchers: [] }} />,
   config: () => <ConfigPage />,
   'config-trouble': () => <ConfigPage />,

@@ -36,6 +36,8 @@ export function EventsEditor({ query, datasource, range, onChange }: SourceEdito
             id={`netlens-events-types-${query.refId}`}
             width="auto"
             minWidth={24}
+            // Room for all five chips: past maxWidth this combobox lets chips
+            // spill out of its box rather than folding them into a count.
             maxWidth={80}
             placeholder="all types"
             options={TYPE_OPTIONS}
