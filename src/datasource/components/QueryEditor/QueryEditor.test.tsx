@@ -201,10 +201,13 @@ describe('QueryEditor device events', () => {
         { label: 'interface', op: '=', value: 'GigabitEthernet0/1' },
       ],
       live: true,
+      instant: true,
     });
     render(<Harness />);
 
     await userEvent.click(screen.getByRole('radio', { name: 'Device events' }));
+    expect(rec.current().live).toBeUndefined();
+    expect(rec.current().instant).toBeUndefined();
     expect(rec.current()).toMatchObject({
       kind: 'events',
       matchers: [{ label: 'device', op: '=~', value: '$device' }],

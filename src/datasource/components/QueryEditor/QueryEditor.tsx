@@ -73,7 +73,13 @@ export function QueryEditor(props: Props) {
     setNotice(undefined);
     // The backend takes only device and hostname filters on events; the
     // series' other filters (interface, …) would make it refuse the query.
-    change(kind === 'events' ? { kind, matchers: eventMatchers(query.matchers) } : { kind });
+    // Live and Instant are hidden for events, so they must not stay on
+    // unseen either.
+    change(
+      kind === 'events'
+        ? { kind, matchers: eventMatchers(query.matchers), live: undefined, instant: undefined }
+        : { kind }
+    );
   };
 
   const commitExpr = () => {
