@@ -43,8 +43,8 @@ go vet "${go_pkgs[@]}"
 binary="$PWD/dist/datasource/gpx_netlens_$(go env GOOS)_$(go env GOARCH)"
 test -x "$binary"
 
-step "Backend: tests (the e2e package drives the binary built above)"
-NETLENS_PLUGIN_BINARY="$binary" go test -count=1 -timeout 15m "${go_pkgs[@]}"
+step "Backend: tests with the race detector (the e2e package drives the binary built above)"
+NETLENS_PLUGIN_BINARY="$binary" go test -race -count=1 -timeout 15m "${go_pkgs[@]}"
 
 step "Fuzz targets: a short run of each, on top of their seed corpora"
 for target in $(grep -rl --include='*_test.go' -E '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do
