@@ -135,6 +135,18 @@ func TestBinaryServesSimulatedFTD(t *testing.T) {
 	if !ok {
 		t.Fatalf("device not connected on the status board: %+v", st.Devices)
 	}
+
+	// An Admin cancels the device's stream from Grafana: the collector sends
+	// the cancellation, the device acknowledges and stops.
+	var cancelled map[string]string
+	p.call(t, "POST", "devices/cancel?id=7eb19498-2519-11ef-a8dd-b74b4d43a7e7", &cancelled)
+	waitFor(t, "the device to see the collector's cancel", 10*time.Second, func() bool { return dev.Stats().Cancels > 0 })
+	p.resource(t, "status", &st)
+	for _, d := range st.Devices {
+		if d.ID == "7eb19498-2519-11ef-a8dd-b74b4d43a7e7" && d.State != "disconnected" {
+			t.Fatalf("after the cancel the device is %s", d.State)
+		}
+	}
 }
 
 func firstValue(t *testing.T, res *backend.QueryDataResponse) float64 {

@@ -142,6 +142,7 @@ func startPlugin(t *testing.T, env map[string]string) *pluginProcess {
 	}
 	p.pctx = backend.PluginContext{
 		OrgID:    1,
+		User:     &backend.User{Login: "admin", Role: "Admin"},
 		PluginID: "netlens-telemetry-datasource",
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
 			UID: "netlens", Name: "Netlens", JSONData: []byte(`{}`), Updated: time.Unix(1, 0),
@@ -164,6 +165,12 @@ func (p *pluginProcess) checkHealth(t *testing.T) *backend.CheckHealthResult {
 // resource calls CallResource with a GET and decodes the JSON body.
 func (p *pluginProcess) resource(t *testing.T, path string, out any) {
 	t.Helper()
+	p.call(t, "GET", path, out)
+}
+
+// call sends a CallResource request as an Admin's browser would.
+func (p *pluginProcess) call(t *testing.T, method, path string, out any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	u := path
@@ -171,7 +178,7 @@ func (p *pluginProcess) resource(t *testing.T, path string, out any) {
 		path = path[:i]
 	}
 	stream, err := p.res.CallResource(ctx, backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
-		PluginContext: p.pctx, Path: path, Method: "GET", URL: u,
+		PluginContext: p.pctx, Path: path, Method: method, URL: u,
 	}))
 	if err != nil {
 		t.Fatalf("CallResource %s: %v", u, err)

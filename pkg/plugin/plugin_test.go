@@ -457,3 +457,25 @@ func TestViewersDoNotSeeProcessSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelIsForAdminsAndNeedsTheReceiver(t *testing.T) {
+	ds := instance(t, testServer(t), `{}`)
+	call := func(role string) int {
+		var resp *backend.CallResourceResponse
+		err := ds.CallResource(context.Background(), &backend.CallResourceRequest{
+			PluginContext: backend.PluginContext{User: &backend.User{Login: "u", Role: role}},
+			Path:          "devices/cancel", Method: "POST", URL: "devices/cancel?id=" + devA,
+		}, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { resp = r; return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Status
+	}
+	if got := call("Editor"); got != 403 {
+		t.Fatalf("an Editor's cancel: status %d, want 403", got)
+	}
+	// This server has no FTD receiver: the Admin is told so.
+	if got := call("Admin"); got != 503 {
+		t.Fatalf("cancel without a receiver: status %d, want 503", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ func (d *Datasource) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /catalog/labels", d.catalogHandler(d.labelNames))
 	mux.HandleFunc("GET /catalog/label-values", d.catalogHandler(d.labelValues))
 	mux.HandleFunc("GET /devices", d.handleDevices)
+	mux.HandleFunc("POST /devices/cancel", d.handleCancel)
 	mux.HandleFunc("GET /status", d.handleStatus)
 }
 
@@ -284,6 +286,35 @@ func (d *Datasource) handleDevices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]any{"devices": devs})
+}
+
+// handleCancel is the collector-initiated cancellation of one FTD device's
+// stream, for an operator who wants a device to stop (it retries on its own
+// schedule, five minutes per the FTD guide). Only Admins may do it: it
+// interrupts data for everyone.
+func (d *Datasource) handleCancel(w http.ResponseWriter, r *http.Request) {
+	if u := httpadapter.UserFromContext(r.Context()); u != nil && u.Role != "Admin" {
+		writeError(w, http.StatusForbidden, errors.New("only an Admin may cancel a device's stream"))
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, errors.New("id: required"))
+		return
+	}
+	if len(d.settings.Devices) > 0 && !slices.Contains(d.settings.Devices, id) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("device %q is not visible through this data source", id))
+		return
+	}
+	if d.srv.FTD == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("the FTD receiver is not running"))
+		return
+	}
+	if err := d.srv.FTD.Cancel(id); err != nil {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	writeJSON(w, map[string]string{"cancelled": id})
 }
 
 // setting is one process setting as the config page shows it.
