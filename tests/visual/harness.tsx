@@ -1,8 +1,8 @@
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { css } from '@emotion/css';
-import { createTheme, DataSourceSettings, getDefaultTimeRange, GrafanaTheme2 } from '@grafana/data';
-import { DataSourceSrv, setDataSourceSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
+import { createTheme, DataSourceSettings, getDefaultTimeRange, GrafanaTheme2, OrgRole } from '@grafana/data';
+import { config, DataSourceSrv, setDataSourceSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 
 import { DataSource } from '../../src/datasource/datasource';
@@ -33,6 +33,12 @@ const editorName = params.get('editor') ?? 'query-builder';
 const width = Number(params.get('width') ?? 1100);
 
 const theme = createTheme({ colors: { mode: themeName } });
+
+// The signed-in user's role (&role=Admin|Editor|Viewer, Admin by default):
+// only an Admin is offered to cancel a device's stream, and only an Admin
+// can open a data source's settings in the first place.
+const role = (params.get('role') as OrgRole | null) ?? OrgRole.Admin;
+config.bootData = { ...config.bootData, user: { ...config.bootData?.user, orgRole: role } };
 
 // A collector in trouble: it started with a bad setting, its listener could
 // not bind, no device has connected and the store does not answer.
@@ -70,6 +76,18 @@ const TROUBLE: Record<string, ResourceHandler> = {
     throw { status: 502, data: { message: 'plugin unavailable' } };
   },
   'query-catalog-error': (path, p) => (path.startsWith('catalog/') ? storeDown() : demoHandler(path, p)),
+  // The device has not acknowledged yet: the cancel never answers.
+  'config-cancelling': (path, p) => (path === 'devices/cancel' ? new Promise(() => {}) : demoHandler(path, p)),
+  'config-cancel-error': (path, p) => {
+    if (path === 'devices/cancel') {
+      // The shape of Grafana's fetch error for a resource that answered 409.
+      throw {
+        status: 409,
+        data: { error: `device ${p.id} did not acknowledge the cancellation within 10s` },
+      };
+    }
+    return demoHandler(path, p);
+  },
 };
 
 setTemplateSrv(
@@ -84,6 +102,11 @@ ds.getResource = async <T,>(path: string, p?: unknown): Promise<T> => {
   await new Promise((r) => setTimeout(r, latency));
   const handler = TROUBLE[editorName] ?? demoHandler;
   return handler(path, (p ?? {}) as Record<string, unknown>) as T;
+};
+ds.postResource = async <T,>(path: string, _data?: unknown, options?: { params?: unknown }): Promise<T> => {
+  await new Promise((r) => setTimeout(r, latency));
+  const handler = TROUBLE[editorName] ?? demoHandler;
+  return handler(path, (options?.params ?? {}) as Record<string, unknown>) as T;
 };
 setDataSourceSrv({ get: async () => ds } as unknown as DataSourceSrv);
 
@@ -227,6 +250,8 @@ const PAGES: Record<string, () => React.ReactElement> = {
   config: () => <ConfigPage />,
   'config-trouble': () => <ConfigPage />,
   'config-down': () => <ConfigPage />,
+  'config-cancelling': () => <ConfigPage />,
+  'config-cancel-error': () => <ConfigPage />,
   variable: () => <VariablePage />,
 };
 

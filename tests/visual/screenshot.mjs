@@ -136,6 +136,35 @@ const SHOTS_PLAN = [
     },
   },
   {
+    // An Admin asked to cancel the connected device's stream: the inline confirmation.
+    name: 'config-cancel-confirm',
+    editor: 'config',
+    ready: 'table[aria-label="Devices"]',
+    act: (page) => page.getByRole('button', { name: 'Cancel stream' }).click(),
+  },
+  {
+    name: 'config-cancelling',
+    editor: 'config-cancelling',
+    ready: 'table[aria-label="Devices"]',
+    act: async (page) => {
+      await page.getByRole('button', { name: 'Cancel stream' }).click();
+      await page.getByRole('button', { name: /^Stop; it retries/ }).click();
+      await page.getByText('Cancelling…').waitFor();
+    },
+  },
+  {
+    name: 'config-cancel-error',
+    editor: 'config-cancel-error',
+    ready: 'table[aria-label="Devices"]',
+    act: async (page) => {
+      await page.getByRole('button', { name: 'Cancel stream' }).click();
+      await page.getByRole('button', { name: /^Stop; it retries/ }).click();
+      await page.getByText('did not acknowledge').waitFor();
+    },
+  },
+  // A Viewer on the app's Receivers page: no action column.
+  { name: 'config-viewer', editor: 'config', role: 'Viewer', ready: 'table[aria-label="Devices"]' },
+  {
     name: 'config-devices-menu',
     editor: 'config',
     ready: 'table[aria-label="Devices"]',
@@ -254,6 +283,7 @@ async function main() {
           theme,
           width: String(shot.width ?? 1100),
           latency: String(shot.latency ?? 50),
+          role: shot.role ?? 'Admin',
         });
         await page.goto(`${base}?${query}`);
         await page.waitForSelector(shot.ready);

@@ -163,7 +163,8 @@ export const DEMO_STATUS: StatusResponse = {
 };
 
 /**
- * Answers every resource the editors read (catalog, devices, status) from
+ * Answers every resource the editors read (catalog, devices, status) and a
+ * stream cancellation from
  * the demo data above, narrowing metrics by family and labels by metric.
  */
 export const demoHandler: ResourceHandler = (path, params) => {
@@ -184,6 +185,9 @@ export const demoHandler: ResourceHandler = (path, params) => {
       };
     case 'status':
       return DEMO_STATUS;
+    case 'devices/cancel':
+      // The demo device acknowledges; its state stays as above, the demo is a snapshot.
+      return { cancelled: params.id };
     default:
       throw new Error(`unexpected resource ${path}`);
   }

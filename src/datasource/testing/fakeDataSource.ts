@@ -47,10 +47,17 @@ export function fakeDataSource(handler: ResourceHandler, jsonData: NetlensOption
     setTemplateSrv(new FakeTemplateSrv() as unknown as TemplateSrv);
   }
   const ds = new DataSource(instanceSettings(jsonData));
-  const calls: Array<{ path: string; params: Record<string, unknown> }> = [];
+  const calls: Array<{ path: string; params: Record<string, unknown>; method?: 'POST' }> = [];
   jest.spyOn(ds, 'getResource').mockImplementation(async (path: string, params?: unknown) => {
     const p = (params ?? {}) as Record<string, unknown>;
     calls.push({ path, params: p });
+    return handler(path, p);
+  });
+  // A POST's query parameters come in the request options, as with Grafana's
+  // backendSrv; the handler sees them like a GET's.
+  jest.spyOn(ds, 'postResource').mockImplementation(async (path: string, _data?: unknown, options?: unknown) => {
+    const p = ((options as { params?: Record<string, unknown> } | undefined)?.params ?? {}) as Record<string, unknown>;
+    calls.push({ path, params: p, method: 'POST' });
     return handler(path, p);
   });
   return { ds, calls };

@@ -1,11 +1,23 @@
-import React from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { css, cx } from '@emotion/css';
-import { dateTimeFormat, dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/data';
+import { dateTimeFormat, dateTimeFormatTimeAgo, GrafanaTheme2, OrgRole } from '@grafana/data';
+import { config } from '@grafana/runtime';
 import { ConfigSection, ConfigSubSection } from '@grafana/plugin-ui';
-import { Alert, Badge, BadgeColor, LoadingPlaceholder, Tooltip, useStyles2 } from '@grafana/ui';
+import {
+  Alert,
+  Badge,
+  BadgeColor,
+  Button,
+  ConfirmButton,
+  LoadingPlaceholder,
+  Spinner,
+  Tooltip,
+  useStyles2,
+} from '@grafana/ui';
 
+import { errorText } from '../../errors';
 import { DeviceState, DeviceStatus, ERROR_CATEGORIES, Figures, ListenerStatus, SettingInfo } from '../../types';
-import { StatusState } from './useStatus';
+import { cancelDeviceStream, StatusState } from './useStatus';
 
 const PLUGIN_ID = 'netlens-telemetry-datasource';
 
@@ -31,9 +43,29 @@ function exact(ts: string | undefined): string {
   return ts && !ts.startsWith('0001-') ? dateTimeFormat(ts) : '';
 }
 
+/**
+ * Whether the signed-in user may cancel a device's stream: the backend
+ * allows it to an organisation Admin only, so nobody else is offered it.
+ */
+export function canCancelStreams(): boolean {
+  return config.bootData?.user?.orgRole === OrgRole.Admin;
+}
+
+/** The collector can cancel a stream only while an FTD device holds one open. */
+function cancellable(d: DeviceStatus): boolean {
+  return d.source === 'ftd' && d.state === 'connected';
+}
+
 export function StatusPanel({ state }: { state: StatusState }) {
   const styles = useStyles2(getStyles);
-  const { status, error, loading } = state;
+  const { status, error, loading, uid, refresh } = state;
+  const onCancel =
+    uid && canCancelStreams()
+      ? async (id: string) => {
+          await cancelDeviceStream(uid, id);
+          refresh?.();
+        }
+      : undefined;
 
   return (
     <ConfigSection
@@ -61,7 +93,7 @@ export function StatusPanel({ state }: { state: StatusState }) {
             <Listeners listeners={status.listeners ?? []} className={styles.table} />
           </ConfigSubSection>
           <ConfigSubSection className={styles.subSection} title="Devices">
-            <Devices devices={status.devices ?? []} className={styles.table} />
+            <Devices devices={status.devices ?? []} className={styles.table} onCancel={onCancel} />
           </ConfigSubSection>
           <ConfigSubSection className={styles.subSection} title="Counters" isCollapsible isInitiallyOpen={false}>
             <FigureTable
@@ -143,10 +175,19 @@ function Listeners({ listeners, className }: { listeners: ListenerStatus[]; clas
   );
 }
 
-function Devices({ devices, className }: { devices: DeviceStatus[]; className: string }) {
+interface DevicesProps {
+  devices: DeviceStatus[];
+  className: string;
+  /** Cancels a device's stream; absent when the user may not. */
+  onCancel?: (id: string) => Promise<void>;
+}
+
+function Devices({ devices, className, onCancel }: DevicesProps) {
   if (devices.length === 0) {
     return <p>No device has connected yet.</p>;
   }
+  // The column exists only when some row can hold the action.
+  const actions = Boolean(onCancel) && devices.some(cancellable);
   return (
     <table className={className} aria-label="Devices">
       <thead>
@@ -160,6 +201,11 @@ function Devices({ devices, className }: { devices: DeviceStatus[]; className: s
           <th className="num">Samples</th>
           <th className="num">Rejected</th>
           <th>Errors</th>
+          {actions && (
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          )}
         </tr>
       </thead>
       <tbody>
@@ -190,10 +236,79 @@ function Devices({ devices, className }: { devices: DeviceStatus[]; className: s
             <td>
               <DeviceErrors device={d} />
             </td>
+            {actions && (
+              <td className="action">{onCancel && cancellable(d) && <CancelStream id={d.id} onCancel={onCancel} />}</td>
+            )}
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * Cancel stream, confirmed inline. The error stays beside the device until
+ * the next try, since the status refresh does not say why a cancel failed.
+ */
+function CancelStream({ id, onCancel }: { id: string; onCancel: (id: string) => Promise<void> }) {
+  const [running, setRunning] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string>();
+  // The row may go away (the device disconnected) before the answer arrives.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  const run = async () => {
+    setConfirming(false);
+    setRunning(true);
+    setError(undefined);
+    try {
+      await onCancel(id);
+    } catch (err) {
+      if (mounted.current) {
+        setError(errorText(err));
+      }
+    } finally {
+      if (mounted.current) {
+        setRunning(false);
+      }
+    }
+  };
+
+  if (running) {
+    return (
+      <span className="pending" role="status">
+        <Spinner inline /> Cancelling…
+      </span>
+    );
+  }
+  return (
+    <div className={confirming ? 'confirming' : undefined}>
+      <ConfirmButton
+        size="sm"
+        confirmVariant="destructive"
+        confirmText="Stop; it retries in ~5 min"
+        closeOnConfirm
+        onClick={() => setConfirming(true)}
+        onCancel={() => setConfirming(false)}
+        onConfirm={run}
+      >
+        {/* The confirmation must stay short to fit beside the errors; the whole story is here. */}
+        <Button size="sm" fill="text" tooltip="The device stops streaming and retries after about five minutes.">
+          Cancel stream
+        </Button>
+      </ConfirmButton>
+      {error && (
+        <div className="error" role="alert">
+          <small>{error}</small>
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -310,6 +425,14 @@ const getStyles = (theme: GrafanaTheme2) => ({
     '.num': { textAlign: 'right', fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' },
     // Ids and reasons under a name are detail, not headline.
     '.secondary': { color: theme.colors.text.secondary },
+    '.error': { color: theme.colors.error.text },
+    // A failed cancel's reason (ids included) wraps within the action column
+    // instead of widening it past the page.
+    '.action .error': { maxWidth: theme.spacing(32), overflowWrap: 'anywhere' },
+    // ConfirmButton lays its confirmation over whatever sits to the button's
+    // left; widening the cell while it shows keeps the errors readable.
+    '.action .confirming': { minWidth: theme.spacing(32) },
+    '.action .pending': { whiteSpace: 'nowrap' },
   }),
   // Name and value tables: at full width a short value sat far from its name.
   figures: css({ width: 'auto', minWidth: theme.spacing(60) }),

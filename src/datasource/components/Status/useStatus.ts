@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { getDataSourceSrv } from '@grafana/runtime';
 
 import type { DataSource } from '../../datasource';
@@ -11,6 +11,10 @@ export interface StatusState {
   status?: StatusResponse;
   error?: string;
   loading: boolean;
+  /** The data source the status was read through; actions call the same one. */
+  uid?: string;
+  /** Reads the status now, without waiting for the next tick. */
+  refresh?: () => void;
 }
 
 /**
@@ -18,7 +22,10 @@ export interface StatusState {
  * reads it again every refreshMs while the component that uses it is mounted.
  */
 export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS): StatusState {
-  const [state, setState] = useState<StatusState>({ loading: Boolean(uid) });
+  const [state, setState] = useState<Omit<StatusState, 'uid' | 'refresh'>>({ loading: Boolean(uid) });
+  // The effect's reader, so refresh reads through the current uid and obeys
+  // the same unmount guard as the timer.
+  const reader = useRef<(() => void) | undefined>(undefined);
 
   useEffect(() => {
     if (!uid) {
@@ -38,13 +45,27 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
         }
       }
     };
+    reader.current = load;
     load();
     const timer = setInterval(load, refreshMs);
     return () => {
       cancelled = true;
+      reader.current = undefined;
       clearInterval(timer);
     };
   }, [uid, refreshMs]);
 
-  return state;
+  const refresh = useCallback(() => reader.current?.(), []);
+  return { ...state, uid, refresh };
+}
+
+/**
+ * Asks the collector behind data source uid to cancel one device's stream
+ * (the FTD protocol's collector-initiated cancellation). Rejects with
+ * Grafana's fetch error, whose data holds the backend's {"error": ...}.
+ */
+export async function cancelDeviceStream(uid: string, id: string): Promise<void> {
+  const ds = (await getDataSourceSrv().get({ uid })) as DataSource;
+  // The panel shows the error beside the device; Grafana's toast would say it twice.
+  await ds.postResource('devices/cancel', undefined, { params: { id }, showErrorAlert: false });
 }
