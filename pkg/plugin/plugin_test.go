@@ -479,3 +479,16 @@ func TestCancelIsForAdminsAndNeedsTheReceiver(t *testing.T) {
 		t.Fatalf("cancel without a receiver: status %d, want 503", got)
 	}
 }
+
+func TestLatencyWindowPercentilesOfTheRecentPast(t *testing.T) {
+	w := newLatencyWindow(100)
+	if w.Percentile(99) != 0 {
+		t.Fatal("an empty window has no percentile")
+	}
+	for i := 1; i <= 300; i++ { // only the last 100 (201..300 ms) remain
+		w.observe(time.Duration(i) * time.Millisecond)
+	}
+	if p50, p99 := w.Percentile(50), w.Percentile(99); p50 != 250*time.Millisecond || p99 != 299*time.Millisecond {
+		t.Fatalf("p50 %v, p99 %v", p50, p99)
+	}
+}

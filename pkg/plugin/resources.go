@@ -354,12 +354,25 @@ func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"counters":  snap.Counters,
 		"settings":  settings,
 		"problems":  problems,
-		"live":      d.srv.Hub.Stats(),
+		"live":      d.liveStats(),
 	}
 	if d.srv.Store != nil {
 		body["store"] = d.srv.Store.Stats()
 	}
 	writeJSON(w, body)
+}
+
+// liveStats are the hub's totals plus how long recent batches took to
+// reach a live stream's frame.
+func (d *Datasource) liveStats() map[string]any {
+	h := d.srv.Hub.Stats()
+	return map[string]any{
+		"subscriptions":     h.Subscriptions,
+		"ticks":             h.Ticks,
+		"ticksDropped":      h.Dropped,
+		"batchToFrameP50Ms": float64(d.shared.latency.Percentile(50).Microseconds()) / 1000,
+		"batchToFrameP99Ms": float64(d.shared.latency.Percentile(99).Microseconds()) / 1000,
+	}
 }
 
 func nonNil[T any](s []T) []T {
