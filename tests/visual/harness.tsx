@@ -1,7 +1,7 @@
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { css } from '@emotion/css';
-import { createTheme, DataSourceSettings, getDefaultTimeRange, GrafanaTheme2, OrgRole } from '@grafana/data';
+import { createTheme, getDefaultTimeRange, GrafanaTheme2, OrgRole } from '@grafana/data';
 import { config, DataSourceSrv, setDataSourceSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 
@@ -9,11 +9,11 @@ import { DataSource } from '../../src/datasource/datasource';
 import { ConfigEditor } from '../../src/datasource/components/ConfigEditor/ConfigEditor';
 import { QueryEditor } from '../../src/datasource/components/QueryEditor/QueryEditor';
 import { VariableQueryEditor } from '../../src/datasource/components/VariableQueryEditor/VariableQueryEditor';
-import { instanceSettings } from '../../src/datasource/testing/fakeDataSource';
+import { dataSourceSettings, instanceSettings } from '../../src/datasource/testing/fakeDataSource';
 import { FakeTemplateSrv } from '../../src/datasource/testing/fakeTemplateSrv';
 import { DEMO_STATUS, demoHandler } from '../../src/datasource/testing/demoBackend';
 import type { ResourceHandler } from '../../src/datasource/testing/fakeDataSource';
-import { NetlensOptions, NetlensQuery, NetlensVariableQuery, StatusResponse } from '../../src/datasource/types';
+import { NetlensQuery, NetlensVariableQuery, StatusResponse } from '../../src/datasource/types';
 
 // One page shows one editor in one theme: ?editor=<name>&theme=light|dark.
 // The page records every onChange in window.__changes so the screenshot
@@ -158,26 +158,12 @@ function QueryPage({ initial }: { initial: NetlensQuery }) {
 }
 
 function ConfigPage() {
-  const [options, setOptions] = useState<DataSourceSettings<NetlensOptions>>({
-    id: 1,
-    uid: 'netlens-visual',
-    orgId: 1,
-    name: 'Netlens',
-    type: 'netlens-telemetry-datasource',
-    typeName: 'Netlens',
-    typeLogoUrl: '',
-    access: 'proxy',
-    url: '',
-    user: '',
-    database: '',
-    basicAuth: false,
-    basicAuthUser: '',
-    isDefault: true,
-    withCredentials: false,
-    readOnly: false,
-    jsonData: { devices: ['9f1c6a2e-4b7d-11ee-8a3c-0242ac120002', 'fw-lab-9'], liveEnabledByDefault: true },
-    secureJsonFields: {},
-  });
+  const [options, setOptions] = useState(
+    dataSourceSettings(
+      { devices: ['9f1c6a2e-4b7d-11ee-8a3c-0242ac120002', 'fw-lab-9'], liveEnabledByDefault: true },
+      { uid: 'netlens-visual', isDefault: true }
+    )
+  );
   return (
     <ConfigEditor
       options={options}

@@ -1,4 +1,4 @@
-import { DataSourceInstanceSettings, PluginType } from '@grafana/data';
+import { DataSourceInstanceSettings, DataSourceSettings, PluginType } from '@grafana/data';
 import { getTemplateSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
 import { DataSource } from '../datasource';
@@ -31,6 +31,35 @@ export function instanceSettings(jsonData: NetlensOptions = {}): DataSourceInsta
         version: '',
       },
     },
+  };
+}
+
+/** The settings a ConfigEditor edits, as Grafana hands them over. */
+export function dataSourceSettings(
+  jsonData: NetlensOptions = {},
+  overrides: Partial<DataSourceSettings<NetlensOptions>> = {}
+): DataSourceSettings<NetlensOptions> {
+  return {
+    id: 1,
+    uid: 'netlens-test',
+    orgId: 1,
+    name: 'Netlens',
+    type: 'netlens-telemetry-datasource',
+    typeName: 'Netlens',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: '',
+    user: '',
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of the type
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    jsonData,
+    secureJsonFields: {},
+    readOnly: false,
+    withCredentials: false,
+    ...overrides,
   };
 }
 

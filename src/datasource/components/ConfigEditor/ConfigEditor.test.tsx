@@ -1,9 +1,8 @@
 import React, { useState } from 'react';
-import { DataSourceSettings } from '@grafana/data';
 import { act, render, renderHook, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
-import { fakeDataSource } from '../../testing/fakeDataSource';
+import { dataSourceSettings, fakeDataSource } from '../../testing/fakeDataSource';
 import { NetlensOptions, StatusResponse } from '../../types';
 import { ConfigEditor } from './ConfigEditor';
 import { useStatus } from '../Status/useStatus';
@@ -76,34 +75,10 @@ jest.mock('@grafana/runtime', () => ({
   getDataSourceSrv: () => ({ get: async () => ds }),
 }));
 
-function settings(jsonData: NetlensOptions): DataSourceSettings<NetlensOptions> {
-  return {
-    id: 1,
-    uid: 'netlens-test',
-    orgId: 1,
-    name: 'Netlens',
-    type: 'netlens-telemetry-datasource',
-    typeName: 'Netlens',
-    typeLogoUrl: '',
-    access: 'proxy',
-    url: '',
-    user: '',
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of the type
-    database: '',
-    basicAuth: false,
-    basicAuthUser: '',
-    isDefault: false,
-    jsonData,
-    secureJsonFields: {},
-    readOnly: false,
-    withCredentials: false,
-  };
-}
-
 function renderEditor(jsonData: NetlensOptions = {}) {
   const changes: NetlensOptions[] = [];
   function Harness() {
-    const [options, setOptions] = useState(settings(jsonData));
+    const [options, setOptions] = useState(dataSourceSettings(jsonData));
     return (
       <ConfigEditor
         options={options}
