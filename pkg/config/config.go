@@ -30,7 +30,11 @@ type Config struct {
 	// LiveBufferFrames bounds each live stream's queue of pending frames.
 	LiveBufferFrames int
 
-	FTD FTD
+	FTD   FTD
+	IPFIX IPFIX
+	// RecordsMaxBytes caps the in-memory record store (flows, INT reports);
+	// past it the oldest partition is evicted and counted.
+	RecordsMaxBytes int64
 
 	// raw holds every key's effective text, for the config page.
 	raw map[string]string
@@ -53,6 +57,59 @@ type FTD struct {
 	MaxMessageBytes int
 	// MaxTags bounds the tags of one metric; a metric with more is rejected.
 	MaxTags int
+}
+
+// IPFIX configures the IPFIX (and NetFlow v9) collector.
+type IPFIX struct {
+	// UDPListenAddress and TCPListenAddress are host:port; empty turns each off.
+	UDPListenAddress string
+	TCPListenAddress string
+	// AllowedNetworks narrows allowed_networks for IPFIX exporters; empty
+	// means the global list applies.
+	AllowedNetworks []netip.Prefix
+	// UDPSockets is how many SO_REUSEPORT sockets share the UDP port, and
+	// Workers how many goroutines decode; an exporter always lands on the
+	// same worker so its templates and sequence numbers stay in one place.
+	UDPSockets int
+	Workers    int
+	// QueueDatagrams bounds each worker's queue; a full queue drops and counts.
+	QueueDatagrams int
+	// ReadBufferBytes is the SO_RCVBUF asked for each UDP socket.
+	ReadBufferBytes int
+	// SamplingOverrides replaces the sampling rate of exporters that report
+	// it wrongly (or not at all): the longest matching prefix wins.
+	SamplingOverrides []SamplingOverride
+	// DefinitionsFile names and types enterprise elements (Flowmon, vendor
+	// fields) that are not in the IANA registry.
+	DefinitionsFile string
+	// TemplateLifetime is how long a template learnt over UDP stays valid
+	// without being refreshed (RFC 7011 section 8.4 suggests 3x the refresh).
+	TemplateLifetime time.Duration
+	// MaxTemplates caps the templates one exporter (address, port and
+	// observation domain) may define, against template floods.
+	MaxTemplates int
+	// ExporterTimeout is how long an exporter may stay silent before the
+	// health check reports it stopped.
+	ExporterTimeout time.Duration
+}
+
+// SamplingOverride forces the sampling rate (1 in Rate packets) for
+// exporters inside Prefix.
+type SamplingOverride struct {
+	Prefix netip.Prefix
+	Rate   uint64
+}
+
+// SamplingOverrideFor is the configured rate for an exporter address, if any.
+func (c IPFIX) SamplingOverrideFor(addr netip.Addr) (uint64, bool) {
+	addr = addr.Unmap()
+	best, rate := -1, uint64(0)
+	for _, o := range c.SamplingOverrides {
+		if o.Prefix.Contains(addr) && o.Prefix.Bits() > best {
+			best, rate = o.Prefix.Bits(), o.Rate
+		}
+	}
+	return rate, best >= 0
 }
 
 // The FTD documentation bounds the streaming interval to 1 minute .. 24 hours.
@@ -81,6 +138,19 @@ var Keys = []Key{
 	{"ftd_interval", "60s", "streaming interval requested from devices, 60s to 24h"},
 	{"ftd_max_message_bytes", "4194304", "largest gRPC message accepted from a device"},
 	{"ftd_max_tags", "64", "most tags one metric may carry; a metric with more is rejected and counted"},
+	{"records_max_bytes", "512MB", "memory cap of the record store (flow records, INT reports); the oldest records are evicted and counted past it"},
+	{"ipfix_udp_listen_address", ":4739", "IPFIX and NetFlow v9 UDP listener (host:port); off turns it off"},
+	{"ipfix_tcp_listen_address", ":4739", "IPFIX TCP listener (host:port); off turns it off"},
+	{"ipfix_allowed_networks", "", "comma-separated CIDRs of IPFIX exporters; empty uses allowed_networks"},
+	{"ipfix_udp_sockets", "2", "UDP sockets sharing the IPFIX port (SO_REUSEPORT), 1 to 64"},
+	{"ipfix_workers", "2", "goroutines decoding IPFIX, 1 to 256; one exporter always uses the same one"},
+	{"ipfix_queue_datagrams", "8192", "datagrams each IPFIX worker may queue before new ones are dropped and counted"},
+	{"ipfix_udp_read_buffer", "8MB", "socket receive buffer asked for each IPFIX UDP socket (the kernel may cap it at net.core.rmem_max)"},
+	{"ipfix_sampling_override", "", "comma-separated prefix=rate pairs (e.g. 192.0.2.7=1000,10.1.0.0/16=512) forcing the sampling rate of exporters that report it wrongly"},
+	{"ipfix_definitions_file", "", "JSON file naming and typing enterprise information elements (e.g. Flowmon PEN 39499); empty for none"},
+	{"ipfix_template_lifetime", "30m", "how long a template learnt over UDP lives without a refresh"},
+	{"ipfix_max_templates", "4096", "most templates one exporter and observation domain may define; more are refused and counted"},
+	{"ipfix_exporter_timeout", "5m", "silence after which the health check reports an exporter stopped"},
 }
 
 // FromEnv reads the configuration through lookup (os.LookupEnv in main),
@@ -127,6 +197,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		bad("live_buffer_frames", err)
 	}
 
+	if c.RecordsMaxBytes, err = ParseBytes(get("records_max_bytes")); err != nil {
+		bad("records_max_bytes", err)
+	} else if c.RecordsMaxBytes < 1<<20 {
+		bad("records_max_bytes", fmt.Errorf("%d bytes is below the minimum of 1MB", c.RecordsMaxBytes))
+	}
+	c.IPFIX, errs = readIPFIX(get, errs)
+
 	c.FTD.ListenAddress = listenAddress(get("ftd_listen_address"))
 	c.FTD.CertFile = get("ftd_tls_cert_file")
 	c.FTD.KeyFile = get("ftd_tls_key_file")
@@ -152,6 +229,88 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+func readIPFIX(get func(string) string, errs []error) (IPFIX, []error) {
+	bad := func(name string, err error) {
+		errs = append(errs, &KeyError{Key: name, Err: err})
+	}
+	var c IPFIX
+	var err error
+	c.UDPListenAddress = listenAddress(get("ipfix_udp_listen_address"))
+	c.TCPListenAddress = listenAddress(get("ipfix_tcp_listen_address"))
+	if c.AllowedNetworks, err = parsePrefixes(get("ipfix_allowed_networks")); err != nil {
+		bad("ipfix_allowed_networks", err)
+	}
+	if c.UDPSockets, err = parseInt(get("ipfix_udp_sockets"), 1, 64); err != nil {
+		bad("ipfix_udp_sockets", err)
+	}
+	if c.Workers, err = parseInt(get("ipfix_workers"), 1, 256); err != nil {
+		bad("ipfix_workers", err)
+	}
+	if c.QueueDatagrams, err = parseInt(get("ipfix_queue_datagrams"), 16, 1<<20); err != nil {
+		bad("ipfix_queue_datagrams", err)
+	}
+	if n, err := ParseBytes(get("ipfix_udp_read_buffer")); err != nil {
+		bad("ipfix_udp_read_buffer", err)
+	} else if n < 64<<10 || n > 1<<30 {
+		bad("ipfix_udp_read_buffer", fmt.Errorf("%d bytes is outside 64KB..1GB", n))
+	} else {
+		c.ReadBufferBytes = int(n)
+	}
+	if c.SamplingOverrides, err = parseSamplingOverrides(get("ipfix_sampling_override")); err != nil {
+		bad("ipfix_sampling_override", err)
+	}
+	c.DefinitionsFile = get("ipfix_definitions_file")
+	if c.TemplateLifetime, err = ParseDuration(get("ipfix_template_lifetime")); err != nil {
+		bad("ipfix_template_lifetime", err)
+	} else if c.TemplateLifetime < time.Minute {
+		bad("ipfix_template_lifetime", fmt.Errorf("%s is shorter than the minimum of 1m", c.TemplateLifetime))
+	}
+	if c.MaxTemplates, err = parseInt(get("ipfix_max_templates"), 1, 65280); err != nil {
+		bad("ipfix_max_templates", err)
+	}
+	if c.ExporterTimeout, err = ParseDuration(get("ipfix_exporter_timeout")); err != nil {
+		bad("ipfix_exporter_timeout", err)
+	} else if c.ExporterTimeout < 10*time.Second {
+		bad("ipfix_exporter_timeout", fmt.Errorf("%s is shorter than the minimum of 10s", c.ExporterTimeout))
+	}
+	return c, errs
+}
+
+// parseSamplingOverrides reads "192.0.2.7=1000,10.1.0.0/16=512"; a bare
+// address is a /32 (or /128).
+func parseSamplingOverrides(s string) ([]SamplingOverride, error) {
+	var out []SamplingOverride
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		net, rate, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not prefix=rate", f)
+		}
+		var p netip.Prefix
+		var err error
+		if strings.Contains(net, "/") {
+			p, err = netip.ParsePrefix(strings.TrimSpace(net))
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(strings.TrimSpace(net)); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", net, err)
+		}
+		r, err := strconv.ParseUint(strings.TrimSpace(rate), 10, 64)
+		if err != nil || r == 0 || r > 1<<32 {
+			return nil, fmt.Errorf("%q is not a sampling rate from 1 to 2^32", rate)
+		}
+		out = append(out, SamplingOverride{Prefix: p.Masked(), Rate: r})
+	}
+	return out, nil
 }
 
 // KeyError is a refused setting; FromEnv joins one per bad key.
@@ -297,4 +456,19 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (examples: 0, 512MB, 4GB)", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// AllowedIPFIX reports whether an IPFIX exporter may send: its own list when
+// set, the global one otherwise.
+func (c Config) AllowedIPFIX(addr netip.Addr) bool {
+	if len(c.IPFIX.AllowedNetworks) == 0 {
+		return c.Allowed(addr)
+	}
+	addr = addr.Unmap()
+	for _, p := range c.IPFIX.AllowedNetworks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -78,3 +78,46 @@ func TestOffTurnsAReceiverOff(t *testing.T) {
 		t.Fatalf("listen address = %q, want none", c.FTD.ListenAddress)
 	}
 }
+
+func TestIPFIXSettings(t *testing.T) {
+	env := map[string]string{
+		"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS": ":2055",
+		"GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS": "off",
+		"GF_PLUGIN_IPFIX_SAMPLING_OVERRIDE":  "192.0.2.7=1000, 10.1.0.0/16=512,10.1.2.0/24=64",
+		"GF_PLUGIN_IPFIX_ALLOWED_NETWORKS":   "10.0.0.0/8",
+		"GF_PLUGIN_ALLOWED_NETWORKS":         "192.0.2.0/24",
+	}
+	c, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IPFIX.UDPListenAddress != ":2055" || c.IPFIX.TCPListenAddress != "" {
+		t.Fatalf("listeners %q %q", c.IPFIX.UDPListenAddress, c.IPFIX.TCPListenAddress)
+	}
+	for addr, want := range map[string]uint64{"192.0.2.7": 1000, "10.1.9.9": 512, "10.1.2.3": 64, "::ffff:10.1.2.3": 64} {
+		if got, ok := c.IPFIX.SamplingOverrideFor(netip.MustParseAddr(addr)); !ok || got != want {
+			t.Errorf("override for %s = %d %v, want %d", addr, got, ok, want)
+		}
+	}
+	if _, ok := c.IPFIX.SamplingOverrideFor(netip.MustParseAddr("192.0.2.8")); ok {
+		t.Error("192.0.2.8 has no override")
+	}
+	if !c.AllowedIPFIX(netip.MustParseAddr("10.9.9.9")) || c.AllowedIPFIX(netip.MustParseAddr("192.0.2.7")) {
+		t.Error("the IPFIX list must replace the global one")
+	}
+	if c.RecordsMaxBytes != 512<<20 {
+		t.Errorf("records_max_bytes default = %d", c.RecordsMaxBytes)
+	}
+}
+
+func TestIPFIXSettingsRefused(t *testing.T) {
+	env := map[string]string{
+		"GF_PLUGIN_IPFIX_SAMPLING_OVERRIDE": "192.0.2.7=0",
+		"GF_PLUGIN_IPFIX_WORKERS":           "0",
+	}
+	_, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	got := BadKeys(err)
+	if len(got) != 2 || got[0] != "ipfix_workers" && got[1] != "ipfix_workers" {
+		t.Fatalf("bad keys %v (%v)", got, err)
+	}
+}
