@@ -71,6 +71,22 @@ type Query struct {
 	// selector of the query, in builder and code mode alike.
 	AdhocFilters []Matcher `json:"adhocFilters,omitempty"`
 
+	// Records builder (Kind records). RecordKind is the record schema,
+	// "ipfix_flow" for now. With no Aggregates the query returns raw rows
+	// (Columns, newest first, at most Limit); with Aggregates it groups by
+	// GroupBy, optionally per time bucket (Bucket) and cut to the TopN
+	// groups by the first aggregate, the rest folded into one "other" row.
+	RecordKind string            `json:"recordKind,omitempty"`
+	Filters    []RecordFilter    `json:"filters,omitempty"`
+	Aggregates []RecordAggregate `json:"aggregates,omitempty"`
+	// Bucket is "" (one row per group over the whole range), "auto"
+	// (Grafana's interval) or a duration such as "1m".
+	Bucket  string   `json:"bucket,omitempty"`
+	TopN    int      `json:"topN,omitempty"`
+	Other   bool     `json:"other,omitempty"`
+	Columns []string `json:"columns,omitempty"`
+	Limit   int      `json:"limit,omitempty"`
+
 	// Live asks for a Grafana Live channel on the result so new points
 	// arrive without a refresh.
 	Live bool `json:"live,omitempty"`
@@ -83,4 +99,34 @@ type Matcher struct {
 	Label string `json:"label"`
 	Op    string `json:"op"`
 	Value string `json:"value"`
+}
+
+// Record filter operators. Values are text as the editor shows them:
+// addresses, numbers, names; "cidr" takes prefixes, "range" takes "lo-hi".
+const (
+	OpEqual    = "="
+	OpNotEqual = "!="
+	OpIn       = "in"
+	OpNotIn    = "not in"
+	OpCIDR     = "cidr"
+	OpNotCIDR  = "not cidr"
+	OpRange    = "range"
+	OpLess     = "<"
+	OpLessEq   = "<="
+	OpGreater  = ">"
+	OpGreatEq  = ">="
+)
+
+// RecordFilter narrows records on one field; several filters all apply.
+type RecordFilter struct {
+	Field  string   `json:"field"`
+	Op     string   `json:"op"`
+	Values []string `json:"values"`
+}
+
+// RecordAggregate is one computed column: Func is sum, count, avg, min, max
+// or a quantile p50, p90, p95, p99; Field is empty for count.
+type RecordAggregate struct {
+	Func  string `json:"func"`
+	Field string `json:"field,omitempty"`
 }
