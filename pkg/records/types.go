@@ -62,7 +62,7 @@ const (
 	// DefaultFutureMs refuses rows stamped further than this ahead of the
 	// table's clock (an exporter with a wrong clock must not push every
 	// correct row out as "late").
-	DefaultFutureMs = 600_000
+	DefaultFutureMs  = 600_000
 	DefaultMaxGroups = 100_000
 	// MaxCells caps groups × time buckets of one aggregate query.
 	MaxCells     = 1_000_000
