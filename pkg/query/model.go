@@ -86,6 +86,9 @@ type Query struct {
 	Other   bool     `json:"other,omitempty"`
 	Columns []string `json:"columns,omitempty"`
 	Limit   int      `json:"limit,omitempty"`
+	// Field makes a records query a variable query: the values of this
+	// field (most frequent first), {"kind":"records","field":"src_addr"}.
+	Field string `json:"field,omitempty"`
 
 	// Live asks for a Grafana Live channel on the result so new points
 	// arrive without a refresh.
