@@ -25,7 +25,10 @@ type LiveQuery struct {
 	Query Query
 	// Expr is the PromQL the history ran, with Grafana's variables
 	// substituted as they were then: the stream re-runs exactly it.
-	Expr string
+	Expr string `json:",omitempty"`
+	// BucketMs is a live records query's bucket as the history resolved it
+	// ("auto" follows the panel's interval); 0 for raw rows.
+	BucketMs int64 `json:",omitempty"`
 }
 
 // LiveHistory runs q over tr as a range query (through the same fast path
