@@ -31,7 +31,7 @@ type decoder interface {
 type decodeResult struct {
 	records, optionsRecords int
 	templates, withdrawals  int
-	held, droppedPending    int
+	held, droppedPending    int    // data sets (their record count needs the template)
 	lostRecords             uint64 // IPFIX: data records missing from the sequence
 	lostPackets             uint64 // NetFlow v9: export packets missing
 	malformed               []string
@@ -51,7 +51,9 @@ type scopeInfo struct {
 	odid             uint32
 	templates        []uint16
 	optionsTemplates []uint16
-	heldRecords      int
+	heldSets         int
+	heldBytes        int
+	droppedPending   uint64 // data sets dropped unheard of template, since the scope began
 }
 
 // engine builds what each worker runs: decoders (one for UDP, one per TCP

@@ -18,11 +18,11 @@ const (
 // board's ipfix_drops_<reason> counters. Malformed messages count under
 // "malformed:<decoder reason>".
 const (
-	DropSocketOverflow  = "socket_overflow" // datagrams the kernel dropped (SO_RXQ_OVFL); receiver-wide
-	DropQueueFull       = "queue_full"      // datagrams dropped because the worker's queue was full
-	DropNotAllowed      = "not_allowed"     // datagrams and connections from outside the allow-list; receiver-wide
-	DropUnknownTemplate = "unknown_template"
-	DropTCPFraming      = "tcp_framing" // TCP connections closed because the stream lost its framing
+	DropSocketOverflow  = "socket_overflow"  // datagrams the kernel dropped (SO_RXQ_OVFL); receiver-wide
+	DropQueueFull       = "queue_full"       // datagrams dropped because the worker's queue was full
+	DropNotAllowed      = "not_allowed"      // datagrams and connections from outside the allow-list; receiver-wide
+	DropUnknownTemplate = "unknown_template" // data sets dropped: their template did not come in time, or the held bytes ran out
+	DropTCPFraming      = "tcp_framing"      // TCP connections closed because the stream lost its framing
 	dropMalformedPrefix = "malformed:"
 )
 
@@ -36,27 +36,31 @@ const rateSamples = 10
 // ExporterStatus is what arrived from one exporter (address, port,
 // observation domain and transport).
 type ExporterStatus struct {
-	Device           string            `json:"device"`  // the `device` label: address and ODID
-	Address          string            `json:"address"` // address:port
-	Transport        string            `json:"transport"`
-	ODID             uint32            `json:"odid"`
-	Version          uint16            `json:"version"` // 10 IPFIX, 9 NetFlow v9; 0 before a message decoded
-	Templates        []uint16          `json:"templates"`
-	OptionsTemplates []uint16          `json:"optionsTemplates"`
-	Messages         uint64            `json:"messages"`
-	Records          uint64            `json:"records"`
-	OptionsRecords   uint64            `json:"optionsRecords"`
-	Bytes            uint64            `json:"bytes"`
-	RecordsPerSec    float64           `json:"recordsPerSec"`
-	BytesPerSec      float64           `json:"bytesPerSec"`
-	LostRecords      uint64            `json:"lostRecords"`
-	LostPackets      uint64            `json:"lostPackets,omitempty"` // NetFlow v9 counts packets, not records
-	HeldRecords      int               `json:"heldRecords"`
-	Drops            map[string]uint64 `json:"drops"`
-	SamplingRate     uint64            `json:"samplingRate"`
-	FirstSeenMs      int64             `json:"firstSeenMs"`
-	LastSeenMs       int64             `json:"lastSeenMs"`
-	State            string            `json:"state"`
+	Device           string   `json:"device"`  // the `device` label: address and ODID
+	Address          string   `json:"address"` // address:port
+	Transport        string   `json:"transport"`
+	ODID             uint32   `json:"odid"`
+	Version          uint16   `json:"version"` // 10 IPFIX, 9 NetFlow v9; 0 before a message decoded
+	Templates        []uint16 `json:"templates"`
+	OptionsTemplates []uint16 `json:"optionsTemplates"`
+	Messages         uint64   `json:"messages"`
+	Records          uint64   `json:"records"`
+	OptionsRecords   uint64   `json:"optionsRecords"`
+	Bytes            uint64   `json:"bytes"`
+	RecordsPerSec    float64  `json:"recordsPerSec"`
+	BytesPerSec      float64  `json:"bytesPerSec"`
+	LostRecords      uint64   `json:"lostRecords"`
+	LostPackets      uint64   `json:"lostPackets,omitempty"` // NetFlow v9 counts packets, not records
+	// HeldRecords counts the data sets (not records: how many records a
+	// set holds is known only from its template) waiting for a template;
+	// HeldBytes is their size.
+	HeldRecords  int               `json:"heldRecords"`
+	HeldBytes    int               `json:"heldBytes"`
+	Drops        map[string]uint64 `json:"drops"`
+	SamplingRate uint64            `json:"samplingRate"`
+	FirstSeenMs  int64             `json:"firstSeenMs"`
+	LastSeenMs   int64             `json:"lastSeenMs"`
+	State        string            `json:"state"`
 }
 
 type exporterKey struct {
@@ -84,7 +88,8 @@ type exporter struct {
 	records, optionsRecords uint64
 	lostRecords, lostPkts   uint64
 	lastLossMs              int64
-	held                    int
+	heldSets, heldBytes     int
+	seenDropped             uint64 // the decoder's dropped-pending total already counted
 	drops                   map[string]uint64
 	sampling                uint64
 	templates, optTemplates []uint16
@@ -146,7 +151,7 @@ func (e *exporter) status(nowMs, timeoutMs int64) ExporterStatus {
 		Device: e.key.device(), Address: e.key.addr.String(), Transport: tr, ODID: e.key.odid,
 		Version: e.version, Templates: slices.Clone(e.templates), OptionsTemplates: slices.Clone(e.optTemplates),
 		Messages: e.messages, Records: e.records, OptionsRecords: e.optionsRecords, Bytes: e.bytes,
-		LostRecords: e.lostRecords, LostPackets: e.lostPkts, HeldRecords: e.held,
+		LostRecords: e.lostRecords, LostPackets: e.lostPkts, HeldRecords: e.heldSets, HeldBytes: e.heldBytes,
 		Drops: make(map[string]uint64, len(e.drops)), SamplingRate: e.sampling,
 		FirstSeenMs: e.firstMs, LastSeenMs: e.lastMs, State: e.state(nowMs, timeoutMs),
 	}

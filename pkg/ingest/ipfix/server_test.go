@@ -40,7 +40,7 @@ func start(t testing.TB, cfg config.IPFIX, allowed func(netip.Addr) bool, dir st
 	t.Helper()
 	e := &env{t: t, board: status.NewBoard(nil), h: &countingHandler{}, dir: dir}
 	o := defaultOptions()
-	o.engine = fakeEngine(e.h)
+	o.engine = testEngine(cfg, e.h)
 	if tweak != nil {
 		tweak(&o, e.h)
 	}
@@ -331,9 +331,7 @@ func TestTCPFramingLossClosesAndCounts(t *testing.T) {
 				t.Fatalf("read after bad framing: %v, want the connection closed", err)
 			}
 			waitFor(t, "tcp_framing counted", func() bool { return e.s.Drops(DropTCPFraming) == 1 })
-			if e.h.total.Load() != 2 {
-				t.Errorf("%d records before the bad message, want 2", e.h.total.Load())
-			}
+			waitFor(t, "the 2 records before the bad message", func() bool { return e.h.total.Load() == 2 })
 			odid := uint32(0)
 			if name == "short length" {
 				odid = 3
@@ -468,5 +466,90 @@ func TestShutdownDrainsQueues(t *testing.T) {
 	e.stop()
 	if e.h.total.Load() != 6 {
 		t.Fatalf("%d records after shutdown, want 6", e.h.total.Load())
+	}
+}
+
+// A set whose length runs past the message is counted as malformed on its
+// exporter and as an invalid_argument error on its device; the sets before
+// it still decode.
+func TestMalformedMessageCountedPerExporter(t *testing.T) {
+	e := start(t, testConfig(), nil, "", nil)
+	a := e.exporter()
+	m := ipfixMsg(4, 0, templateSet(256), dataSet(256, 2))
+	data := ipfixHeaderLen + len(templateSet(256))
+	m[data+2], m[data+3] = 0x7f, 0xff // the data set claims 32767 bytes
+	send(t, a, m)
+	waitFor(t, "the malformed drop", func() bool { return e.s.Drops("malformed:bad_set_length") == 1 })
+	e.tickWorkers()
+	r, _ := e.row(local(a), 4, "udp")
+	if len(r.Templates) != 1 || r.Records != 0 {
+		t.Errorf("row %+v", r)
+	}
+	d, _ := e.device("127.0.0.1/4")
+	if d.Errors[status.CatInvalidArgument] == nil || !strings.Contains(d.Errors[status.CatInvalidArgument].Last, "bad_set_length") {
+		t.Errorf("device %+v", d)
+	}
+	if n := e.board.Snapshot().Counters[CounterDropPrefix+"malformed_bad_set_length"]; n != 1 {
+		t.Errorf("board counters %v", e.board.Snapshot().Counters)
+	}
+}
+
+// Data whose template never comes is held, then dropped when it has waited
+// too long, and counted as unknown_template.
+func TestHeldDataExpiresAsUnknownTemplate(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	e := start(t, testConfig(), nil, "", func(o *options, _ *countingHandler) { o.now = clock.now; o.tick = time.Hour })
+	a := e.exporter()
+	send(t, a, ipfixMsg(0, 0, dataSet(256, 3)))
+	waitFor(t, "the held set", func() bool {
+		e.tickWorkers()
+		r, _ := e.row(local(a), 0, "udp")
+		return r.HeldRecords == 1
+	})
+	clock.add(2 * time.Minute)
+	e.tickWorkers()
+	r, _ := e.row(local(a), 0, "udp")
+	if r.HeldRecords != 0 || r.Drops[DropUnknownTemplate] != 1 || e.h.total.Load() != 0 {
+		t.Fatalf("row %+v", r)
+	}
+	if n := e.board.Snapshot().Counters[CounterDropPrefix+DropUnknownTemplate]; n != 1 {
+		t.Errorf("board counter %d", n)
+	}
+}
+
+// New, the constructor the process uses, on IPv6 loopback: a template and
+// data arrive over UDP and TCP and reach the handler with their values.
+func TestNewOnIPv6Loopback(t *testing.T) {
+	cfg := testConfig()
+	cfg.UDPListenAddress, cfg.TCPListenAddress = "[::1]:0", "[::1]:0"
+	h := &countingHandler{}
+	board := status.NewBoard(nil)
+	s, err := New(cfg, nil, nil, t.TempDir(), func(int) Handler { return h }, board, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	u, err := net.Dial("udp", s.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send(t, u, ipfixMsg(1, 0, templateSet(256), dataSet(256, 3)))
+	send(t, c, ipfixMsg(1, 0, templateSet(256), dataSet(256, 4)))
+	waitFor(t, "7 records", func() bool { return h.total.Load() == 7 })
+	if got := h.octets.Load(); got != 1+2+3+1+2+3+4 {
+		t.Errorf("octets %d", got)
+	}
+	if asked, granted := s.ReadBuffer(); asked != cfg.ReadBufferBytes || granted <= 0 {
+		t.Errorf("read buffer asked %d granted %d", asked, granted)
+	}
+	rows := s.Exporters()
+	if len(rows) != 2 || rows[0].Device != "::1/1" {
+		t.Errorf("rows %+v", rows)
 	}
 }

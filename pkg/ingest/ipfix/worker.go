@@ -130,9 +130,6 @@ func (w *worker) handle(it item) {
 		e.lostPkts += res.lostPackets
 		e.lastLossMs = it.rcvMs
 	}
-	if res.droppedPending > 0 {
-		e.drops[DropUnknownTemplate] += uint64(res.droppedPending)
-	}
 	for _, r := range res.malformed {
 		e.drops[dropMalformedPrefix+r]++
 	}
@@ -156,7 +153,8 @@ func (w *worker) report(key exporterKey, res *decodeResult, version uint16) {
 		b.Error(ref, status.CatStreaming, fmt.Errorf("NetFlow v9 sequence gap: %d export packets lost", res.lostPackets))
 	}
 	if res.droppedPending > 0 {
-		b.Add(CounterDropPrefix+DropUnknownTemplate, uint64(res.droppedPending))
+		// Counted by the tick from the decoder's totals, which also
+		// include held sets that expired.
 		b.Error(ref, status.CatBuffer, fmt.Errorf("%d records dropped: their template never arrived in time", res.droppedPending))
 	}
 	for _, r := range res.malformed {
@@ -173,15 +171,48 @@ func (w *worker) report(key exporterKey, res *decodeResult, version uint16) {
 
 // closeTCP forgets a closed connection's templates; its rows show stopped.
 func (w *worker) closeTCP(from netip.AddrPort) {
-	delete(w.tcp, from)
+	if d := w.tcp[from]; d != nil {
+		w.syncScopes(d, true) // its last drops
+		delete(w.tcp, from)
+	}
 	w.tab.mu.Lock()
 	for k, e := range w.tab.m {
 		if k.tcp && k.addr == from {
 			e.closed = true
-			e.templates, e.optTemplates, e.held = nil, nil, 0
+			e.templates, e.optTemplates, e.heldSets, e.heldBytes = nil, nil, 0, 0
 		}
 	}
 	w.tab.mu.Unlock()
+}
+
+// syncScopes copies a decoder's view of its scopes into the table: the
+// templates in use, what is held, and the held sets it dropped.
+func (w *worker) syncScopes(d decoder, tcp bool) {
+	var dropped uint64
+	w.tab.mu.Lock()
+	d.scopes(func(si scopeInfo) {
+		e := w.tab.m[exporterKey{addr: si.exporter, odid: si.odid, tcp: tcp}]
+		if e == nil {
+			return // restored from disk and not heard from yet
+		}
+		e.templates = append(e.templates[:0], si.templates...)
+		e.optTemplates = append(e.optTemplates[:0], si.optionsTemplates...)
+		e.heldSets, e.heldBytes = si.heldSets, si.heldBytes
+		// The decoder's total restarts when it forgets a scope.
+		n := si.droppedPending
+		if n >= e.seenDropped {
+			n -= e.seenDropped
+		}
+		e.seenDropped = si.droppedPending
+		if n > 0 {
+			e.drops[DropUnknownTemplate] += n
+			dropped += n
+		}
+	})
+	w.tab.mu.Unlock()
+	if dropped > 0 {
+		w.s.board.Add(CounterDropPrefix+DropUnknownTemplate, dropped)
+	}
 }
 
 // tick expires templates and held records, flushes the handler (it emits
@@ -196,26 +227,15 @@ func (w *worker) tick() {
 	w.sinceFlush++
 	w.flush()
 
-	w.tab.mu.Lock()
-	defer w.tab.mu.Unlock()
-	apply := func(tcp bool) func(scopeInfo) {
-		return func(si scopeInfo) {
-			e := w.tab.m[exporterKey{addr: si.exporter, odid: si.odid, tcp: tcp}]
-			if e == nil {
-				return // restored from disk and not heard from yet
-			}
-			e.templates = append(e.templates[:0], si.templates...)
-			e.optTemplates = append(e.optTemplates[:0], si.optionsTemplates...)
-			e.held = si.heldRecords
-		}
-	}
-	w.udp.scopes(apply(false))
+	w.syncScopes(w.udp, false)
 	for _, d := range w.tcp {
-		d.scopes(apply(true))
+		w.syncScopes(d, true)
 	}
+	w.tab.mu.Lock()
 	for _, e := range w.tab.m {
 		e.sample(nowMs)
 	}
+	w.tab.mu.Unlock()
 }
 
 // snapshot runs in the worker: the decoder is not safe for concurrent use.
