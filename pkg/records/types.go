@@ -91,8 +91,9 @@ type Options struct {
 
 // Col is a column handle returned by Table.Column, valid for the table's
 // lifetime. Passing a Col to the Appender method of another type drops the
-// value and counts it in Stats.TypeErrors.
+// value and counts it in Stats.TypeErrors, as does a Col of another table.
 type Col struct {
+	t   *Table
 	id  uint16
 	typ Type
 }
@@ -161,7 +162,9 @@ func (a Aggregate) Name() string { return a.Func + "(" + a.Column + ")" }
 // are Float; min and max keep the column's type.
 type Result struct {
 	Columns []ResultColumn
-	// Truncated: raw rows beyond Limit, or groups cut by TopN without Other.
+	// Truncated: raw rows: Limit rows came back and older rows in range
+	// matched or were not examined; aggregates: groups cut by TopN
+	// without Other.
 	Truncated bool
 	// RowsScanned counts rows in the time range that the query examined.
 	RowsScanned int

@@ -1,0 +1,337 @@
+package records
+
+import (
+	"net/netip"
+)
+
+// addrKey is an address as 16 bytes, IPv4 as IPv4-mapped IPv6: Addr values
+// are unmapped on append, so a mapped key always means an IPv4 address.
+type addrKey struct{ hi, lo uint64 }
+
+func keyOf(a netip.Addr) addrKey {
+	b := a.As16()
+	return addrKey{beUint64(b[:8]), beUint64(b[8:])}
+}
+
+func (k addrKey) addr() netip.Addr {
+	var b [16]byte
+	putBeUint64(b[:8], k.hi)
+	putBeUint64(b[8:], k.lo)
+	return netip.AddrFrom16(b).Unmap()
+}
+
+func beUint64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[7]) | uint64(b[6])<<8 | uint64(b[5])<<16 | uint64(b[4])<<24 |
+		uint64(b[3])<<32 | uint64(b[2])<<40 | uint64(b[1])<<48 | uint64(b[0])<<56
+}
+
+func putBeUint64(b []byte, v uint64) {
+	_ = b[7]
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}
+
+// pcol is one column of one partition. Writers only append: a reader that
+// copied the slice headers under the table lock keeps reading the rows it
+// saw while a writer appends behind them or replaces a slice (packing,
+// growth, reopening), because nothing already written is modified in place.
+type pcol struct {
+	typ     Type
+	chunks  []*packed
+	packedB int64 // bytes of chunks
+
+	// open chunk: raw values, and one byte a row for nulls (nil while no
+	// row of the open chunk is null); lo/hi over non-null values.
+	vals   []uint64
+	nulls  []uint8
+	lo, hi uint64
+	anyVal bool
+
+	nonNull int64
+
+	// Dictionaries (String, Addr): code → value, append-only. The index
+	// maps value → code exist only while the partition is hot.
+	arena []byte   // String: values back to back
+	ends  []uint32 // String: end offset of value i in arena
+	sidx  map[string]uint32
+	sidxB int64 // bytes of the index's key strings
+	addrs []addrKey
+	aidx  map[addrKey]uint32
+}
+
+// rows is the number of rows held (sealed and open).
+func (c *pcol) rows() int {
+	n := len(c.vals)
+	for _, p := range c.chunks {
+		n += int(p.n)
+	}
+	return n
+}
+
+func (c *pcol) bytes() int64 {
+	b := int64(120) + c.packedB + 8*int64(cap(c.chunks)) + 8*int64(cap(c.vals)) + int64(cap(c.nulls))
+	b += int64(cap(c.arena)) + 4*int64(cap(c.ends)) + 16*int64(cap(c.addrs))
+	if c.sidx != nil {
+		b += mapBytes(len(c.sidx), 24) + c.sidxB
+	}
+	if c.aidx != nil {
+		b += mapBytes(len(c.aidx), 24)
+	}
+	return b
+}
+
+// appendRaw adds one row; null rows carry no value.
+func (c *pcol) appendRaw(v uint64, null bool) {
+	if c.vals == nil {
+		c.vals = make([]uint64, 0, 64)
+	}
+	if null {
+		if c.nulls == nil {
+			c.nulls = make([]uint8, len(c.vals), cap(c.vals))
+		}
+		c.vals = append(c.vals, 0)
+		c.nulls = append(c.nulls, 1)
+	} else {
+		c.vals = append(c.vals, v)
+		if c.nulls != nil {
+			c.nulls = append(c.nulls, 0)
+		}
+		if !c.anyVal {
+			c.lo, c.hi, c.anyVal = v, v, true
+		} else {
+			c.lo = min(c.lo, v)
+			c.hi = max(c.hi, v)
+		}
+		c.nonNull++
+	}
+	if len(c.vals) == chunkRows {
+		c.seal()
+	}
+}
+
+// appendNulls adds n null rows (a column that appears in a partition after
+// its first rows).
+func (c *pcol) appendNulls(n int) {
+	for ; n > 0 && len(c.vals) > 0; n-- {
+		c.appendRaw(0, true)
+	}
+	for ; n >= chunkRows; n -= chunkRows {
+		c.addChunk(&packed{n: chunkRows, allNull: true})
+	}
+	for ; n > 0; n-- {
+		c.appendRaw(0, true)
+	}
+}
+
+func (c *pcol) addChunk(p *packed) {
+	c.chunks = append(c.chunks, p)
+	c.packedB += p.bytes()
+}
+
+// seal packs the open chunk. The open slices are dropped, not reused: a
+// reader may still hold them.
+func (c *pcol) seal() {
+	if len(c.vals) == 0 {
+		return
+	}
+	c.addChunk(pack(c.vals, c.nulls))
+	c.vals, c.nulls, c.anyVal = nil, nil, false
+}
+
+// reopen turns a partial last chunk back into the open chunk. The chunk list
+// is copied so that readers holding the old one never see a slot change.
+func (c *pcol) reopen() {
+	if len(c.vals) != 0 || len(c.chunks) == 0 {
+		return
+	}
+	last := c.chunks[len(c.chunks)-1]
+	if last.n >= chunkRows {
+		return
+	}
+	c.vals, c.nulls = last.unpack()
+	c.anyVal = !last.allNull
+	c.lo, c.hi = last.base, last.max
+	c.packedB -= last.bytes()
+	c.chunks = append([]*packed(nil), c.chunks[:len(c.chunks)-1]...)
+}
+
+// code returns the dictionary code of a string value, adding it if new.
+func (c *pcol) strCode(b []byte) uint64 {
+	if code, ok := c.sidx[string(b)]; ok {
+		return uint64(code)
+	}
+	if c.sidx == nil {
+		c.buildIndex()
+		if code, ok := c.sidx[string(b)]; ok {
+			return uint64(code)
+		}
+	}
+	code := uint32(len(c.ends))
+	c.arena = append(c.arena, b...)
+	c.ends = append(c.ends, uint32(len(c.arena)))
+	c.sidx[string(b)] = code
+	c.sidxB += strAlloc(len(b))
+	return uint64(code)
+}
+
+func (c *pcol) addrCode(k addrKey) uint64 {
+	if code, ok := c.aidx[k]; ok {
+		return uint64(code)
+	}
+	if c.aidx == nil {
+		c.buildIndex()
+		if code, ok := c.aidx[k]; ok {
+			return uint64(code)
+		}
+	}
+	code := uint32(len(c.addrs))
+	c.addrs = append(c.addrs, k)
+	c.aidx[k] = code
+	return uint64(code)
+}
+
+// strAlloc is the heap size of a string of n bytes (Go's small size classes).
+func strAlloc(n int) int64 {
+	switch {
+	case n == 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 16:
+		return 16
+	case n <= 32:
+		return (int64(n) + 7) &^ 7
+	case n <= 128:
+		return (int64(n) + 15) &^ 15
+	}
+	return (int64(n) + 63) &^ 63
+}
+
+func (c *pcol) buildIndex() {
+	switch c.typ {
+	case String:
+		c.sidx = make(map[string]uint32, len(c.ends))
+		c.sidxB = 0
+		start := uint32(0)
+		for i, end := range c.ends {
+			c.sidx[string(c.arena[start:end])] = uint32(i)
+			c.sidxB += strAlloc(int(end - start))
+			start = end
+		}
+	case Addr:
+		c.aidx = make(map[addrKey]uint32, len(c.addrs))
+		for i, k := range c.addrs {
+			c.aidx[k] = uint32(i)
+		}
+	}
+}
+
+// cool packs the open chunk and drops the dictionary index; the dictionary
+// slices are trimmed to their length.
+func (c *pcol) cool() {
+	c.seal()
+	c.sidx, c.sidxB, c.aidx = nil, 0, nil
+	if cap(c.arena) > len(c.arena) {
+		c.arena = append([]byte(nil), c.arena...)
+	}
+	if cap(c.ends) > len(c.ends) {
+		c.ends = append([]uint32(nil), c.ends...)
+	}
+	if cap(c.addrs) > len(c.addrs) {
+		c.addrs = append([]addrKey(nil), c.addrs...)
+	}
+	if cap(c.chunks) > len(c.chunks) {
+		c.chunks = append([]*packed(nil), c.chunks...)
+	}
+}
+
+// colSnap is what a query copies of a pcol under the read lock.
+type colSnap struct {
+	typ    Type
+	absent bool // the partition has no such column: every row is null
+	chunks []*packed
+	vals   []uint64
+	nulls  []uint8
+	lo, hi uint64
+	anyVal bool
+	arena  []byte
+	ends   []uint32
+	addrs  []addrKey
+}
+
+func (c *pcol) snap() colSnap {
+	return colSnap{typ: c.typ, chunks: c.chunks, vals: c.vals, nulls: c.nulls, lo: c.lo, hi: c.hi, anyVal: c.anyVal,
+		arena: c.arena, ends: c.ends, addrs: c.addrs}
+}
+
+// nchunks counts the sealed chunks and the open one.
+func (s *colSnap) nchunks() int {
+	n := len(s.chunks)
+	if len(s.vals) > 0 {
+		n++
+	}
+	return n
+}
+
+// chunk returns chunk k as a view, decoding into buf (chunkRows long) and
+// bitmapping open nulls into nbuf (chunkRows/64 long). rows is the chunk's
+// row count (used when the column is absent).
+func (s *colSnap) chunk(k int, rows int, buf []uint64, nbuf []uint64) view {
+	if s.absent {
+		return view{vals: buf[:rows], allNull: true}
+	}
+	if k < len(s.chunks) {
+		p := s.chunks[k]
+		if p.allNull {
+			return view{vals: buf[:p.n], allNull: true}
+		}
+		return view{vals: p.decode(buf), nulls: p.nulls}
+	}
+	v := view{vals: s.vals}
+	if s.nulls != nil {
+		v.nulls = bitmapOf(s.nulls, nbuf)
+	}
+	return v
+}
+
+// chunkRange is the raw min and max of chunk k's non-null values; ok is
+// false when the chunk is all null.
+func (s *colSnap) chunkRange(k int) (lo, hi uint64, ok bool) {
+	if s.absent {
+		return 0, 0, false
+	}
+	if k < len(s.chunks) {
+		p := s.chunks[k]
+		return p.base, p.max, !p.allNull
+	}
+	return s.lo, s.hi, s.anyVal
+}
+
+func (s *colSnap) str(code uint64) string {
+	start := uint32(0)
+	if code > 0 {
+		start = s.ends[code-1]
+	}
+	return string(s.arena[start:s.ends[code]])
+}
+
+func (s *colSnap) strBytes(code uint64) []byte {
+	start := uint32(0)
+	if code > 0 {
+		start = s.ends[code-1]
+	}
+	return s.arena[start:s.ends[code]]
+}
+
+func (s *colSnap) dictLen() int {
+	switch s.typ {
+	case String:
+		return len(s.ends)
+	case Addr:
+		return len(s.addrs)
+	}
+	return 0
+}
