@@ -194,14 +194,19 @@ func (b *Board) evictLocked() {
 	}
 }
 
-// Connected marks a device as streaming, with its negotiated interval.
+// Connected marks a device as streaming, with its negotiated interval (0
+// for a source that has none).
 func (b *Board) Connected(ref model.DeviceRef, interval time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d := b.device(ref)
 	d.State, d.StateReason, d.Since = StateConnected, "", b.now()
 	d.IntervalSec = int64(interval / time.Second)
-	b.eventLocked(d, EventConnected, "", fmt.Sprintf("streaming every %s", interval))
+	text := "streaming"
+	if interval > 0 { // IPFIX exporters send when they have flows, on no interval
+		text = fmt.Sprintf("streaming every %s", interval)
+	}
+	b.eventLocked(d, EventConnected, "", text)
 }
 
 // Disconnected marks a device as gone, saying why.

@@ -127,3 +127,13 @@ func TestEventHistoryIsBounded(t *testing.T) {
 		t.Fatal("dropped events not counted")
 	}
 }
+
+// A source without an interval (IPFIX) connects with an event that names none.
+func TestConnectedWithoutInterval(t *testing.T) {
+	b := NewBoard(func() time.Time { return time.Unix(1000, 0) })
+	b.Connected(model.DeviceRef{Source: model.SourceIPFIX, ID: "192.0.2.7/0"}, 0)
+	ev := b.Events(time.Unix(0, 0), time.Unix(2000, 0), nil)
+	if len(ev) != 1 || ev[0].Type != EventConnected || ev[0].Text != "streaming" {
+		t.Fatalf("events %+v", ev)
+	}
+}
