@@ -48,3 +48,26 @@ func dataSet(tid uint16, n int) []byte {
 	}
 	return set(tid, b)
 }
+
+// netflow9Msg frames flowsets as one NetFlow v9 export packet (RFC 3954):
+// count is the number of records, seq counts packets.
+func netflow9Msg(sourceID, seq uint32, count int, flowsets ...[]byte) []byte {
+	b := make([]byte, v9HeaderLen)
+	binary.BigEndian.PutUint16(b[0:], versionNetFlow9)
+	binary.BigEndian.PutUint16(b[2:], uint16(count))
+	binary.BigEndian.PutUint32(b[4:], 3_600_000) // sysUpTime, ms
+	binary.BigEndian.PutUint32(b[8:], 1_700_000_000)
+	binary.BigEndian.PutUint32(b[12:], seq)
+	binary.BigEndian.PutUint32(b[16:], sourceID)
+	for _, f := range flowsets {
+		b = append(b, f...)
+	}
+	return b
+}
+
+// v9TemplateFlowset is templateSet's template as NetFlow v9 (flowset 0).
+func v9TemplateFlowset(tid uint16) []byte {
+	s := templateSet(tid)
+	binary.BigEndian.PutUint16(s, 0)
+	return s
+}

@@ -115,14 +115,15 @@ type Server struct {
 		messages, records                             atomic.Uint64
 		socketOverflow, queueFull, notAllowed         atomic.Uint64
 	}
-	told map[string]uint64 // counters already added to the board, by the tick only
+	tickMu  sync.Mutex        // one tick at a time: the loop, Shutdown, tests
+	told    map[string]uint64 // counters already added to the board
+	devices map[string]bool   // board device → connected
 
 	rejMu    sync.Mutex
 	rejected map[netip.Addr]int64 // address → when its refusal was last put on the board
 
-	logMu   sync.Mutex
-	logged  map[string]int64 // log key → last time, so a flood logs once a minute
-	devices map[string]bool  // board device → connected, by the tick only
+	logMu  sync.Mutex
+	logged map[string]int64 // log key → last time, so a flood logs once a minute
 }
 
 func (s *Server) nowMs() int64   { return s.opt.now().UnixMilli() }
@@ -356,6 +357,8 @@ func (s *Server) tickLoop() {
 // or stopped sending. A device (address and ODID) is connected while any
 // of its rows (ports, transports) is not stopped.
 func (s *Server) tick() {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
 	s.publishCounters()
 	nowMs := s.nowMs()
 	timeout := s.cfg.ExporterTimeout.Milliseconds()

@@ -553,3 +553,16 @@ func TestNewOnIPv6Loopback(t *testing.T) {
 		t.Errorf("rows %+v", rows)
 	}
 }
+
+// NetFlow v9 over UDP goes the same way, its source id as the domain; a
+// skipped packet sequence number counts lost packets.
+func TestNetFlow9OverUDP(t *testing.T) {
+	e := start(t, testConfig(), nil, "", nil)
+	a := e.exporter()
+	send(t, a, netflow9Msg(42, 0, 4, v9TemplateFlowset(260), dataSet(260, 3)), netflow9Msg(42, 3, 2, dataSet(260, 2)))
+	waitFor(t, "5 records", func() bool { return e.h.total.Load() == 5 })
+	r, _ := e.row(local(a), 42, "udp")
+	if r.Version != 9 || r.Device != "127.0.0.1/42" || r.LostPackets != 2 || r.State != StateLosing {
+		t.Errorf("row %+v", r)
+	}
+}
