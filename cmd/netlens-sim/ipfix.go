@@ -110,7 +110,7 @@ func newIPFIXFlags(stderr io.Writer) *ipfixFlags {
 		sampling:   fs.String("sampling", "1", "comma-separated 1-in-N sampling rates, one per exporter in turn (1: unsampled)"),
 		mode:       fs.String("sampling-mode", "cisco", "how the rate is announced: cisco (selectorId, samplingSize/Population as IOS XR), psamp (samplingPacketInterval/Space), interval (samplerId, samplingInterval), random (samplerRandomInterval)"),
 		refresh:    fs.Duration("template-refresh", time.Minute, "UDP: send templates and options data again this often"),
-		maxMessage: fs.Int("max-message", 1400, "largest IPFIX message in octets"),
+		maxMessage: fs.Int("max-message", 1400, "largest IPFIX message in octets, 512..65535"),
 		ipv6:       fs.Float64("ipv6-share", 0.2, "share of flows over IPv6, 0..1"),
 		clients:    fs.Int("clients", 200, "client addresses (10.10.0.0/16, 2001:db8:1::/64)"),
 		servers:    fs.Int("servers", 20, "server addresses (203.0.113.0/24, 2001:db8:2::/64)"),

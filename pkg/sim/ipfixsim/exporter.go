@@ -22,6 +22,10 @@ import (
 	"time"
 )
 
+// MinMessageSize is the smallest MaxMessageSize: every record the
+// generator makes fits in a message of this size.
+const MinMessageSize = 512
+
 // Config describes one exporter: one transport session to the collector
 // and one observation domain.
 type Config struct {
@@ -46,7 +50,7 @@ type Config struct {
 	// at the start of each connection.
 	TemplateRefresh time.Duration
 
-	MaxMessageSize int  // default 1400 octets, below a 1500-octet path MTU; 64..65535
+	MaxMessageSize int  // default 1400 octets, below a 1500-octet path MTU; 512..65535
 	NoPadding      bool // by default sets are padded to 4 octets, as Cisco does
 
 	Applications []Application // default DefaultApplications()
@@ -143,8 +147,10 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.MaxMessageSize == 0 {
 		cfg.MaxMessageSize = 1400
 	}
-	if cfg.MaxMessageSize < 64 || cfg.MaxMessageSize > MaxMessageLength {
-		return nil, fmt.Errorf("ipfixsim: message size %d: want 64..%d", cfg.MaxMessageSize, MaxMessageLength)
+	// The longest record (IPv6 HTTP with a 300-octet URL) needs about 470
+	// octets with the headers.
+	if cfg.MaxMessageSize < MinMessageSize || cfg.MaxMessageSize > MaxMessageLength {
+		return nil, fmt.Errorf("ipfixsim: message size %d: want %d..%d", cfg.MaxMessageSize, MinMessageSize, MaxMessageLength)
 	}
 	if cfg.Applications == nil {
 		cfg.Applications = DefaultApplications()

@@ -428,3 +428,27 @@ func TestUnsampledExporterSendsNoSamplerTable(t *testing.T) {
 		t.Errorf("unsampled: scaled %d, raw %d", tot.Flows.ScaledBytes, tot.Flows.Bytes)
 	}
 }
+
+// A source address makes an exporter look like another device on loopback.
+func TestLocalAddrIsTheExportersSource(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	e, err := New(Config{Target: pc.LocalAddr().String(), LocalAddr: "127.0.0.2:0", Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, from, err := pc.ReadFrom(make([]byte, 65536))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host, _, _ := net.SplitHostPort(from.String()); host != "127.0.0.2" {
+		t.Errorf("datagram from %s; want 127.0.0.2", from)
+	}
+}
