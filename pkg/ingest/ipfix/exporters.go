@@ -99,6 +99,7 @@ type exporter struct {
 
 	// What the board has been told, so each tick reports only the change.
 	toldRecords, toldDrops uint64
+	queueFullToldMs        int64
 }
 
 func (e *exporter) state(nowMs, timeoutMs int64) string {

@@ -176,6 +176,8 @@ func newServer(cfg config.IPFIX, allowed func(netip.Addr) bool, dataDir string, 
 		}
 		s.udp, s.rcvbuf = conns, granted
 		board.ListenerBound("ipfix-udp", "udp", cfg.UDPListenAddress, conns[0].LocalAddr().String())
+		logger.Info("IPFIX UDP sockets bound", "address", conns[0].LocalAddr().String(), "sockets", len(conns),
+			"readBufferAsked", cfg.ReadBufferBytes, "readBufferGranted", granted)
 		if granted < cfg.ReadBufferBytes {
 			logger.Warn("IPFIX UDP receive buffer is smaller than asked; raise net.core.rmem_max or give the process CAP_NET_ADMIN",
 				"asked", cfg.ReadBufferBytes, "granted", granted)
@@ -258,16 +260,25 @@ func (s *Server) isStopping() bool {
 	}
 }
 
-// queueFull counts a datagram its worker had no room for. The board's
-// device record hears of it at most once a second per exporter row (the
-// table's count is exact), so an overload does not also contend on the
-// board's lock for every datagram.
+// queueFull counts a datagram its worker had no room for. The log and the
+// board's device record hear of it at most once a minute per exporter row
+// (the row's count is exact), so an overload does not also format and
+// lock for every datagram it drops.
 func (s *Server) queueFull(w *worker, from netip.AddrPort, msg []byte, nowMs int64) {
 	s.count.queueFull.Add(1)
 	h, _ := peekHeader(msg)
 	key := exporterKey{addr: from, odid: h.odid}
-	w.tab.drop(key, DropQueueFull, 1, nowMs)
-	if s.logEvery("queue-full/"+key.device(), "IPFIX worker queue full; datagrams dropped", "exporter", from, "worker", w.id) {
+	w.tab.mu.Lock()
+	e := w.tab.getLocked(key, nowMs)
+	e.drops[DropQueueFull]++
+	e.lastMs = max(e.lastMs, nowMs)
+	report := nowMs-e.queueFullToldMs >= 60_000
+	if report {
+		e.queueFullToldMs = nowMs
+	}
+	w.tab.mu.Unlock()
+	if report {
+		s.log.Warn("IPFIX worker queue full; datagrams dropped", "exporter", from, "worker", w.id, "queue", s.cfg.QueueDatagrams)
 		ref := model.DeviceRef{Source: model.SourceIPFIX, ID: key.device(), Remote: from.String()}
 		s.board.Error(ref, status.CatBuffer, fmt.Errorf("worker %d queue full (%d datagrams): datagrams dropped", w.id, s.cfg.QueueDatagrams))
 	}
