@@ -392,6 +392,8 @@ func TestRestartKeepsTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A different worker count: each worker restores what is now sharded to it.
+	cfg.Workers = 3
 	second := start(t, cfg, nil, dir, nil)
 	sendTo(second, ipfixMsg(9, 0, dataSet(256, 12)))
 	waitFor(t, "12 records decoded with the saved template", func() bool { return second.h.total.Load() == 12 })
@@ -564,5 +566,41 @@ func TestNetFlow9OverUDP(t *testing.T) {
 	r, _ := e.row(local(a), 42, "udp")
 	if r.Version != 9 || r.Device != "127.0.0.1/42" || r.LostPackets != 2 || r.State != StateLosing {
 		t.Errorf("row %+v", r)
+	}
+}
+
+// A connection that sends nothing is closed after the idle timeout; one
+// that stops inside a message after the body deadline, as lost framing.
+func TestTCPDeadlines(t *testing.T) {
+	e := start(t, testConfig(), nil, "", func(o *options, _ *countingHandler) {
+		o.tcpIdle, o.tcpBody = 100*time.Millisecond, 100*time.Millisecond
+	})
+	idle := dialTCP(t, e)
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection read %v, want EOF", err)
+	}
+	waitFor(t, "the idle close counted", func() bool { return e.board.Snapshot().Counters[CounterTCPIdleClosed] == 1 })
+
+	slow := dialTCP(t, e)
+	send(t, slow, ipfixMsg(0, 0, templateSet(256))[:20]) // header and 4 bytes of 40
+	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := slow.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("trickling connection read %v, want EOF", err)
+	}
+	waitFor(t, "tcp_framing counted", func() bool { return e.s.Drops(DropTCPFraming) == 1 })
+}
+
+// A full table forgets the row silent the longest and counts it.
+func TestExporterTableIsBounded(t *testing.T) {
+	tab := newTable(2)
+	k := func(port uint16) exporterKey {
+		return exporterKey{addr: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), port)}
+	}
+	tab.drop(k(1), DropQueueFull, 1, 100)
+	tab.drop(k(2), DropQueueFull, 1, 50)
+	tab.drop(k(3), DropQueueFull, 1, 200)
+	if len(tab.m) != 2 || tab.m[k(2)] != nil || tab.m[k(1)] == nil || tab.evicted != 1 {
+		t.Fatalf("rows %v, evicted %d", tab.m, tab.evicted)
 	}
 }
