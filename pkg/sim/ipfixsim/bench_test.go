@@ -39,7 +39,7 @@ func BenchmarkEncode(b *testing.B) {
 	reportRecords(b, e)
 }
 
-// BenchmarkUDPSend is the same over a connected UDP socket on loopback to a
+// BenchmarkUDPSend is the same over the exporter's UDP socket on loopback to a
 // reader that drops everything: the simulator's maximum send rate.
 func BenchmarkUDPSend(b *testing.B) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -55,12 +55,14 @@ func BenchmarkUDPSend(b *testing.B) {
 			}
 		}
 	}()
-	conn, err := net.Dial("udp", pc.LocalAddr().String())
+	e := benchExporter(b, nil)
+	e.cfg.Target = pc.LocalAddr().String()
+	conn, err := e.dial(b.Context())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	e := benchExporter(b, conn)
+	e.conn = conn
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := e.sendFlows(1000, false); err != nil {

@@ -291,8 +291,9 @@ func (e *Exporter) Run(ctx context.Context) error {
 	return nil
 }
 
-// LocalAddr is the exporter's address while a session is up; the collector
-// sees it as the exporter's address (with ODID, its device).
+// LocalAddr is the exporter's socket address while a session is up. Over
+// UDP its host is unspecified unless Config.LocalAddr names one; the
+// collector sees the address the route gives.
 func (e *Exporter) LocalAddr() net.Addr {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -323,19 +324,7 @@ func (e *Exporter) remaining() uint64 {
 // session runs one transport session; it returns an error only when the
 // session broke (TCP), nil when it finished or ctx ended.
 func (e *Exporter) session(ctx context.Context) error {
-	d := net.Dialer{}
-	if e.cfg.LocalAddr != "" {
-		var err error
-		if e.cfg.Transport == "tcp" {
-			d.LocalAddr, err = net.ResolveTCPAddr("tcp", e.cfg.LocalAddr)
-		} else {
-			d.LocalAddr, err = net.ResolveUDPAddr("udp", e.cfg.LocalAddr)
-		}
-		if err != nil {
-			return fmt.Errorf("local address %q: %w", e.cfg.LocalAddr, err)
-		}
-	}
-	conn, err := d.DialContext(ctx, e.cfg.Transport, e.cfg.Target)
+	conn, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -369,6 +358,9 @@ func (e *Exporter) session(ctx context.Context) error {
 			return nil
 		}
 		if e.cfg.Transport == "udp" && e.cfg.Now().Sub(e.lastRefresh) >= e.cfg.TemplateRefresh {
+			if u, ok := e.conn.(*udpSender); ok {
+				u.resolve() // a collector that moved (a container restarted) is found again
+			}
 			if err := e.sendTemplates(); err != nil {
 				return err
 			}
@@ -397,6 +389,55 @@ func (e *Exporter) session(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// dial opens the transport. UDP goes out of an unconnected socket, as
+// devices send: fire and forget, no ICMP errors turning into failed writes
+// while the collector is down, so no template refresh is lost to one.
+func (e *Exporter) dial(ctx context.Context) (net.Conn, error) {
+	if e.cfg.Transport == "tcp" {
+		d := net.Dialer{}
+		if e.cfg.LocalAddr != "" {
+			a, err := net.ResolveTCPAddr("tcp", e.cfg.LocalAddr)
+			if err != nil {
+				return nil, fmt.Errorf("local address %q: %w", e.cfg.LocalAddr, err)
+			}
+			d.LocalAddr = a
+		}
+		return d.DialContext(ctx, "tcp", e.cfg.Target)
+	}
+	var local *net.UDPAddr
+	if e.cfg.LocalAddr != "" {
+		a, err := net.ResolveUDPAddr("udp", e.cfg.LocalAddr)
+		if err != nil {
+			return nil, fmt.Errorf("local address %q: %w", e.cfg.LocalAddr, err)
+		}
+		local = a
+	}
+	to, err := net.ResolveUDPAddr("udp", e.cfg.Target)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenUDP("udp", local)
+	if err != nil {
+		return nil, err
+	}
+	return &udpSender{UDPConn: pc, target: e.cfg.Target, to: to}, nil
+}
+
+// udpSender writes every datagram to the collector's address.
+type udpSender struct {
+	*net.UDPConn
+	target string
+	to     *net.UDPAddr
+}
+
+func (u *udpSender) Write(b []byte) (int, error) { return u.WriteToUDP(b, u.to) }
+
+func (u *udpSender) resolve() {
+	if to, err := net.ResolveUDPAddr("udp", u.target); err == nil {
+		u.to = to
+	}
 }
 
 func drain(c net.Conn) {

@@ -12,12 +12,15 @@ type controlRecord struct {
 // application tables), in as few messages as the size allows.
 func (e *Exporter) sendTemplates() error {
 	e.lastRefresh = e.cfg.Now()
+	// Records are encoded back to back into one scratch buffer and cut out
+	// of it once it has stopped growing.
 	b := e.scratch[:0]
 	var recs []controlRecord
+	var ends []int
 	add := func(set uint16, kind int, build func([]byte) []byte) {
-		start := len(b)
 		b = build(b)
-		recs = append(recs, controlRecord{set: set, kind: kind, rec: b[start:len(b):len(b)]})
+		recs = append(recs, controlRecord{set: set, kind: kind})
+		ends = append(ends, len(b))
 	}
 	for _, t := range e.Templates() {
 		kind := 0
@@ -36,13 +39,10 @@ func (e *Exporter) sendTemplates() error {
 			add(TemplateIDApplications, 2, func(b []byte) []byte { return appendApplicationRecord(b, a) })
 		}
 	}
-	// The records were cut from b while it grew; take them again from the
-	// final buffer so none points into a discarded backing array.
-	off := 0
+	start := 0
 	for i := range recs {
-		n := len(recs[i].rec)
-		recs[i].rec = b[off : off+n]
-		off += n
+		recs[i].rec = b[start:ends[i]]
+		start = ends[i]
 	}
 	e.scratch = b
 
