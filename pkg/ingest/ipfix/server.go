@@ -288,7 +288,7 @@ func (s *Server) queueFull(w *worker, from netip.AddrPort, msg []byte, nowMs int
 // exporter row (a scan must not push real exporters out of the table); the
 // board records them as rejected, once a minute per address.
 func (s *Server) notAllowed(addr netip.Addr) {
-	s.count.notAllowed.Add(1)
+	defer s.count.notAllowed.Add(1) // after the board heard of it, for tests that wait on the count
 	nowMs := s.nowMs()
 	s.rejMu.Lock()
 	last, seen := s.rejected[addr]
@@ -426,6 +426,11 @@ func (s *Server) tick() {
 			s.board.Disconnected(ref, reason)
 		}
 		s.devices[id] = d.up
+	}
+	for id := range s.devices {
+		if devs[id] == nil { // its rows are gone, after it was seen stopped
+			delete(s.devices, id)
+		}
 	}
 }
 

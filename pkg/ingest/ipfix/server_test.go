@@ -61,6 +61,14 @@ func (e *env) stop() {
 	}
 }
 
+// settle waits until each worker has finished the message it is on (and
+// ticked), then ticks the server: rows and the board are then up to date
+// with what the handler has seen.
+func (e *env) settle() {
+	e.tickWorkers()
+	e.s.tick()
+}
+
 // tickWorkers runs every worker's tick in its goroutine and waits for it.
 func (e *env) tickWorkers() {
 	for _, w := range e.s.workers {
@@ -141,9 +149,7 @@ func TestUDPDeliveryAndExporterStatus(t *testing.T) {
 	if e.h.from(local(a)) != 60 || e.h.from(local(b)) != 5 {
 		t.Fatalf("records by exporter: %v", e.h.by)
 	}
-
-	e.s.tick()
-	e.tickWorkers()
+	e.settle()
 	ra, ok := e.row(local(a), 1, "udp")
 	if !ok {
 		t.Fatalf("no row for %s: %+v", local(a), e.s.Exporters())
@@ -170,6 +176,7 @@ func TestSequenceGapMakesExporterLosing(t *testing.T) {
 	a := e.exporter()
 	send(t, a, ipfixMsg(0, 0, templateSet(256), dataSet(256, 10)), ipfixMsg(0, 25, dataSet(256, 10)))
 	waitFor(t, "20 records", func() bool { return e.h.total.Load() == 20 })
+	e.settle()
 	r, _ := e.row(local(a), 0, "udp")
 	if r.LostRecords != 15 || r.State != StateLosing {
 		t.Fatalf("row %+v", r)
@@ -228,6 +235,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	waitFor(t, "decoded plus dropped to equal sent", func() bool {
 		return uint64(e.h.total.Load())+1+e.s.Drops(DropQueueFull)+e.s.Drops(DropSocketOverflow) == sent
 	})
+	e.settle()
 	r, _ := e.row(local(a), 0, "udp")
 	if r.Drops[DropQueueFull] != e.s.Drops(DropQueueFull) || r.Drops[DropQueueFull] == 0 {
 		t.Errorf("row drops %v, receiver %d", r.Drops, e.s.Drops(DropQueueFull))
@@ -426,7 +434,7 @@ func TestExporterStopsAfterTimeout(t *testing.T) {
 	a := e.exporter()
 	send(t, a, ipfixMsg(2, 0, templateSet(256), dataSet(256, 1)))
 	waitFor(t, "a record", func() bool { return e.h.total.Load() == 1 })
-	e.s.tick()
+	e.settle()
 	if d, _ := e.device("127.0.0.1/2"); d.State != status.StateConnected {
 		t.Fatalf("device %+v", d)
 	}
@@ -435,7 +443,7 @@ func TestExporterStopsAfterTimeout(t *testing.T) {
 	if r, _ := e.row(local(a), 2, "udp"); r.State != StateStopped || r.RecordsPerSec != 0 {
 		t.Fatalf("row after the timeout %+v", r)
 	}
-	e.s.tick()
+	e.settle()
 	d, _ := e.device("127.0.0.1/2")
 	if d.State != status.StateDisconnected || !strings.Contains(d.StateReason, "silent") {
 		t.Fatalf("device after the timeout %+v", d)
@@ -443,12 +451,18 @@ func TestExporterStopsAfterTimeout(t *testing.T) {
 
 	send(t, a, ipfixMsg(2, 1, dataSet(256, 1)))
 	waitFor(t, "the second record", func() bool { return e.h.total.Load() == 2 })
-	e.s.tick()
+	e.settle()
 	if r, _ := e.row(local(a), 2, "udp"); r.State != StateOK {
 		t.Errorf("row after it came back %+v", r)
 	}
 	if d, _ := e.device("127.0.0.1/2"); d.State != status.StateConnected {
 		t.Errorf("device after it came back %+v", d)
+	}
+
+	clock.add(25 * time.Hour)
+	e.tickWorkers()
+	if rows := e.s.Exporters(); len(rows) != 0 {
+		t.Errorf("rows silent for a day are kept: %+v", rows)
 	}
 }
 
@@ -482,7 +496,7 @@ func TestMalformedMessageCountedPerExporter(t *testing.T) {
 	m[data+2], m[data+3] = 0x7f, 0xff // the data set claims 32767 bytes
 	send(t, a, m)
 	waitFor(t, "the malformed drop", func() bool { return e.s.Drops("malformed:bad_set_length") == 1 })
-	e.tickWorkers()
+	e.settle()
 	r, _ := e.row(local(a), 4, "udp")
 	if len(r.Templates) != 1 || r.Records != 0 {
 		t.Errorf("row %+v", r)
@@ -563,6 +577,7 @@ func TestNetFlow9OverUDP(t *testing.T) {
 	a := e.exporter()
 	send(t, a, netflow9Msg(42, 0, 4, v9TemplateFlowset(260), dataSet(260, 3)), netflow9Msg(42, 3, 2, dataSet(260, 2)))
 	waitFor(t, "5 records", func() bool { return e.h.total.Load() == 5 })
+	e.settle()
 	r, _ := e.row(local(a), 42, "udp")
 	if r.Version != 9 || r.Device != "127.0.0.1/42" || r.LostPackets != 2 || r.State != StateLosing {
 		t.Errorf("row %+v", r)

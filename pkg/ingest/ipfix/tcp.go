@@ -142,9 +142,9 @@ func (s *Server) tcpFraming(w *worker, from netip.AddrPort, hdr []byte, err erro
 		h.odid = 0
 	}
 	key := exporterKey{addr: from, odid: h.odid, tcp: true}
-	w.tab.drop(key, DropTCPFraming, 1, s.nowMs())
-	s.board.Add(CounterDropPrefix+DropTCPFraming, 1)
+	s.logEvery("tcp-framing", "IPFIX TCP stream lost framing; connection closed", "remote", from, "error", err)
 	ref := model.DeviceRef{Source: model.SourceIPFIX, ID: key.device(), Remote: from.String()}
 	s.board.Error(ref, status.CatStreaming, fmt.Errorf("TCP stream lost framing, connection closed: %w", err))
-	s.logEvery("tcp-framing", "IPFIX TCP stream lost framing; connection closed", "remote", from, "error", err)
+	s.board.Add(CounterDropPrefix+DropTCPFraming, 1)
+	w.tab.drop(key, DropTCPFraming, 1, s.nowMs()) // last: tests wait on this count
 }

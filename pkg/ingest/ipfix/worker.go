@@ -231,12 +231,23 @@ func (w *worker) tick() {
 	for _, d := range w.tcp {
 		w.syncScopes(d, true)
 	}
+	timeoutMs := w.s.cfg.ExporterTimeout.Milliseconds()
 	w.tab.mu.Lock()
-	for _, e := range w.tab.m {
+	for k, e := range w.tab.m {
+		// A closed connection's row stays to be seen stopped for a
+		// timeout; any row silent for a day goes. Each connection is a new
+		// port, so without this short ones would fill the table.
+		if silent := nowMs - e.lastMs; (e.closed && silent > timeoutMs) || silent > forgetRowAfterMs {
+			delete(w.tab.m, k)
+			continue
+		}
 		e.sample(nowMs)
 	}
 	w.tab.mu.Unlock()
 }
+
+// forgetRowAfterMs is how long a silent exporter's row stays in the table.
+const forgetRowAfterMs = 24 * 3600 * 1000
 
 // snapshot runs in the worker: the decoder is not safe for concurrent use.
 func (w *worker) snapshot() (json.RawMessage, bool, error) {
