@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -288,10 +289,36 @@ func ExecuteRecords(ctx context.Context, t RecordTable, q Query, tr backend.Time
 		return nil, err
 	}
 	res, err := t.Query(ctx, p.Query)
+	if errors.Is(err, records.ErrUnknownColumn) {
+		// A field that has not arrived yet (no exporter has sent it, or the
+		// table is still empty) is "no data" for panels and alert rules
+		// alike; the notice tells a typo from a field yet to come.
+		frames, ferr := p.Frames(p.emptyResult())
+		if ferr != nil {
+			return nil, ferr
+		}
+		frames[0].AppendNotices(data.Notice{Severity: data.NoticeSeverityWarning, Text: err.Error() + ": no records hold it yet"})
+		return frames, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.RefID, err)
 	}
 	return p.Frames(res)
+}
+
+// emptyResult is the answer of the plan's shape with no rows.
+func (p RecordsPlan) emptyResult() *records.Result {
+	res := &records.Result{}
+	if len(p.Query.Aggregates) == 0 || p.Query.BucketMs > 0 {
+		res.Columns = append(res.Columns, records.ResultColumn{Name: "time", Type: records.Time, Values: []int64{}})
+	}
+	for _, g := range p.Query.GroupBy {
+		res.Columns = append(res.Columns, records.ResultColumn{Name: g, Type: records.String, Values: []string{}})
+	}
+	for _, a := range p.AggNames {
+		res.Columns = append(res.Columns, records.ResultColumn{Name: a, Type: records.Float, Values: []float64{}})
+	}
+	return res
 }
 
 // Frames shapes a table's answer to the plan.
@@ -457,6 +484,10 @@ func (p RecordsPlan) groupColumns(res *records.Result) ([][]string, error) {
 
 // OtherGroup is the group value of the rows folded together past the top N.
 const OtherGroup = "other"
+
+// ColumnText renders a result column as the text the editors show: a
+// number in decimal, a time in RFC 3339, a null as "".
+func ColumnText(c records.ResultColumn) []string { return textValues(c) }
 
 // textValues renders a column as strings; a null is "".
 func textValues(c records.ResultColumn) []string {

@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -69,7 +70,7 @@ func LiveRecordsHistory(ctx context.Context, t RecordTable, q Query, tr backend.
 		if p.Query.ToMs < p.Query.FromMs {
 			p.Query.FromMs = p.Query.ToMs
 		}
-		res, err := t.Query(ctx, p.Query)
+		res, err := queryOrEmpty(ctx, t, p)
 		if err != nil {
 			return nil, LiveQuery{}, fmt.Errorf("query %s: %w", q.RefID, err)
 		}
@@ -78,7 +79,7 @@ func LiveRecordsHistory(ctx context.Context, t RecordTable, q Query, tr backend.
 			return nil, LiveQuery{}, err
 		}
 	} else {
-		res, err := t.Query(ctx, p.Query)
+		res, err := queryOrEmpty(ctx, t, p)
 		if err != nil {
 			return nil, LiveQuery{}, fmt.Errorf("query %s: %w", q.RefID, err)
 		}
@@ -90,6 +91,16 @@ func LiveRecordsHistory(ctx context.Context, t RecordTable, q Query, tr backend.
 	frame.RefID = q.RefID
 	frame.Meta.Notices = append(frame.Meta.Notices, p.Notices...)
 	return frame, lq, nil
+}
+
+// queryOrEmpty runs the plan; a field no record holds yet makes an empty
+// answer, so a live panel opened before the first flow still streams.
+func queryOrEmpty(ctx context.Context, t RecordTable, p RecordsPlan) (*records.Result, error) {
+	res, err := t.Query(ctx, p.Query)
+	if errors.Is(err, records.ErrUnknownColumn) {
+		return p.emptyResult(), nil
+	}
+	return res, err
 }
 
 // completeBefore is the end of the newest bucket complete at nowMs.
@@ -203,7 +214,7 @@ func (c *RecordsCursor) buckets(ctx context.Context, t RecordTable, nowMs int64)
 	if p.Query.BucketMs != c.lq.BucketMs {
 		return nil, fmt.Errorf("live bucket %d ms became %d ms", c.lq.BucketMs, p.Query.BucketMs)
 	}
-	res, err := t.Query(ctx, p.Query)
+	res, err := queryOrEmpty(ctx, t, p)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +232,7 @@ func (c *RecordsCursor) rawRows(ctx context.Context, t RecordTable, nowMs int64)
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.Query(ctx, p.Query)
+	res, err := queryOrEmpty(ctx, t, p)
 	if err != nil {
 		return nil, err
 	}
