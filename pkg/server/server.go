@@ -16,9 +16,14 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/pkg/decode/ipfix/ie"
 	"github.com/netlens/netlens/pkg/ingest/ftd"
+	"github.com/netlens/netlens/pkg/ingest/ipfix"
 	"github.com/netlens/netlens/pkg/live"
+	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
+	"github.com/netlens/netlens/pkg/pipeline/flows"
+	"github.com/netlens/netlens/pkg/records"
 	"github.com/netlens/netlens/pkg/status"
 	"github.com/netlens/netlens/pkg/store"
 )
@@ -33,11 +38,23 @@ type Server struct {
 	FTD    *ftd.Server
 	Logger log.Logger
 
+	// Flows is the ipfix_flow record table and IPFIX the receiver filling
+	// it; both nil while IPFIX is off.
+	Flows *records.Table
+	IPFIX IPFIXReceiver
+
 	// Problems are start-up failures: bad configuration, a store that did
 	// not open, a receiver that did not start. The process keeps running so
 	// the health check can tell the operator instead of Grafana restarting
 	// a crashed plugin every second.
 	Problems []error
+}
+
+// IPFIXReceiver is the running IPFIX collector as the plugin sees it
+// (*ipfix.Server; tests may pass their own).
+type IPFIXReceiver interface {
+	Exporters() []ipfix.ExporterStatus
+	Shutdown(ctx context.Context) error
 }
 
 // Start reads nothing itself: cfg and cfgErr come from config.FromEnv. It
@@ -73,14 +90,93 @@ func Start(cfg config.Config, cfgErr error, logger log.Logger) *Server {
 			logger.Info("FTD receiver listening", "address", srv.Addr().String(), "interval", cfg.FTD.Interval.String())
 		}
 	}
+	if (cfg.IPFIX.UDPListenAddress != "" || cfg.IPFIX.TCPListenAddress != "") && !hasConfigProblem(cfgErr, "ipfix_") {
+		s.startIPFIX(cfg, st)
+	}
 	return s
+}
+
+// FlowTable is the record table of IPFIX flows.
+const FlowTable = "ipfix_flow"
+
+// startIPFIX creates the flow table and starts the IPFIX receiver with one
+// flow pipeline per decoding worker, all writing to that table and to the
+// series store. A definitions file that does not load turns IPFIX off: its
+// vendor fields would otherwise come out under placeholder names, and the
+// columns would change name once the file is fixed.
+func (s *Server) startIPFIX(cfg config.Config, st *store.Store) {
+	reg := ie.IANA()
+	if path := cfg.IPFIX.DefinitionsFile; path != "" {
+		defs, err := ie.LoadDefinitions(path)
+		if err == nil {
+			reg, err = reg.With(defs)
+		}
+		if err != nil {
+			s.problem(fmt.Errorf("ipfix_definitions_file: %w; IPFIX is off", err))
+			return
+		}
+	}
+	table := records.NewTable(FlowTable, records.Options{MaxBytes: cfg.RecordsMaxBytes})
+	series := liveAppender{store: st, hub: s.Hub}
+	handlers := make([]ipfix.Handler, cfg.IPFIX.Workers)
+	for i := range handlers {
+		f, err := flows.New(table, series, s.Board)
+		if err != nil {
+			s.problem(fmt.Errorf("IPFIX flow pipeline: %w; IPFIX is off", err))
+			return
+		}
+		handlers[i] = f
+	}
+	rcv, err := ipfix.New(cfg.IPFIX, cfg.AllowedIPFIX, reg, cfg.DataDir,
+		func(worker int) ipfix.Handler { return handlers[worker] }, s.Board, s.Logger)
+	if err != nil {
+		s.problem(fmt.Errorf("IPFIX receiver on %s: %w", ipfixAddresses(cfg.IPFIX), err))
+		return
+	}
+	s.Flows, s.IPFIX = table, rcv
+	udp, tcp := "off", "off"
+	if a := rcv.UDPAddr(); a != nil {
+		udp = a.String()
+	}
+	if a := rcv.TCPAddr(); a != nil {
+		tcp = a.String()
+	}
+	s.Logger.Info("IPFIX receiver listening", "udp", udp, "tcp", tcp, "workers", cfg.IPFIX.Workers)
+}
+
+func ipfixAddresses(c config.IPFIX) string {
+	var a []string
+	if c.UDPListenAddress != "" {
+		a = append(a, c.UDPListenAddress+"/udp")
+	}
+	if c.TCPListenAddress != "" {
+		a = append(a, c.TCPListenAddress+"/tcp")
+	}
+	return strings.Join(a, " and ")
+}
+
+// liveAppender writes the flow pipeline's volume series to the store and
+// tells the live hub, so live panels of ipfix_bytes_total move as FTD's do.
+type liveAppender struct {
+	store *store.Store
+	hub   *live.Hub
+}
+
+func (a liveAppender) Append(ctx context.Context, samples []model.Sample) (pipeline.AppendResult, error) {
+	res, err := a.store.Append(ctx, samples)
+	if err == nil && res.Appended > 0 {
+		a.hub.Publish(&model.Batch{Device: model.DeviceRef{Source: model.SourceIPFIX}, Samples: samples, ReceivedMs: time.Now().UnixMilli()})
+	}
+	return res, err
 }
 
 // hasFTDConfigProblem keeps a receiver with a refused setting (an interval
 // outside 60 s..24 h, say) from starting with a default instead.
-func hasFTDConfigProblem(err error) bool {
+func hasFTDConfigProblem(err error) bool { return hasConfigProblem(err, "ftd_") }
+
+func hasConfigProblem(err error, prefix string) bool {
 	for _, k := range config.BadKeys(err) {
-		if strings.HasPrefix(k, "ftd_") {
+		if strings.HasPrefix(k, prefix) || (prefix == "ipfix_" && k == "records_max_bytes") {
 			return true
 		}
 	}
@@ -101,6 +197,13 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	if s.FTD != nil {
 		if err := s.FTD.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("FTD receiver: %w", err))
+		}
+	}
+	// The IPFIX receiver drains its queues into the flow pipelines (which
+	// write volume series) and saves its templates before the store closes.
+	if s.IPFIX != nil {
+		if err := s.IPFIX.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("IPFIX receiver: %w", err))
 		}
 	}
 	if s.Store != nil {

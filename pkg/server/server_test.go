@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +12,16 @@ import (
 	"github.com/netlens/netlens/pkg/config"
 )
 
+// env serves settings from m. IPFIX is off unless m turns it on: by
+// default it listens on :4739 on every interface.
 func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		if !ok && (k == "GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS" || k == "GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS") {
+			return "off", true
+		}
+		return v, ok
+	}
 }
 
 // A refused FTD setting keeps that receiver off, while the store (and so
@@ -51,5 +61,64 @@ func TestMissingCertificatesAreAProblemNotACrash(t *testing.T) {
 	defer s.Shutdown(time.Second)
 	if s.FTD != nil || len(s.Problems) != 1 || !strings.Contains(s.Problems[0].Error(), "nope.crt") {
 		t.Fatalf("FTD=%v problems=%v", s.FTD != nil, s.Problems)
+	}
+}
+
+// IPFIX on loopback: the flow table and the receiver exist, the listeners
+// are on the board, and a shutdown stops the receiver before the store.
+func TestIPFIXStartsWithItsFlowTable(t *testing.T) {
+	cfg, err := config.FromEnv(env(map[string]string{
+		"GF_PLUGIN_DATA_DIR":                 t.TempDir(),
+		"GF_PLUGIN_FTD_LISTEN_ADDRESS":       "off",
+		"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS": "127.0.0.1:0",
+		"GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS": "127.0.0.1:0",
+		"GF_PLUGIN_RECORDS_MAX_BYTES":        "16MB",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(cfg, nil, log.NewNullLogger())
+	if len(s.Problems) > 0 || s.Flows == nil || s.IPFIX == nil {
+		t.Fatalf("IPFIX did not start: %v", s.Problems)
+	}
+	if st := s.Flows.Stats(); st.MaxBytes != 16<<20 {
+		t.Fatalf("flow table cap = %d, want records_max_bytes", st.MaxBytes)
+	}
+	bound := map[string]bool{}
+	for _, l := range s.Board.Snapshot().Listeners {
+		bound[l.Name] = l.Error == "" && l.Bound != ""
+	}
+	if !bound["ipfix-udp"] || !bound["ipfix-tcp"] {
+		t.Fatalf("listeners = %+v", s.Board.Snapshot().Listeners)
+	}
+	if err := s.Shutdown(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A definitions file that does not load turns IPFIX off and says which
+// setting is wrong; the rest (the store, FTD) keeps running.
+func TestBadDefinitionsFileTurnsIPFIXOff(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "defs.json")
+	if err := os.WriteFile(bad, []byte(`[{"pen":39499,"id":1,"name":"x","type":"no-such-type"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromEnv(env(map[string]string{
+		"GF_PLUGIN_DATA_DIR":                 dir,
+		"GF_PLUGIN_FTD_LISTEN_ADDRESS":       "off",
+		"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS": "127.0.0.1:0",
+		"GF_PLUGIN_IPFIX_DEFINITIONS_FILE":   bad,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(cfg, nil, log.NewNullLogger())
+	defer s.Shutdown(time.Second)
+	if s.Store == nil || s.Flows != nil || s.IPFIX != nil {
+		t.Fatalf("store %v, flows %v, receiver %v", s.Store != nil, s.Flows != nil, s.IPFIX != nil)
+	}
+	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].Error(), "ipfix_definitions_file") || !strings.Contains(s.Problems[0].Error(), "defs.json") {
+		t.Fatalf("problems = %v", s.Problems)
 	}
 }
