@@ -63,11 +63,12 @@ func (r *channelRegistry) register(lq liveQuery) string {
 	q := lq.Live.Query
 	q.RefID, q.Live = "", false
 	b, _ := json.Marshal(struct {
-		Org  int64
-		UID  string
-		Q    query.Query
-		Expr string
-	}{lq.OrgID, lq.UID, q, lq.Live.Expr})
+		Org      int64
+		UID      string
+		Q        query.Query
+		Expr     string
+		BucketMs int64 `json:",omitempty"`
+	}{lq.OrgID, lq.UID, q, lq.Live.Expr, lq.Live.BucketMs})
 	sum := sha256.Sum256(b)
 	key := hex.EncodeToString(sum[:12])
 	r.mu.Lock()

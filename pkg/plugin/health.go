@@ -81,6 +81,7 @@ func (d *Datasource) health(now time.Time) healthReport {
 		st := d.srv.Store.Stats()
 		r.Notes = append(r.Notes, fmt.Sprintf("store holds %d series", st.HeadSeries))
 	}
+	d.ipfixHealth(&r)
 	connected, withErrors := 0, 0
 	for _, dev := range d.devices("") {
 		if dev.State == status.StateConnected {

@@ -29,6 +29,9 @@ func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq bac
 		return backend.ErrDataResponse(backend.StatusBadRequest, fmt.Sprintf("query %s is not valid JSON: %v", dq.RefID, err))
 	}
 	q.RefID = dq.RefID
+	if q.Kind == query.KindRecords {
+		return d.recordsQuery(ctx, pc, dq, q)
+	}
 	// The instance's device restriction narrows every selector, in code
 	// mode too, the same way ad-hoc filters do, and device events alike.
 	if dm, ok := d.deviceMatcher(); ok {

@@ -37,6 +37,9 @@ func (d *Datasource) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /devices", d.handleDevices)
 	mux.HandleFunc("POST /devices/cancel", d.handleCancel)
 	mux.HandleFunc("GET /status", d.handleStatus)
+	mux.HandleFunc("GET /records/fields", d.handleRecordFields)
+	mux.HandleFunc("GET /records/values", d.handleRecordValues)
+	mux.HandleFunc("GET /ipfix/exporters", d.handleExporters)
 }
 
 // catalogScope turns the common parameters (source, metric, matchers, time
@@ -355,6 +358,7 @@ func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"settings":  settings,
 		"problems":  problems,
 		"live":      d.liveStats(),
+		"ipfix":     d.ipfixStatus(),
 	}
 	if d.srv.Store != nil {
 		body["store"] = d.srv.Store.Stats()

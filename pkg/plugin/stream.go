@@ -41,6 +41,9 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if !ok {
 		return fmt.Errorf("live channel %q is unknown (the plugin restarted?); refresh the panel", req.Path)
 	}
+	if lq.Live.Query.Kind == query.KindRecords {
+		return d.runRecordsStream(ctx, lq, sender)
+	}
 	if d.srv.Store == nil {
 		return fmt.Errorf("the series store is not open")
 	}
