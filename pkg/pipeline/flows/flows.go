@@ -88,7 +88,7 @@ type Flows struct {
 	samples    []model.Sample
 
 	// counted since the last Flush, then added to the board at once
-	nRecords, nOptions, nColumnErrors, nRowsFlushed int
+	nRecords, nOptions, nColumnErrors, nRowsFlushed, nFolded int
 
 	vals   flowVals
 	buf    []byte // scratch for hex and MAC text of one field
@@ -427,7 +427,10 @@ func (f *Flows) Flush(ctx context.Context, nowMs int64) error {
 	if f.nColumnErrors > 0 {
 		f.board.Add("ipfix_flow_column_errors", uint64(f.nColumnErrors))
 	}
-	f.nRecords, f.nOptions, f.nRowsFlushed, f.nColumnErrors = 0, 0, 0, 0
+	if f.nFolded > 0 {
+		f.board.Add("ipfix_volume_keys_folded", uint64(f.nFolded))
+	}
+	f.nRecords, f.nOptions, f.nRowsFlushed, f.nColumnErrors, f.nFolded = 0, 0, 0, 0, 0
 	if nowMs-f.lastEmitMs < EmitIntervalMs || len(f.order) == 0 {
 		return nil
 	}

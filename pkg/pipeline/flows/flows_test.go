@@ -451,7 +451,7 @@ func TestApplicationCardinalityIsBounded(t *testing.T) {
 }
 
 func TestProtocolNames(t *testing.T) {
-	for p, want := range map[uint8]string{6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 47: "gre", 132: "sctp", 250: "250"} {
+	for p, want := range map[uint16]string{6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 47: "gre", 132: "sctp", 250: "250", 0: "0", protoOther: "other"} {
 		if got := protocolName(p, true); got != want {
 			t.Errorf("%d: %s", p, got)
 		}
@@ -533,5 +533,36 @@ func BenchmarkRecord(b *testing.B) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n), "allocs/record")
 	if st := e.table.Stats(); st.Rows+st.EvictedRows+st.RefusedRows != int64(n) {
 		b.Fatalf("stored %d + evicted %d + refused %d != %d records", st.Rows, st.EvictedRows, st.RefusedRows, n)
+	}
+}
+
+// Past maxSeries keys per worker, new keys fold into one series per device:
+// counts are kept, the series store is not flooded.
+func TestVolumeSeriesAreCapped(t *testing.T) {
+	e := newEnv(t)
+	var total float64
+	for dev := range 100 {
+		scope := ipfix.Scope{Exporter: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(dev)}), 4739)}
+		for proto := range 256 {
+			e.flows.Record(e.record(scope, 256, fv{0, 4, u(1, uint64(proto))}, fv{0, 1, u(4, 10)}))
+			total += 10
+		}
+	}
+	if err := e.flows.Flush(context.Background(), nowMs); err != nil {
+		t.Fatal(err)
+	}
+	last := e.series.last(BytesTotal)
+	if len(last) > maxSeries+100 {
+		t.Fatalf("%d series", len(last))
+	}
+	var sum float64
+	for _, v := range last {
+		sum += v
+	}
+	if sum != total {
+		t.Fatalf("counted %v of %v bytes", sum, total)
+	}
+	if last["10.0.0.99/0,other,other"] == 0 || e.board.Snapshot().Counters["ipfix_volume_keys_folded"] == 0 {
+		t.Fatal("no folded series")
 	}
 }

@@ -32,6 +32,11 @@ const (
 	// an application out, so the number of distinct series stays bounded
 	// even when the busiest applications change all day.
 	maxReplacements = TopApplications
+	// maxSeries bounds the volume series of one worker; past it, new
+	// (device, protocol, application) keys fold into their device's
+	// "other"/"other" series, counted as ipfix_volume_keys_folded.
+	maxSeries  = 20_000
+	protoOther = 257
 )
 
 // device is what one worker keeps per exporter and observation domain.
@@ -128,9 +133,16 @@ func (f *Flows) count(d *device, v *flowVals, bytes, packets uint64, app []byte)
 	}
 	k := volKey{d.index, proto, label}
 	c, ok := f.volume[k]
+	if !ok && len(f.volume) >= maxSeries {
+		// Many devices each with many protocols: fold what does not fit into
+		// one series per device rather than grow.
+		k = volKey{d.index, protoOther, AppOther}
+		c, ok = f.volume[k]
+		f.nFolded++
+	}
 	if !ok {
 		c = &volCounter{labels: model.LabelsFromPairs(
-			"device", d.name, "protocol", protocolName(uint8(proto), known), "application", label)}
+			"device", d.name, "protocol", protocolName(k.proto, known), "application", k.app)}
 		f.volume[k] = c
 		f.order = append(f.order, c)
 	}
@@ -236,8 +248,11 @@ func (f *Flows) emit(ctx context.Context, nowMs int64) error {
 
 // protocolName is the IANA keyword of common protocols (lower case, as
 // users type them), the number otherwise, "unknown" when the flow had none.
-func protocolName(p uint8, known bool) string {
-	if !known {
+func protocolName(p uint16, known bool) string {
+	switch {
+	case p == protoOther:
+		return AppOther
+	case !known || p > 255:
 		return "unknown"
 	}
 	return protocolNames[p]
