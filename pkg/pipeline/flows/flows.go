@@ -300,7 +300,9 @@ func (f *Flows) Record(r *ipfix.Record) {
 	}
 	a.Commit()
 
-	f.count(d, v, bytes, packets, app)
+	// A biflow is traffic in both directions: the volume counters carry
+	// both, so a LoadMaster's biflows and a router's uniflows chart alike.
+	f.count(d, v, bytes+scale(v.revBytes, rate), packets+scale(v.revPackets, rate), app)
 }
 
 // writeField stores a field that has no fixed column in the column of its

@@ -205,6 +205,9 @@ func TestKempBiflowRecordBecomesOneRow(t *testing.T) {
 		// fields with fixed columns are not stored twice
 		"octetDeltaCount": nil, "sourceIPv4Address": nil, "flowEndMilliseconds": nil, "reverseOctetDeltaCount": nil,
 	})
+	if b, p := e.series.last(BytesTotal)["192.0.2.7/3,tcp,unknown"], e.series.last(PacketsTotal)["192.0.2.7/3,tcp,unknown"]; b != 892_000 || p != 660 {
+		t.Errorf("volume counters %v bytes %v packets, want both directions (892000, 660)", b, p)
+	}
 	var rtt records.ColumnInfo
 	for _, c := range e.table.Columns() {
 		if c.Name == "flowmonNpmRoundTripTime" {
@@ -218,7 +221,7 @@ func TestKempBiflowRecordBecomesOneRow(t *testing.T) {
 
 // Sampled exporters: bytes and packets are scaled by the rate the decoder
 // resolved, the raw values are kept beside them, and the volume counters
-// count the scaled values.
+// count the scaled values of both directions of a biflow.
 func TestSampledRecordsAreScaled(t *testing.T) {
 	e := newEnv(t)
 	v6 := ipfix.Scope{Exporter: netip.MustParseAddrPort("[2001:db8::1]:4739")}
@@ -233,7 +236,7 @@ func TestSampledRecordsAreScaled(t *testing.T) {
 		"bytes_raw": uint64(1_500), "packets": uint64(1_000), "packets_raw": uint64(1),
 		"sampling_rate": uint64(1000), "reverse_bytes": uint64(300_000), "exporter": "2001:db8::1/0",
 	})
-	if got := e.series.last(BytesTotal)["2001:db8::1/0,udp,unknown"]; got != 1_500_000 {
+	if got := e.series.last(BytesTotal)["2001:db8::1/0,udp,unknown"]; got != 1_500_000+300_000 {
 		t.Fatalf("scaled bytes counter %v", got)
 	}
 	if got := e.series.last(PacketsTotal)["2001:db8::1/0,udp,unknown"]; got != 1_000 {
