@@ -167,10 +167,15 @@ func (f Field) TimeMs(exportTimeSec uint32, systemInitMs ...int64) int64 {
 				return 0
 			}
 			t := systemInitMs[0] + int64(f.Uint())
-			// sysUpTime is 32-bit milliseconds and wraps after 49.7 days: a
-			// flow cannot end much after its export.
-			if exportMs > 0 && t-exportMs > 1<<31 {
-				t -= 1 << 32
+			// sysUpTime is 32-bit milliseconds and wraps after 49.7 days:
+			// place the flow within 2^31 ms of its export, which also
+			// allows a flow end a little after the export second.
+			if exportMs > 0 {
+				back := int64(uint32(exportMs - t))
+				if back > 1<<31 {
+					back -= 1 << 32
+				}
+				t = exportMs - back
 			}
 			return t
 		case 158, 159:
