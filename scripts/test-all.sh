@@ -11,11 +11,24 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Debian packages"
 # protoc checks that the committed FTD protobuf code matches its .proto.
-if ! command -v protoc >/dev/null 2>&1; then
+# softflowd, pmacct (pmacctd) and tshark are the independent IPFIX
+# exporters and decoder pkg/peers tests the collector against; those tests
+# fail, not skip, without them. Installed state is asked of dpkg: pmacctd
+# and softflowd live in /usr/sbin, outside a normal user's PATH.
+deb_pkgs=(protobuf-compiler softflowd pmacct tshark)
+missing=()
+for p in "${deb_pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = 'install ok installed' ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  # wireshark-common asks whether non-root users may capture packets; the
+  # tests only read files, so answer no ahead of time and never prompt.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | $sudo_cmd debconf-set-selections
   $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq protobuf-compiler >/dev/null
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 protoc --version
 
