@@ -115,6 +115,10 @@ func TestExampleDefinitionsFile(t *testing.T) {
 		{71, "flowmonNpmTcpRetransmission", Unsigned32},
 		{121, "flowmonDnsQname", String},
 		{338, "flowmonTlsSni", String},
+		{201, "flowmonDhcpHostMacAddr", MacAddress},
+		{293, "flowmonMysqlUsername", String},
+		{46, "flowmonRtpJitter", Unsigned32},
+		{252, "flowmonMailUsername", String},
 	} {
 		if e := r.Lookup(39499, c.id); e.Name != c.name || e.Type != c.typ || !e.Known {
 			t.Errorf("Lookup(39499, %d) = %+v, want %s %s", c.id, e, c.name, c.typ)
