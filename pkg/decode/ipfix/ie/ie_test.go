@@ -3,6 +3,7 @@ package ie
 import (
 	"bytes"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,20 +12,31 @@ import (
 
 // The committed table must be what the generator makes from the committed
 // IANA file; regenerate with `go generate ./pkg/decode/ipfix/ie`.
+// The input and output are read from the //go:generate line, so the test
+// follows it when the input changes (a newer XML, or IANA's CSV).
 func TestGeneratedTableIsCurrent(t *testing.T) {
-	input, err := os.ReadFile("data/ipfix.xml")
+	src, err := os.ReadFile("ie.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := iana.Parse("data/ipfix.xml", input)
+	m := regexp.MustCompile(`(?m)^//go:generate go run ./internal/gen -in (\S+) -out (\S+)$`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("ie.go has no //go:generate line for the registry")
+	}
+	in, out := string(m[1]), string(m[2])
+	input, err := os.ReadFile(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := iana.Render(reg, "data/ipfix.xml", input)
+	reg, err := iana.Parse(in, input)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("iana_gen.go")
+	want, err := iana.Render(reg, in, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
