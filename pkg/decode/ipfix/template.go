@@ -61,7 +61,8 @@ type template struct {
 	scopeCount int // scope fields as sent
 	specs      []spec
 	elems      []ie.Element // what specs[i].elem points at
-	out        []int        // specs passed on (paddingOctets dropped), for fixed-length records
+	out        []int        // specs passed on (paddingOctets dropped)
+	fixed      []fixedField // the same, with their place in a fixed-length record
 	nOut       int
 	scopeOut   int // scope fields passed on
 	fixedLen   int // record length when no field is variable, else -1
@@ -76,16 +77,22 @@ type template struct {
 	hasRate                                                                                                bool
 }
 
+type fixedField struct {
+	elem     *ie.Element
+	off, end int
+}
+
 // fill reads one record at the start of b into fs and returns its length.
 func (t *template) fill(fs []Field, b []byte) (int, bool) {
 	if t.fixedLen >= 0 {
 		if len(b) < t.fixedLen {
 			return 0, false
 		}
-		for j, i := range t.out {
-			s := &t.specs[i]
-			end := s.off + int(s.Length)
-			fs[j] = Field{Elem: s.elem, Value: b[s.off:end:end]}
+		b = b[:t.fixedLen]
+		fs = fs[:len(t.fixed)]
+		for j := range t.fixed {
+			f := &t.fixed[j]
+			fs[j] = Field{Elem: f.elem, Value: b[f.off:f.end:f.end]}
 		}
 		return t.fixedLen, true
 	}
@@ -224,6 +231,9 @@ func (d *Decoder) build(version uint16, id uint16, options bool, scopeCount int,
 			continue
 		}
 		t.out = append(t.out, i)
+		if off >= 0 {
+			t.fixed = append(t.fixed, fixedField{elem: s.elem, off: s.off, end: s.off + int(s.Length)})
+		}
 		if i < scopeCount {
 			t.scopeOut++
 		}
