@@ -267,6 +267,10 @@ func (d *Datasource) ipfixStatus() map[string]any {
 	if d.srv.Flows != nil {
 		out["flows"] = d.srv.Flows.Stats()
 	}
+	if d.srv.IPFIX != nil {
+		asked, granted := d.srv.IPFIX.ReadBuffer()
+		out["udpReadBuffer"] = map[string]int{"asked": asked, "granted": granted}
+	}
 	return out
 }
 
@@ -296,6 +300,12 @@ func (d *Datasource) ipfixHealth(r *healthReport) {
 		}
 	}
 	r.Notes = append(r.Notes, fmt.Sprintf("%d of %d IPFIX exporters sending", ok, len(exps)))
+	// The kernel caps the socket buffer at net.core.rmem_max: a burst
+	// larger than what it grants is lost before the receiver sees it
+	// (counted as socket_overflow).
+	if asked, granted := d.srv.IPFIX.ReadBuffer(); granted > 0 && granted < asked {
+		r.Notes = append(r.Notes, fmt.Sprintf("IPFIX UDP receive buffer is %d KiB of the %d KiB asked; raise net.core.rmem_max for bursts", granted>>10, asked>>10))
+	}
 	if d.srv.Flows != nil {
 		st := d.srv.Flows.Stats()
 		r.Notes = append(r.Notes, fmt.Sprintf("flow table holds %d records", st.Rows))

@@ -274,6 +274,7 @@ func TestRecordResourcesServeTheEditor(t *testing.T) {
 type fakeReceiver struct{ exps []ipfix.ExporterStatus }
 
 func (f fakeReceiver) Exporters() []ipfix.ExporterStatus  { return f.exps }
+func (f fakeReceiver) ReadBuffer() (asked, granted int)   { return 8 << 20, 416 << 10 }
 func (f fakeReceiver) Shutdown(ctx context.Context) error { return nil }
 
 func TestExportersAndTheirHealth(t *testing.T) {
@@ -302,13 +303,14 @@ func TestExportersAndTheirHealth(t *testing.T) {
 
 	var st struct {
 		IPFIX struct {
-			Enabled   bool
-			Exporters int
-			States    map[string]int
+			Enabled       bool
+			Exporters     int
+			States        map[string]int
+			UDPReadBuffer struct{ Asked, Granted int }
 		} `json:"ipfix"`
 	}
 	get(t, ds, "status", nil, &st)
-	if !st.IPFIX.Enabled || st.IPFIX.Exporters != 3 || st.IPFIX.States["losing"] != 1 {
+	if !st.IPFIX.Enabled || st.IPFIX.Exporters != 3 || st.IPFIX.States["losing"] != 1 || st.IPFIX.UDPReadBuffer.Granted != 416<<10 {
 		t.Fatalf("status ipfix = %+v", st.IPFIX)
 	}
 

@@ -54,6 +54,8 @@ type Server struct {
 // (*ipfix.Server; tests may pass their own).
 type IPFIXReceiver interface {
 	Exporters() []ipfix.ExporterStatus
+	// ReadBuffer is the UDP receive buffer asked for and the one granted.
+	ReadBuffer() (asked, granted int)
 	Shutdown(ctx context.Context) error
 }
 
