@@ -42,7 +42,7 @@ func BenchmarkEncode(b *testing.B) {
 // BenchmarkUDPSend is the same over the exporter's UDP socket on loopback to a
 // reader that drops everything: the simulator's maximum send rate.
 func BenchmarkUDPSend(b *testing.B) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func BenchmarkUDPSend(b *testing.B) {
 	go func() {
 		buf := make([]byte, 65536)
 		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
+			if _, _, err := pc.ReadFromUDPAddrPort(buf); err != nil {
 				return
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -422,23 +423,27 @@ func (e *Exporter) dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &udpSender{UDPConn: pc, target: e.cfg.Target, to: to}, nil
+	return &udpSender{UDPConn: pc, target: e.cfg.Target, to: unmap(to.AddrPort())}, nil
 }
 
 // udpSender writes every datagram to the collector's address.
 type udpSender struct {
 	*net.UDPConn
 	target string
-	to     *net.UDPAddr
+	to     netip.AddrPort
 }
 
-func (u *udpSender) Write(b []byte) (int, error) { return u.WriteToUDP(b, u.to) }
+// Write sends to a netip.AddrPort, the form that does not allocate.
+func (u *udpSender) Write(b []byte) (int, error) { return u.WriteToUDPAddrPort(b, u.to) }
 
 func (u *udpSender) resolve() {
 	if to, err := net.ResolveUDPAddr("udp", u.target); err == nil {
-		u.to = to
+		u.to = unmap(to.AddrPort())
 	}
 }
+
+// unmap keeps an IPv4 target IPv4, which a socket bound to an IPv4 source needs.
+func unmap(ap netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) }
 
 func drain(c net.Conn) {
 	buf := make([]byte, 512)

@@ -176,65 +176,83 @@ func colonHex(v uint64, n int) string {
 // application id, Flowmon elements with one- and three-octet length
 // prefixes), the sampler table and the application table.
 func TestTsharkReadsWhatTheExporterWrites(t *testing.T) {
-	for _, mode := range []SamplingMode{SamplingCisco, SamplingPSAMP, SamplingInterval, SamplingRandomInterval} {
-		t.Run(mode.String(), func(t *testing.T) {
-			var msgs [][]byte
-			var sent []SentMessage
-			e := loopbackExporter(t, Config{Count: 1500, SamplingRate: 512, SamplingMode: mode, SelectorID: 9, ODID: 77, Seed: uint64(mode) + 3,
-				OnMessageSent: func(m *SentMessage) {
-					msgs = append(msgs, bytes.Clone(m.Data))
-					c := *m
-					c.Flows = append([]Flow(nil), m.Flows...)
-					sent = append(sent, c)
-				}})
-			if err := e.Run(context.Background()); err != nil {
-				t.Fatal(err)
+	// One exporter per sampling mode, each its own observation domain, all
+	// in one capture so tshark runs once.
+	modes := []SamplingMode{SamplingCisco, SamplingPSAMP, SamplingInterval, SamplingRandomInterval}
+	var msgs [][]byte
+	var sent []SentMessage
+	exporters := map[string]*Exporter{}
+	for _, mode := range modes {
+		odid := 70 + uint32(mode)
+		e := loopbackExporter(t, Config{Count: 1500, SamplingRate: 512, SamplingMode: mode, SelectorID: 9, ODID: odid, Seed: uint64(mode) + 3,
+			OnMessageSent: func(m *SentMessage) {
+				msgs = append(msgs, bytes.Clone(m.Data))
+				c := *m
+				c.Flows = append([]Flow(nil), m.Flows...)
+				sent = append(sent, c)
+			}})
+		if err := e.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		exporters[strconv.Itoa(int(odid))] = e
+	}
+	got := tsharkDecode(t, msgs)
+	if len(got) != len(sent) {
+		t.Fatalf("tshark read %d messages of %d", len(got), len(sent))
+	}
+	flows := map[string]int{}
+	longURLs := 0
+	options := map[string]tsharkMessage{} // every message's records, by observation domain
+	for i, m := range got {
+		s := sent[i]
+		odid := strconv.FormatUint(uint64(s.ODID), 10)
+		e := exporters[odid]
+		mode := e.cfg.SamplingMode
+		if len(m.errors) > 0 {
+			t.Errorf("message %d: tshark reports %v", i, m.errors)
+		}
+		if m.header["version"] != "10" || m.header["len"] != strconv.Itoa(len(s.Data)) ||
+			m.header["sequence"] != strconv.FormatUint(uint64(s.Sequence), 10) || m.header["od_id"] != odid {
+			t.Errorf("message %d: header %v; sent length %d sequence %d domain %s", i, m.header, len(s.Data), s.Sequence, odid)
+		}
+		var records []tsharkRecord
+		for v := range 2 {
+			for l7 := range numL7 {
+				records = append(records, m.records[strconv.Itoa(int(DataTemplateID(v == 1, l7)))]...)
 			}
-			got := tsharkDecode(t, msgs)
-			if len(got) != len(sent) {
-				t.Fatalf("tshark read %d messages of %d", len(got), len(sent))
+		}
+		if len(records) != len(s.Flows) {
+			t.Fatalf("message %d: tshark found %d flow records, %d were sent", i, len(records), len(s.Flows))
+		}
+		// Records go out grouped by template in this same order.
+		for j, r := range records {
+			f := &s.Flows[indexInSetOrder(s.Flows, j)]
+			want := expectRecord(f, 9, mode)
+			if strings.Join(r, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("%v: message %d record %d:\ntshark:\n%s\nwant:\n%s", mode, i, j, strings.Join(r, "\n"), strings.Join(want, "\n"))
 			}
-			var flows, longURLs int
-			options := tsharkMessage{records: map[string][]tsharkRecord{}} // every message's options records
-			for i, m := range got {
-				s := sent[i]
-				if len(m.errors) > 0 {
-					t.Errorf("message %d: tshark reports %v", i, m.errors)
-				}
-				if m.header["version"] != "10" || m.header["len"] != strconv.Itoa(len(s.Data)) ||
-					m.header["sequence"] != strconv.FormatUint(uint64(s.Sequence), 10) || m.header["od_id"] != "77" {
-					t.Errorf("message %d: header %v; sent length %d sequence %d", i, m.header, len(s.Data), s.Sequence)
-				}
-				var records []tsharkRecord
-				for v := range 2 {
-					for l7 := range numL7 {
-						records = append(records, m.records[strconv.Itoa(int(DataTemplateID(v == 1, l7)))]...)
-					}
-				}
-				if len(records) != len(s.Flows) {
-					t.Fatalf("message %d: tshark found %d flow records, %d were sent", i, len(records), len(s.Flows))
-				}
-				// Records go out grouped by template in this same order.
-				for j, r := range records {
-					f := &s.Flows[indexInSetOrder(s.Flows, j)]
-					want := expectRecord(f, 9, mode)
-					if strings.Join(r, "\n") != strings.Join(want, "\n") {
-						t.Fatalf("message %d record %d:\ntshark:\n%s\nwant:\n%s", i, j, strings.Join(r, "\n"), strings.Join(want, "\n"))
-					}
-					if len(f.HTTPURL) >= 255 {
-						longURLs++
-					}
-				}
-				flows += len(records)
-				for id, rs := range m.records {
-					options.records[id] = append(options.records[id], rs...)
-				}
+			if len(f.HTTPURL) >= 255 {
+				longURLs++
 			}
-			checkTsharkOptions(t, options, mode, e)
-			if flows != 1500 || longURLs == 0 {
-				t.Errorf("%d flow records checked, %d with a URL past 255 octets", flows, longURLs)
-			}
-		})
+		}
+		flows[odid] += len(records)
+		o, ok := options[odid]
+		if !ok {
+			o = tsharkMessage{records: map[string][]tsharkRecord{}}
+			options[odid] = o
+		}
+		for id, rs := range m.records {
+			o.records[id] = append(o.records[id], rs...)
+		}
+	}
+	for odid, e := range exporters {
+		checkTsharkOptions(t, options[odid], e.cfg.SamplingMode, e)
+		if flows[odid] != 1500 {
+			t.Errorf("%v: %d flow records checked of 1500", e.cfg.SamplingMode, flows[odid])
+		}
+	}
+	if longURLs == 0 {
+		t.Error("no URL past 255 octets was checked")
 	}
 }
 
