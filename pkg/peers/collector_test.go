@@ -88,18 +88,36 @@ func startCollector(t *testing.T) *collector {
 	return c
 }
 
-// finish stops the receiver, which drains its queues and flushes every
-// worker, then reads back per 5-tuple: the flow count, packets, bytes,
-// earliest start and latest end, grouped by the record store itself.
-// The receiver must have decoded every datagram and flow record sent.
-func (c *collector) finish(t *testing.T, datagrams, flowRecords int) map[Key]storedTotals {
+// finish waits (bounded) until the receiver's exporter status accounts
+// for every flow record sent and names its templates (it refreshes them
+// every second), notes the template ids, then stops the receiver, which
+// drains its queues and flushes every worker. It reads back per 5-tuple
+// the flow count, packets, bytes, earliest start and latest end, grouped
+// by the record store itself. The receiver must have decoded every
+// datagram and flow record sent.
+func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map[Key]storedTotals, templates, optionsTemplates []uint16) {
 	t.Helper()
+	var msgs, recs uint64
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msgs, recs, templates, optionsTemplates = 0, 0, nil, nil
+		for _, e := range c.server.Exporters() {
+			msgs += e.Messages
+			recs += e.Records
+			templates = append(templates, e.Templates...)
+			optionsTemplates = append(optionsTemplates, e.OptionsTemplates...)
+		}
+		if (recs >= uint64(flowRecords) && len(templates) > 0) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.server.Shutdown(ctx); err != nil {
 		t.Fatalf("receiver shutdown: %v", err)
 	}
-	var msgs, recs uint64
+	msgs, recs = 0, 0
 	for _, e := range c.server.Exporters() {
 		msgs += e.Messages
 		recs += e.Records
@@ -153,7 +171,7 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int) map[Key]sto
 	if len(out) == 0 {
 		t.Errorf("the record table holds nothing after %d datagrams; board counters: %v", datagrams, c.board.Snapshot())
 	}
-	return out
+	return out, templates, optionsTemplates
 }
 
 func columnNames(r *records.Result) string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ type flowRecord struct {
 type recordCollector struct {
 	flows   []flowRecord
 	options int
+	decoder *ipfix.Decoder
 }
 
 func (c *recordCollector) Options(*ipfix.Record) { c.options++ }
@@ -102,7 +104,7 @@ func (c *recordCollector) Record(r *ipfix.Record) {
 func decodeDatagrams(t *testing.T, ds []Datagram) (*recordCollector, ipfix.MessageStats) {
 	t.Helper()
 	dec := ipfix.New(ipfix.Options{})
-	c := &recordCollector{}
+	c := &recordCollector{decoder: dec}
 	var total ipfix.MessageStats
 	for i, d := range ds {
 		st, err := dec.Decode(d.Payload, d.From, ipfix.UDP, d.Time.UnixMilli(), c)
@@ -128,6 +130,8 @@ type exportRun struct {
 	capture   string     // those datagrams as a pcap file
 	port      uint16     // the UDP port they were sent to
 	stored    map[Key]storedTotals
+	// The (options) template ids the receiver reports in use.
+	templates, optionsTemplates []uint16
 }
 
 // storedTotals is what the collector's record table holds for a 5-tuple.
@@ -183,7 +187,7 @@ func runExporter(t *testing.T, e exporter, tr *Traffic) *exportRun {
 		t.Fatalf("%s sent nothing; its output:\n%s", e.prog.Name, out)
 	}
 	// Every 5-tuple of the capture is one flow record of the export.
-	stored := col.finish(t, len(ds), len(tr.Flows))
+	stored, tpl, opt := col.finish(t, len(ds), len(tr.Flows))
 
 	capture := filepath.Join(dir, "export.pcap")
 	var cb bytes.Buffer
@@ -193,7 +197,8 @@ func runExporter(t *testing.T, e exporter, tr *Traffic) *exportRun {
 	if err := os.WriteFile(capture, cb.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &exportRun{traffic: tr, output: out, datagrams: ds, capture: capture, port: relay.Addr().Port(), stored: stored}
+	return &exportRun{traffic: tr, output: out, datagrams: ds, capture: capture, port: relay.Addr().Port(),
+		stored: stored, templates: tpl, optionsTemplates: opt}
 }
 
 // checkTotals compares per 5-tuple totals with what the pcap holds: one
@@ -251,6 +256,7 @@ func checkAgainstTshark(t *testing.T, run *exportRun, ours *recordCollector) {
 	if len(msgs) != len(run.datagrams) {
 		t.Fatalf("tshark decoded %d messages, the relay captured %d datagrams", len(msgs), len(run.datagrams))
 	}
+	checkTemplates(t, run, msgs, ours)
 	// Which template ids are options templates, and the exporter's boot
 	// time from its options data (softflowd's systemInitTimeMilliseconds),
 	// as tshark read them.
@@ -373,6 +379,43 @@ func checkAgainstTshark(t *testing.T, run *exportRun, ours *recordCollector) {
 			t.Errorf("flow record %d (message %d, %s): %v", i+1, m.Frame, o.Key, diffs)
 		}
 	}
+}
+
+// checkTemplates compares the template ids tshark saw defined with those
+// our decoder and the collector's receiver hold at the end.
+func checkTemplates(t *testing.T, run *exportRun, msgs []TsharkMessage, ours *recordCollector) {
+	t.Helper()
+	var theirTpl, theirOpt []uint16
+	for _, m := range msgs {
+		for _, tp := range m.Templates {
+			if tp.Options {
+				theirOpt = append(theirOpt, tp.ID)
+			} else {
+				theirTpl = append(theirTpl, tp.ID)
+			}
+		}
+	}
+	var decTpl, decOpt []uint16
+	for _, s := range ours.decoder.Scopes() {
+		decTpl = append(decTpl, s.Templates...)
+		decOpt = append(decOpt, s.OptionsTemplates...)
+	}
+	want := fmt.Sprint(uniqueSorted(theirTpl), uniqueSorted(theirOpt))
+	if len(theirTpl) == 0 {
+		t.Errorf("tshark saw no template defined")
+	}
+	if got := fmt.Sprint(uniqueSorted(decTpl), uniqueSorted(decOpt)); got != want {
+		t.Errorf("template and options template ids: our decoder %s, tshark %s", got, want)
+	}
+	if got := fmt.Sprint(uniqueSorted(run.templates), uniqueSorted(run.optionsTemplates)); got != want {
+		t.Errorf("template and options template ids: the receiver %s, tshark %s", got, want)
+	}
+}
+
+func uniqueSorted(ids []uint16) []uint16 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func containsElem(es []uint16, e uint16) bool {
