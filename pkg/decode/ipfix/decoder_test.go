@@ -238,6 +238,14 @@ func TestNetFlowV9(t *testing.T) {
 		t.Errorf("scope %+v", s)
 	}
 
+	// Types from 32768 up are vendor fields (Cisco ASA's 33000 is an ACL
+	// id), not IANA elements with an enterprise bit.
+	c = &collect{}
+	d.Decode(v9(7, 14, sysUp, secs, 2, set(0, tmpl(264, fspec(0, 33000, 4))), set(264, u32(12))), exporter, UDP, 0, c)
+	if f := c.recs[0].fields[0]; f.id != 33000 || f.name != "ie33000" || f.pen != 0 {
+		t.Errorf("vendor field %+v", f)
+	}
+
 	// A system-wide rate (samplingInterval with scope System) applies to
 	// records that name no sampler.
 	d = New(Options{})

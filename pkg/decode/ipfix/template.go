@@ -191,6 +191,10 @@ func (d *Decoder) build(version uint16, id uint16, options bool, scopeCount int,
 			} else {
 				t.elems[i] = ie.Element{ID: f.ID, Name: "v9Scope" + strconv.Itoa(int(f.ID))}
 			}
+		} else if version == 9 && f.ID > 0x7fff {
+			// NetFlow v9 types from 32768 up are vendor-proprietary (RFC 3954
+			// section 8), not enterprise bits: the registry does not know them.
+			t.elems[i] = ie.Element{ID: f.ID, Name: "ie" + strconv.Itoa(int(f.ID))}
 		} else {
 			t.elems[i] = d.o.Registry.Lookup(f.PEN, f.ID)
 		}
