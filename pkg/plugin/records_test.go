@@ -159,6 +159,16 @@ func TestRecordsQueriesAnswerFromTheFlowTable(t *testing.T) {
 		}
 	}
 
+	// Top 1 source plus "other": two rows that add up to every byte.
+	r = recordsQuery(t, ds, `{"kind":"records","recordKind":"ipfix_flow","groupBy":["src_addr"],"aggregates":[{"func":"sum","field":"bytes"}],"topN":1,"other":true}`, from, to, time.Second)
+	f = r.Frames[0]
+	if f.Rows() != 2 || f.Fields[0].At(1) != "other" {
+		t.Fatalf("top 1 with other: %d rows, groups %v", f.Rows(), f.Fields[0])
+	}
+	if sum := floatAt(f.Fields[1], 0) + floatAt(f.Fields[1], 1); sum != float64(totals["all"]) {
+		t.Fatalf("top 1 + other = %v, wrote %d", sum, totals["all"])
+	}
+
 	// Per 10 s bucket by exporter: one time series each, summing to the totals.
 	r = recordsQuery(t, ds, `{"kind":"records","recordKind":"ipfix_flow","groupBy":["exporter"],"aggregates":[{"func":"sum","field":"bytes"}],"bucket":"auto"}`, from, to, 10*time.Second)
 	if len(r.Frames) != 2 {
