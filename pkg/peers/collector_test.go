@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -152,21 +153,52 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map
 		t.Fatalf("query returned columns %v", columnNames(res))
 	}
 	out := map[Key]storedTotals{}
-	n := res.Columns[0].Len()
-	for i := range n {
-		for _, c := range res.Columns {
-			if c.Null != nil && c.Null[i] {
-				t.Fatalf("row %d: column %s is null (columns %v)", i, c.Name, columnNames(res))
-			}
-		}
+	keyOf := func(res *records.Result, i int) Key {
 		str := func(col int) string { return res.Columns[col].Values.([]string)[i] }
 		u := func(col int) uint64 { return res.Columns[col].Values.([]uint64)[i] }
-		ms := func(col int) int64 { return res.Columns[col].Values.([]int64)[i] }
-		k := Key{
+		return Key{
 			Src: netip.MustParseAddr(str(0)), Dst: netip.MustParseAddr(str(1)),
 			SrcPort: uint16(u(2)), DstPort: uint16(u(3)), Proto: uint8(u(4)),
 		}
-		out[k] = storedTotals{Flows: u(5), Packets: u(6), Bytes: u(7), StartMs: ms(8), EndMs: ms(9)}
+	}
+	for i := range res.Columns[0].Len() {
+		for _, c := range res.Columns {
+			if c.Null != nil && c.Null[i] {
+				t.Fatalf("row %d: column %s is null (columns %s)", i, c.Name, columnNames(res))
+			}
+		}
+		u := func(col int) uint64 { return res.Columns[col].Values.([]uint64)[i] }
+		ms := func(col int) int64 { return res.Columns[col].Values.([]int64)[i] }
+		out[keyOf(res, i)] = storedTotals{Flows: u(5), Packets: u(6), Bytes: u(7), StartMs: ms(8), EndMs: ms(9)}
+	}
+	// Flags and TOS are not sums: read them from the raw rows.
+	raw, err := c.table.Query(ctx, records.Query{
+		Columns: append(slices.Clone(group), flows.ColTCPFlags, flows.ColTOS, flows.ColExporter), Limit: records.MaxLimit,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Columns) != len(group)+3 {
+		t.Fatalf("raw query returned columns %s", columnNames(raw))
+	}
+	for i := range raw.Columns[0].Len() {
+		k := keyOf(raw, i)
+		s, ok := out[k]
+		if !ok {
+			t.Errorf("raw row %d (%s) is in no group", i, k)
+			continue
+		}
+		if raw.Columns[5].Null == nil || !raw.Columns[5].Null[i] {
+			s.Flags |= uint8(raw.Columns[5].Values.([]uint64)[i])
+		}
+		if raw.Columns[6].Null == nil || !raw.Columns[6].Null[i] {
+			s.TOS = uint8(raw.Columns[6].Values.([]uint64)[i])
+		}
+		out[k] = s
+		// The relay is the exporter the receiver sees, observation domain 0.
+		if exp := raw.Columns[7].Values.([]string)[i]; exp != "127.0.0.1/0" {
+			t.Errorf("raw row %d (%s): exporter %q, want 127.0.0.1/0", i, k, exp)
+		}
 	}
 	if len(out) == 0 {
 		t.Errorf("the record table holds nothing after %d datagrams; board counters: %v", datagrams, c.board.Snapshot())

@@ -24,6 +24,11 @@ func (k Key) String() string {
 		k.Proto, netip.AddrPortFrom(k.Src, k.SrcPort), netip.AddrPortFrom(k.Dst, k.DstPort))
 }
 
+// Reverse is the 5-tuple of the other direction.
+func (k Key) Reverse() Key {
+	return Key{Src: k.Dst, Dst: k.Src, SrcPort: k.DstPort, DstPort: k.SrcPort, Proto: k.Proto}
+}
+
 func keyCompare(a, b Key) int {
 	return cmp.Or(
 		a.Src.Compare(b.Src), a.Dst.Compare(b.Dst),
@@ -78,7 +83,7 @@ func (t *Traffic) Conversation(k Key) (firstMs, lastMs int64) {
 		return 0, 0
 	}
 	firstMs, lastMs = f.FirstMs, f.LastMs
-	if r := t.Flows[Key{Src: k.Dst, Dst: k.Src, SrcPort: k.DstPort, DstPort: k.SrcPort, Proto: k.Proto}]; r != nil {
+	if r := t.Flows[k.Reverse()]; r != nil {
 		firstMs, lastMs = min(firstMs, r.FirstMs), max(lastMs, r.LastMs)
 	}
 	return firstMs, lastMs
