@@ -23,7 +23,9 @@ func floatRaw(r uint64) float64 { return math.Float64frombits(r) }
 // chunkRows is the number of rows of a sealed chunk. A partition's rows are
 // cut into chunks of this size; the last one stays an open []uint64 while the
 // partition takes rows, and is packed when full or when the partition cools.
-const chunkRows = 4096
+// A variable only so that tests can shrink chunks and cross chunk
+// boundaries with a few hundred rows.
+var chunkRows = 4096
 
 // packed is a sealed chunk of one column: frame of reference (every value
 // minus the chunk's minimum) in the narrowest width that holds the chunk's

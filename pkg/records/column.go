@@ -119,7 +119,7 @@ func (c *pcol) appendNulls(n int) {
 		c.appendRaw(0, true)
 	}
 	for ; n >= chunkRows; n -= chunkRows {
-		c.addChunk(&packed{n: chunkRows, allNull: true})
+		c.addChunk(&packed{n: int32(chunkRows), allNull: true})
 	}
 	for ; n > 0; n-- {
 		c.appendRaw(0, true)
@@ -148,7 +148,7 @@ func (c *pcol) reopen() {
 		return
 	}
 	last := c.chunks[len(c.chunks)-1]
-	if last.n >= chunkRows {
+	if int(last.n) >= chunkRows {
 		return
 	}
 	c.vals, c.nulls = last.unpack()

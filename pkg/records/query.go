@@ -346,7 +346,7 @@ func (g *grouper) id(ps *partSnap, s *scanner, i int32) (int32, error) {
 			g.keys = append(g.keys, "")
 		}
 		return 0, nil
-	case g.single != nil && len(g.pl.group) == 1 && isDict(g.pl.types[g.pl.group[0]]):
+	case len(g.pl.group) == 1 && isDict(g.pl.types[g.pl.group[0]]):
 		v := s.view(g.pl.group[0])
 		if v.null(i) {
 			if g.nullID < 0 {

@@ -1,0 +1,138 @@
+package records
+
+import (
+	"runtime"
+	"testing"
+)
+
+// stream appends n generated flows spread over spanMs without keeping them,
+// flushing every 30 rows (one export packet).
+func stream(tb testing.TB, t *Table, seed uint64, n int, t0, spanMs int64) {
+	c := newFlowCols(tb, t)
+	g := newFlowGen(seed)
+	a := t.NewAppender()
+	for i := range n {
+		f := g.next(t0 + 2000 + int64(i)*spanMs/int64(n))
+		c.appendFlow(a, &f)
+		if i%30 == 29 {
+			a.Flush()
+		}
+	}
+	a.Flush()
+}
+
+func heapInuse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// measure stores n flows over spanMs and returns bytes per record by the
+// table's own accounting and by the heap (HeapInuse growth after GC).
+func measure(tb testing.TB, n int, spanMs, partitionMs int64) (own, heap float64, st Stats) {
+	before := heapInuse()
+	tab := NewTable("ipfix_flow", Options{PartitionMs: partitionMs, MaxBytes: 4 << 30, Now: fixedClock()})
+	stream(tb, tab, 7, n, t0, spanMs)
+	after := heapInuse()
+	st = tab.Stats()
+	runtime.KeepAlive(tab)
+	return float64(st.Bytes) / float64(st.Rows), (float64(after) - float64(before)) / float64(st.Rows), st
+}
+
+// The memory target: at most 120 bytes per stored flow record, by the
+// table's accounting and by the Go heap.
+func TestBytesPerRecord(t *testing.T) {
+	own, heap, st := measure(t, 200_000, 3_600_000, 60_000)
+	t.Logf("200k flows over 1h, 1-minute partitions: %.1f B/record accounted, %.1f B/record heap, %d partitions", own, heap, st.Partitions)
+	if own > 120 || heap > 120 {
+		t.Errorf("bytes per record: accounted %.1f, heap %.1f; want ≤ 120", own, heap)
+	}
+	if heap > own*1.25+8 || own > heap*1.25+8 {
+		t.Errorf("accounting %.1f B/record is off the heap's %.1f by more than 25%%", own, heap)
+	}
+}
+
+// go test -run '^$' -bench BytesPerRecord -benchtime 1x ./pkg/records
+func BenchmarkBytesPerRecord(b *testing.B) {
+	for _, c := range []struct {
+		name            string
+		span, partition int64
+	}{{"1M_over_1h_1min_partitions", 3_600_000, 60_000}, {"1M_over_10min_1min_partitions", 600_000, 60_000},
+		{"1M_over_1h_5min_partitions", 3_600_000, 300_000}} {
+		b.Run(c.name, func(b *testing.B) {
+			var own, heap float64
+			for b.Loop() {
+				own, heap, _ = measure(b, 1_000_000, c.span, c.partition)
+			}
+			b.ReportMetric(own, "B/record-accounted")
+			b.ReportMetric(heap, "B/record-heap")
+		})
+	}
+}
+
+// Rows per second through Appender and Flush (30 rows a flush).
+func BenchmarkAppend(b *testing.B) {
+	g := newFlowGen(9)
+	flows := make([]flow, 1<<16)
+	for i := range flows {
+		flows[i] = g.next(t0 + 2000 + int64(i)*10)
+	}
+	tab := NewTable("ipfix_flow", Options{PartitionMs: 60_000, MaxBytes: 256 << 20, Now: fixedClock()})
+	c := newFlowCols(b, tab)
+	a := tab.NewAppender()
+	i := 0
+	shift := int64(0)
+	for b.Loop() {
+		f := flows[i]
+		f.time += shift
+		f.start += shift
+		c.appendFlow(a, &f)
+		i++
+		if i%30 == 0 {
+			a.Flush()
+		}
+		if i == len(flows) {
+			i = 0
+			shift += int64(len(flows)) * 10
+		}
+	}
+	a.Flush()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+var oneMillion *Table
+
+func millionFlows(b *testing.B) *Table {
+	if oneMillion == nil {
+		oneMillion = NewTable("ipfix_flow", Options{PartitionMs: 60_000, MaxBytes: 4 << 30, Now: fixedClock()})
+		stream(b, oneMillion, 7, 1_000_000, t0, 3_600_000)
+	}
+	return oneMillion
+}
+
+// Queries over 1M flows (one hour, 60 partitions).
+func BenchmarkQuery1M(b *testing.B) {
+	tab := millionFlows(b)
+	b.ResetTimer()
+	for _, c := range []struct {
+		name string
+		q    Query
+	}{
+		{"top10_src_addr_sum_bytes_other", Query{GroupBy: []string{"src_addr"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}, TopN: 10, Other: true}},
+		{"top10_conversations", Query{GroupBy: []string{"src_addr", "dst_addr"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "count"}}, TopN: 10}},
+		{"bytes_per_protocol_per_minute", Query{BucketMs: 60_000, GroupBy: []string{"protocol"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}}},
+		{"p95_rtt_per_application", Query{GroupBy: []string{"application"}, Aggregates: []Aggregate{{Func: "p95", Column: "rtt"}}}},
+		{"cidr_filter_count", Query{Filters: []Filter{{Column: "src_addr", Op: "cidr", Values: []string{"10.0.4.0/22"}}}, Aggregates: []Aggregate{{Func: "count"}}}},
+		{"raw_100_newest_filtered", Query{Limit: 100, Filters: []Filter{{Column: "dst_port", Op: "=", Values: []string{"22"}}}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := tab.Query(b.Context(), c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
