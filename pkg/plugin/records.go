@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,7 +169,11 @@ func (d *Datasource) handleRecordFields(w http.ResponseWriter, r *http.Request) 
 	for _, c := range cols {
 		out = append(out, recordField{Name: c.Name, Type: c.Type.String(), Rows: c.Rows})
 	}
-	slices.SortFunc(out, func(a, b recordField) int { return strings.Compare(a.Name, b.Name) })
+	// Most filled first: the fields every flow has lead the editor's menu,
+	// a vendor field one exporter sends once comes last.
+	slices.SortFunc(out, func(a, b recordField) int {
+		return cmp.Or(cmp.Compare(b.Rows, a.Rows), strings.Compare(a.Name, b.Name))
+	})
 	writeJSON(w, out)
 }
 
