@@ -13,8 +13,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	prommodel "github.com/prometheus/common/model"
 
+	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/records"
 )
 
@@ -207,11 +207,11 @@ func recordBucket(s string, tr backend.TimeRange, interval time.Duration, maxDat
 	case "auto":
 		b = Step(tr, interval, maxDataPoints)
 	default:
-		d, err := prommodel.ParseDuration(s)
+		d, err := config.ParseDuration(s)
 		if err != nil {
 			return 0, fmt.Errorf("bucket %q: %w", s, err)
 		}
-		b = time.Duration(d)
+		b = d
 		if b < time.Second {
 			return 0, fmt.Errorf("bucket %q is shorter than 1s", s)
 		}
