@@ -12,7 +12,6 @@ import (
 	"strconv"
 
 	"github.com/netlens/netlens/pkg/decode/ipfix"
-	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/records"
 	"github.com/netlens/netlens/pkg/status"
@@ -32,6 +31,11 @@ const (
 // enough for 1-minute rates, rarely enough that the series store's write
 // cost does not grow with the flow rate.
 const EmitIntervalMs = 10_000
+
+// mergeIntervalMs is how often a worker moves its counts into the counters
+// it shares with the other workers: rarely enough that the shared lock and
+// the walk over its devices' applications cost nothing per message.
+const mergeIntervalMs = 1_000
 
 // Limits that keep memory bounded whatever exporters send.
 const (
@@ -79,16 +83,13 @@ type Flows struct {
 	fixed fixedCols
 	plans map[planKey]*plan
 
-	devices map[ipfix.Scope]*device
-	byName  map[string]*device
-	volume  map[volKey]*volCounter
-	order   []*volCounter // emission order, stable
-
-	lastEmitMs int64
-	samples    []model.Sample
+	devices     map[ipfix.Scope]*device
+	group       *group // volume counters shared with the other workers of this table
+	lastMergeMs int64
+	mergeBuf    []*pendingApp
 
 	// counted since the last Flush, then added to the board at once
-	nRecords, nOptions, nColumnErrors, nRowsFlushed, nFolded int
+	nRecords, nOptions, nColumnErrors, nRowsFlushed int
 
 	vals   flowVals
 	buf    []byte // scratch for hex and MAC text of one field
@@ -113,8 +114,7 @@ func New(table *records.Table, series pipeline.Appender, board *status.Board) (*
 		board:   board,
 		plans:   map[planKey]*plan{},
 		devices: map[ipfix.Scope]*device{},
-		byName:  map[string]*device{},
-		volume:  map[volKey]*volCounter{},
+		group:   groupFor(table, series, board),
 	}
 	var err error
 	col := func(name string, t records.Type) records.Col {
@@ -412,9 +412,10 @@ func trimNUL(b []byte) []byte {
 }
 
 // Flush moves buffered rows into the table, adds this worker's counts to the
-// status board and, at most every EmitIntervalMs, appends the volume
-// counters to the series store. The receiver calls it after each message
-// or batch.
+// status board, at most every second merges its volume counts into the
+// counters shared by the table's workers and, at most every EmitIntervalMs
+// across them, appends those counters to the series store. The receiver
+// calls it after each message or batch.
 func (f *Flows) Flush(ctx context.Context, nowMs int64) error {
 	f.nRowsFlushed += f.app.Flush()
 	if f.nRecords > 0 {
@@ -429,14 +430,11 @@ func (f *Flows) Flush(ctx context.Context, nowMs int64) error {
 	if f.nColumnErrors > 0 {
 		f.board.Add("ipfix_flow_column_errors", uint64(f.nColumnErrors))
 	}
-	if f.nFolded > 0 {
-		f.board.Add("ipfix_volume_keys_folded", uint64(f.nFolded))
-	}
-	f.nRecords, f.nOptions, f.nRowsFlushed, f.nColumnErrors, f.nFolded = 0, 0, 0, 0, 0
-	if nowMs-f.lastEmitMs < EmitIntervalMs || len(f.order) == 0 {
+	f.nRecords, f.nOptions, f.nRowsFlushed, f.nColumnErrors = 0, 0, 0, 0
+	if nowMs-f.lastMergeMs < mergeIntervalMs && !f.group.due(nowMs) {
 		return nil
 	}
-	f.lastEmitMs = nowMs
+	f.lastMergeMs = nowMs
 	return f.emit(ctx, nowMs)
 }
 

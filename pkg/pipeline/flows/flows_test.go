@@ -24,11 +24,14 @@ const nowMs = 1_795_600_800_000
 // seriesStore is the series store as this package sees it: it keeps every
 // appended batch so tests can read the last value of each counter.
 type seriesStore struct {
+	mu      sync.Mutex
 	batches [][]model.Sample
 	err     error
 }
 
 func (s *seriesStore) Append(_ context.Context, in []model.Sample) (pipeline.AppendResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return pipeline.AppendResult{}, s.err
 	}
@@ -454,13 +457,11 @@ func TestApplicationCardinalityIsBounded(t *testing.T) {
 }
 
 func TestProtocolNames(t *testing.T) {
-	for p, want := range map[uint16]string{6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 47: "gre", 132: "sctp", 250: "250", 0: "0", protoOther: "other"} {
-		if got := protocolName(p, true); got != want {
+	for p, want := range map[uint16]string{6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 47: "gre", 132: "sctp",
+		250: "250", 0: "0", protoUnknown: "unknown", protoOther: "other"} {
+		if got := protocolName(p); got != want {
 			t.Errorf("%d: %s", p, got)
 		}
-	}
-	if protocolName(0, false) != "unknown" {
-		t.Error("no protocol field")
 	}
 }
 
@@ -565,7 +566,99 @@ func TestVolumeSeriesAreCapped(t *testing.T) {
 	if sum != total {
 		t.Fatalf("counted %v of %v bytes", sum, total)
 	}
-	if last["10.0.0.99/0,other,other"] == 0 || e.board.Snapshot().Counters["ipfix_volume_keys_folded"] == 0 {
+	folded := 0
+	for k, v := range last {
+		if strings.HasSuffix(k, ",other,other") && v > 0 {
+			folded++
+		}
+	}
+	if folded == 0 || e.board.Snapshot().Counters["ipfix_volume_keys_folded"] == 0 {
 		t.Fatal("no folded series")
+	}
+}
+
+// The receiver shards exporters by address and port; an exporter that
+// restarts or reconnects on a new port may land on another worker. The
+// device's counters are the same series either way, counted once.
+func TestWorkersShareDeviceCounters(t *testing.T) {
+	e := newEnv(t)
+	other, err := New(e.table, e.series, e.board) // a second worker on the same table
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before := ipfix.Scope{Exporter: netip.MustParseAddrPort("192.0.2.7:50000"), ODID: 3}
+	after := ipfix.Scope{Exporter: netip.MustParseAddrPort("192.0.2.7:50123"), ODID: 3}
+	e.flows.Record(e.record(before, 256, fv{0, 4, u(1, 6)}, fv{0, 1, u(4, 1000)}))
+	if err := e.flows.Flush(ctx, nowMs); err != nil {
+		t.Fatal(err)
+	}
+	other.Record(e.record(after, 256, fv{0, 4, u(1, 6)}, fv{0, 1, u(4, 500)}))
+	if err := other.Flush(ctx, nowMs+5_000); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.series.batches) != 1 {
+		t.Fatalf("%d appends within 10 s across workers, want 1", len(e.series.batches))
+	}
+	e.flows.Record(e.record(before, 256, fv{0, 4, u(1, 6)}, fv{0, 1, u(4, 250)}))
+	if err := e.flows.Flush(ctx, nowMs+10_000); err != nil {
+		t.Fatal(err)
+	}
+	last := e.series.last(BytesTotal)
+	if len(last) != 1 || last["192.0.2.7/3,tcp,unknown"] != 1750 {
+		t.Fatalf("series %v, want one counter of 1750 bytes", last)
+	}
+	if rows := e.table.Stats().Rows; rows != 3 {
+		t.Fatalf("%d rows", rows)
+	}
+}
+
+// Workers run in their own goroutines; the shared counters lose nothing.
+func TestWorkersConcurrently(t *testing.T) {
+	e := newEnv(t)
+	const workers, records = 4, 5000
+	var wg sync.WaitGroup
+	ws := make([]*Flows, workers)
+	for w := range workers {
+		f, err := New(e.table, e.series, e.board)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws[w] = f
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scope := ipfix.Scope{Exporter: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.7"), uint16(50000+w)), ODID: 3}
+			for i := range records {
+				r := e.record(scope, 256, fv{0, 4, u(1, 17)}, fv{0, 1, u(4, 100)})
+				r.Application = fmt.Sprintf("app%d", i%70)
+				f.Record(r)
+				if i%100 == 0 {
+					if err := f.Flush(context.Background(), nowMs+int64(i)*20); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Each worker's last counts, then one emission of everything.
+	for _, f := range ws {
+		if err := f.Flush(context.Background(), nowMs+1_000_000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ws[0].Flush(context.Background(), nowMs+2_000_000); err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, v := range e.series.last(BytesTotal) {
+		sum += v
+	}
+	if sum != workers*records*100 {
+		t.Fatalf("counted %v bytes, sent %d", sum, workers*records*100)
+	}
+	if n := len(e.series.last(BytesTotal)); n > TopApplications+1 {
+		t.Fatalf("%d series for one device", n)
 	}
 }
