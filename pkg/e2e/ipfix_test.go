@@ -91,7 +91,9 @@ func TestBinaryServesSimulatedIPFIX(t *testing.T) {
 		}
 	}
 
-	// The volume series through PromQL: the counter reaches the total.
+	// The volume series through PromQL: the counter reaches the total, both
+	// directions of the simulator's biflows together.
+	wantVolume := sent.Flows.ScaledBytes + sent.Flows.ScaledReverseBytes
 	var volume float64
 	waitFor(t, "ipfix_bytes_total to reach the simulator's bytes", 30*time.Second, func() bool {
 		res := p.queryData(t, map[string]any{"refId": "A", "source": "ipfix", "kind": "series", "editorMode": "code",
@@ -101,7 +103,7 @@ func TestBinaryServesSimulatedIPFIX(t *testing.T) {
 			return false
 		}
 		volume = firstValue(t, res)
-		return uint64(volume) == sent.Flows.ScaledBytes
+		return uint64(volume) == wantVolume
 	})
 
 	// The exporter is on the status resource with every record counted.
