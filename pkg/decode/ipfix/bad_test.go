@@ -34,6 +34,7 @@ func TestBadInput(t *testing.T) {
 		{name: "template of zero-length fields", msg: v10(1, 0, 0, set(2, tmpl(301, fspec(0, 1, 0))), known, good), reason: ReasonTemplateNoFields, records: 1},
 		{name: "template id below 256", msg: v10(1, 0, 0, set(2, tmpl(255, fspec(0, 1, 4))), known, good), reason: ReasonTemplateIDReserved, records: 1},
 		{name: "template flood", o: Options{MaxTemplatesPerScope: 1}, msg: v10(1, 0, 0, known, set(2, tmpl(301, fspec(0, 1, 4))), good), reason: ReasonTemplateFlood, records: 1},
+		{name: "template flood over all scopes", o: Options{MaxTemplates: 1}, before: [][]byte{v10(2, 0, 0, known)}, msg: v10(1, 0, 0, known, good), reason: ReasonTemplateFlood},
 		{name: "too many fields", o: Options{MaxFieldsPerTemplate: 2}, msg: v10(1, 0, 0, set(2, tmpl(301, fspec(0, 1, 4), fspec(0, 2, 4), fspec(0, 4, 1)))), reason: ReasonTemplateTooLong},
 		{name: "record longer than any message", msg: v10(1, 0, 0, set(2, tmpl(301, fspec(0, 1, 40000), fspec(0, 2, 40000)))), reason: ReasonTemplateTooLong},
 		{name: "template runs past its set", msg: v10(1, 0, 0, set(2, cat(u16(301), u16(3), fspec(0, 1, 4))), known, good), reason: ReasonTemplateTruncated, records: 1},
@@ -49,6 +50,7 @@ func TestBadInput(t *testing.T) {
 		{name: "subTemplateMultiList block past the list", msg: v10(1, 0, 0, known, set(2, tmpl(301, fspec(0, 293, varLen))), set(301, cat(u8(9), u8(3), u16(300), u16(40), u32(1), u32(2)))), reason: ReasonBadList},
 		{name: "lists nested too deep", o: Options{MaxListDepth: 1}, msg: v10(1, 0, 0, set(2, tmpl(301, fspec(0, 291, varLen))), set(301, cat(u8(11), u8(3), u16(291), u16(varLen), u8(5), u8(3), u16(7), u16(2)))), reason: ReasonListTooDeep},
 		{name: "pending bytes used up", o: Options{MaxPendingBytesPerScope: 100}, msg: v10(1, 0, 0, set(400, make([]byte, 40)), set(401, make([]byte, 40))), reason: ReasonPendingFull},
+		{name: "pending bytes of all scopes used up", o: Options{MaxPendingBytes: 200}, before: [][]byte{v10(2, 0, 0, set(400, make([]byte, 40)))}, msg: v10(1, 0, 0, set(400, make([]byte, 40))), reason: ReasonPendingFull},
 		{name: "scope flood", o: Options{MaxScopes: 1}, before: [][]byte{v10(1, 0, 0, known)}, msg: v10(2, 0, 0, known, good), reason: ReasonScopeFlood},
 	}
 	reasons := map[string]bool{}
@@ -72,6 +74,9 @@ func TestBadInput(t *testing.T) {
 			}
 			if len(c.data()) != tc.records {
 				t.Errorf("decoded %d good records, want %d", len(c.data()), tc.records)
+			}
+			if err := d.checkTotals(); err != nil {
+				t.Error(err)
 			}
 			reasons[tc.reason] = true
 		})

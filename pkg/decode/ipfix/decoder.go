@@ -105,6 +105,8 @@ type Options struct {
 
 	// Limits beyond the contract's list, against floods and crafted input.
 	MaxScopes               int // exporter/domain pairs, default 65536
+	MaxTemplates            int // templates of all scopes together, default 100000
+	MaxPendingBytes         int // held data of all scopes together, default 64 MiB
 	MaxSamplersPerScope     int // sampler and selector ids remembered, default 1024
 	MaxApplicationsPerScope int // application names remembered, default 65536
 	MaxListDepth            int // RFC 6313 lists inside lists, default 4
@@ -122,6 +124,8 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxTemplatesPerScope, 1024)
 	def(&o.MaxFieldsPerTemplate, 512)
 	def(&o.MaxScopes, 65536)
+	def(&o.MaxTemplates, 100_000)
+	def(&o.MaxPendingBytes, 64<<20)
 	def(&o.MaxSamplersPerScope, 1024)
 	def(&o.MaxApplicationsPerScope, 65536)
 	def(&o.MaxListDepth, 4)
@@ -234,6 +238,9 @@ type Decoder struct {
 	specs  []FieldSpec // scratch for parsing templates
 
 	elems map[uint64]*ie.Element // elements of basicLists, shared so iteration does not allocate
+
+	templates    int // over all scopes, against MaxTemplates
+	pendingBytes int // over all scopes, against MaxPendingBytes
 
 	// per Decode call
 	st       MessageStats
@@ -367,8 +374,24 @@ func (d *Decoder) scope(s Scope, version uint16, tr Transport, nowMs int64) *sco
 		}
 		d.last = sc
 	}
+	if sc.version != version && sc.version != 0 {
+		// An exporter that switches between NetFlow v9 and IPFIX has been
+		// reconfigured: what it taught in one does not hold in the other.
+		d.reset(sc)
+	}
 	sc.version, sc.transport, sc.lastSeenMs = version, tr, nowMs
 	return sc
+}
+
+// reset forgets what a scope was taught, keeping its counters.
+func (d *Decoder) reset(sc *scopeState) {
+	d.templates -= len(sc.templates)
+	d.pendingBytes -= sc.pendingBytes
+	sc.droppedPending += uint64(len(sc.pending))
+	clear(sc.templates)
+	sc.pending, sc.pendingBytes = nil, 0
+	sc.samplers, sc.apps, sc.scopeRate, sc.systemInitMs = nil, nil, 0, 0
+	sc.seqValid = false
 }
 
 func (d *Decoder) newScope(s Scope) *scopeState {
@@ -494,7 +517,7 @@ func (d *Decoder) hold(sc *scopeState, id uint16, body []byte, h hdr) {
 		sc.droppedPending++
 		return
 	}
-	if sc.pendingBytes+cost > d.o.MaxPendingBytesPerScope {
+	if sc.pendingBytes+cost > d.o.MaxPendingBytesPerScope || d.pendingBytes+cost > d.o.MaxPendingBytes {
 		d.st.DroppedPending++
 		sc.droppedPending++
 		d.fail(&Error{Reason: ReasonPendingFull, Scope: sc.scope, TemplateID: id, Offset: d.msgStart - 4})
@@ -502,6 +525,7 @@ func (d *Decoder) hold(sc *scopeState, id uint16, body []byte, h hdr) {
 	}
 	sc.pending = append(sc.pending, pendingSet{id: id, data: append([]byte(nil), body...), h: h})
 	sc.pendingBytes += cost
+	d.pendingBytes += cost
 	d.st.Held++
 }
 
@@ -517,6 +541,7 @@ func (d *Decoder) release(sc *scopeState, t *template) {
 			continue
 		}
 		sc.pendingBytes -= len(p.data) + 64
+		d.pendingBytes -= len(p.data) + 64
 		d.st.Released += d.records(sc, t, p.data, p.h, false)
 	}
 	clear(sc.pending[len(keep):])

@@ -159,8 +159,8 @@ func TestTemplateLifetime(t *testing.T) {
 		t.Errorf("expire %+v, left %+v", st, ss)
 	}
 	d.Forget(exporter2)
-	if len(d.Scopes()) != 0 {
-		t.Error("Forget left the TCP session's scope")
+	if len(d.Scopes()) != 0 || d.checkTotals() != nil || d.templates != 0 {
+		t.Errorf("Forget left the TCP session's scope: %v", d.checkTotals())
 	}
 }
 
@@ -515,4 +515,22 @@ func synthetic30(odid, seq uint32) []byte {
 		recs[i] = flowRec(byte(i), byte(i+1), uint16(1000+i), 443, uint32(1500*i), uint32(i+1))
 	}
 	return v10(odid, seq, 1700000000, set(2, flowTmpl), set(300, recs...))
+}
+
+// An exporter switched from IPFIX to NetFlow v9 (same address, port and
+// domain) starts afresh: an IPFIX template cannot decode v9 data.
+func TestVersionSwitchForgetsTemplates(t *testing.T) {
+	d := New(Options{})
+	decodeAll(t, d, exporter, UDP, v10(3, 0, 0, set(2, tmpl(600, fspec(0, 96, varLen)))))
+	_, st := decodeAll(t, d, exporter, UDP, v9(3, 0, 0, 0, 1, set(600, cat(u8(1), []byte("a")))))
+	if st.Held != 1 || st.Records != 0 {
+		t.Errorf("v9 data decoded with an IPFIX template: %+v", st)
+	}
+	s := d.Scopes()[0]
+	if s.Version != 9 || len(s.Templates) != 0 || d.checkTotals() != nil {
+		t.Errorf("scope %+v, %v", s, d.checkTotals())
+	}
+	if err := New(Options{}).Restore(d.Snapshot()); err != nil {
+		t.Errorf("restore: %v", err)
+	}
 }

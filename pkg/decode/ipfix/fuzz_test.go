@@ -3,6 +3,7 @@ package ipfix
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -79,6 +80,9 @@ func FuzzDecode(f *testing.F) {
 				case st.Released > st.Records+st.OptionsRecords:
 					t.Fatalf("stats %+v", st)
 				}
+			}
+			if err := d.checkTotals(); err != nil {
+				t.Fatal(err)
 			}
 			for _, s := range d.Scopes() {
 				if s.HeldBytes < 0 || (s.HeldSets == 0) != (s.HeldBytes == 0) || s.HeldBytes > 4096 {
@@ -168,4 +172,18 @@ func within(v, b []byte) bool {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
 	s := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= s && p+uintptr(len(v)) <= s+uintptr(len(b))
+}
+
+// checkTotals verifies the decoder-wide counts behind MaxTemplates and
+// MaxPendingBytes against the scopes.
+func (d *Decoder) checkTotals() error {
+	templates, pending := 0, 0
+	for _, sc := range d.scopes {
+		templates += len(sc.templates)
+		pending += sc.pendingBytes
+	}
+	if templates != d.templates || pending != d.pendingBytes {
+		return fmt.Errorf("totals: %d templates and %d pending bytes counted, scopes have %d and %d", d.templates, d.pendingBytes, templates, pending)
+	}
+	return nil
 }

@@ -103,7 +103,7 @@ func (d *Decoder) Restore(s State) error {
 				first = cmp.Or(first, error(&Error{Reason: ReasonTemplateIDReserved, Scope: key, TemplateID: ts.ID}))
 				continue
 			}
-			if sc.templates[ts.ID] == nil && len(sc.templates) >= d.o.MaxTemplatesPerScope {
+			if sc.templates[ts.ID] == nil && (len(sc.templates) >= d.o.MaxTemplatesPerScope || d.templates >= d.o.MaxTemplates) {
 				first = cmp.Or(first, error(&Error{Reason: ReasonTemplateFlood, Scope: key, TemplateID: ts.ID}))
 				continue
 			}
@@ -113,6 +113,9 @@ func (d *Decoder) Restore(s State) error {
 				continue
 			}
 			t.lastSeenMs = ts.LastSeenMs
+			if sc.templates[ts.ID] == nil {
+				d.templates++
+			}
 			sc.templates[ts.ID] = t
 		}
 		for _, sm := range ss.Samplers {
@@ -149,6 +152,7 @@ func (d *Decoder) Expire(nowMs int64) ExpireStats {
 			for id, t := range sc.templates {
 				if nowMs-t.lastSeenMs >= d.o.TemplateLifetimeMs {
 					delete(sc.templates, id)
+					d.templates--
 					sc.expiredTemplates++
 					st.Templates++
 				}
@@ -158,6 +162,7 @@ func (d *Decoder) Expire(nowMs int64) ExpireStats {
 		for _, p := range sc.pending {
 			if nowMs-p.h.receivedMs >= d.o.PendingTTLMs {
 				sc.pendingBytes -= len(p.data) + 64
+				d.pendingBytes -= len(p.data) + 64
 				sc.droppedPending++
 				st.PendingSets++
 				continue
@@ -180,8 +185,10 @@ func (d *Decoder) Expire(nowMs int64) ExpireStats {
 // Forget drops every scope of an exporter transport session, as RFC 7011
 // asks when a TCP connection closes: its templates die with it.
 func (d *Decoder) Forget(exporter netip.AddrPort) {
-	for key := range d.scopes {
+	for key, sc := range d.scopes {
 		if key.Exporter == exporter {
+			d.templates -= len(sc.templates)
+			d.pendingBytes -= sc.pendingBytes
 			delete(d.scopes, key)
 		}
 	}

@@ -441,7 +441,7 @@ func (d *Decoder) learn(sc *scopeState, id uint16, options bool, scopeCount int,
 		d.st.Templates++
 		return
 	}
-	if old == nil && len(sc.templates) >= d.o.MaxTemplatesPerScope {
+	if old == nil && (len(sc.templates) >= d.o.MaxTemplatesPerScope || d.templates >= d.o.MaxTemplates) {
 		d.fail(&Error{Reason: ReasonTemplateFlood, Scope: sc.scope, TemplateID: id, Offset: at})
 		return
 	}
@@ -455,6 +455,9 @@ func (d *Decoder) learn(sc *scopeState, id uint16, options bool, scopeCount int,
 		// reused. The new definition is what the exporter now sends, so it
 		// is used, but the exporter is at fault and it is counted.
 		d.fail(&Error{Reason: ReasonTemplateRedefined, Scope: sc.scope, TemplateID: id, Offset: at})
+	}
+	if old == nil {
+		d.templates++
 	}
 	sc.templates[id] = t
 	d.st.Templates++
@@ -474,6 +477,7 @@ func (d *Decoder) withdraw(sc *scopeState, setID, id uint16, at int) {
 		for k, t := range sc.templates {
 			if t.options == options {
 				delete(sc.templates, k)
+				d.templates--
 				d.st.Withdrawals++
 			}
 		}
@@ -492,6 +496,7 @@ func (d *Decoder) withdraw(sc *scopeState, setID, id uint16, at int) {
 		return
 	}
 	delete(sc.templates, id)
+	d.templates--
 	d.st.Withdrawals++
 }
 
