@@ -275,7 +275,7 @@ func quantileFunc(fn string) bool { _, ok := quantiles[fn]; return ok }
 func TestQueryAgreesWithReference(t *testing.T) {
 	defer func(n int) { chunkRows = n }(chunkRows)
 	chunkRows = 64
-	for seed := range 300 {
+	for seed := range 150 {
 		data := make([]byte, 3000)
 		g := newFlowGen(uint64(seed))
 		for i := range data {

@@ -719,10 +719,9 @@ func (pl *plan) rawRows(ctx context.Context) (*Result, error) {
 	for pi := len(pl.parts) - 1; pi >= 0; pi-- {
 		ps := &pl.parts[pi]
 		if len(h) == pl.limit && ps.maxT < h[0].t {
-			// every row of this and older partitions is older than the
-			// rows kept (partitions never overlap in time): not examined
+			// every row of this partition is older than the rows kept
 			skipped = true
-			break
+			continue
 		}
 		s.partition(ps)
 		for k := range ps.chunkCount() {

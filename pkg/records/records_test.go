@@ -24,7 +24,7 @@ func flowTable(t testing.TB, n int, spanMs int64) (*Table, *refTable, []flow) {
 }
 
 func TestTopTalkers(t *testing.T) {
-	tab, ref, _ := flowTable(t, 20000, 600_000)
+	tab, ref, _ := flowTable(t, 10000, 600_000)
 	// The five sources that sent the most bytes over the last 10 minutes,
 	// everyone else folded into "other".
 	q := Query{FromMs: t0, ToMs: t0 + 600_000, GroupBy: []string{"src_addr"},
@@ -53,7 +53,7 @@ func TestTopTalkers(t *testing.T) {
 }
 
 func TestConversations(t *testing.T) {
-	tab, ref, _ := flowTable(t, 20000, 600_000)
+	tab, ref, _ := flowTable(t, 10000, 600_000)
 	// Top conversations by packets, TCP only, without an other row: the
 	// result says it was cut.
 	res := checkQuery(t, tab, ref, Query{FromMs: t0, GroupBy: []string{"src_addr", "dst_addr"},
@@ -68,7 +68,7 @@ func TestConversations(t *testing.T) {
 }
 
 func TestBytesPerProtocolPerMinute(t *testing.T) {
-	tab, ref, _ := flowTable(t, 20000, 600_000)
+	tab, ref, _ := flowTable(t, 10000, 600_000)
 	res := checkQuery(t, tab, ref, Query{FromMs: t0, ToMs: t0 + 600_000, BucketMs: 60_000, GroupBy: []string{"protocol"},
 		Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}})
 	if res.Columns[0].Name != "time" || res.Columns[1].Name != "protocol" || res.Columns[2].Name != "sum(bytes)" {
@@ -87,7 +87,7 @@ func TestBytesPerProtocolPerMinute(t *testing.T) {
 }
 
 func TestP95(t *testing.T) {
-	tab, ref, _ := flowTable(t, 20000, 600_000)
+	tab, ref, _ := flowTable(t, 10000, 600_000)
 	res := checkQuery(t, tab, ref, Query{Aggregates: []Aggregate{{Func: "p95", Column: "rtt"}, {Func: "p50", Column: "rtt"},
 		{Func: "p99", Column: "bytes"}, {Func: "count", Column: "rtt"}}, GroupBy: []string{"exporter"}})
 	p95 := res.Columns[1].Values.([]float64)
@@ -117,7 +117,7 @@ func TestP95(t *testing.T) {
 }
 
 func TestCIDRFilters(t *testing.T) {
-	tab, ref, flows := flowTable(t, 10000, 300_000)
+	tab, ref, flows := flowTable(t, 4000, 300_000)
 	for _, f := range []Filter{
 		{Column: "src_addr", Op: "cidr", Values: []string{"10.0.1.0/24"}},
 		{Column: "src_addr", Op: "cidr", Values: []string{"10.0.0.0/23", "2001:db8::/120"}},
@@ -312,8 +312,8 @@ func TestOutOfOrderRows(t *testing.T) {
 // A small cap evicts whole partitions, oldest first; the rows that remain
 // are exactly the newest ones, intact.
 func TestEvictionUnderSmallCap(t *testing.T) {
-	tab := NewTable("ipfix_flow", Options{PartitionMs: 60_000, MaxBytes: 4 << 20, Now: fixedClock()})
-	flows := fill(t, tab, 3, 200_000, t0, 40*60_000)
+	tab := NewTable("ipfix_flow", Options{PartitionMs: 60_000, MaxBytes: 1 << 20, Now: fixedClock()})
+	flows := fill(t, tab, 3, 50_000, t0, 40*60_000)
 	st := tab.Stats()
 	if st.EvictedPartitions == 0 || st.EvictedRows == 0 || st.Bytes > st.MaxBytes {
 		t.Fatalf("stats %+v: want evictions and bytes under the cap", st)
@@ -321,32 +321,65 @@ func TestEvictionUnderSmallCap(t *testing.T) {
 	if st.Rows+st.EvictedRows+st.RefusedRows != int64(len(flows)) {
 		t.Errorf("rows %d + evicted %d + refused %d != %d appended", st.Rows, st.EvictedRows, st.RefusedRows, len(flows))
 	}
-	// The reference keeps the flows of the partitions still held.
-	oldest := floorDiv(st.OldestMs, 60_000) * 60_000
-	var kept []flow
-	for _, f := range flows {
-		if f.time >= oldest {
-			kept = append(kept, f)
+	// Every row held is one that was appended, unchanged: render each
+	// stored row and each appended flow the same way and match them up.
+	all, err := tab.Query(t.Context(), Query{Limit: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := refOfFlows(flows)
+	appended := map[string]int{}
+	for _, r := range ref.rows {
+		appended[renderRefRow(ref, r)]++
+	}
+	held := resultRows(all)
+	if len(held) != int(st.Rows) {
+		t.Fatalf("raw query returned %d rows, stats say %d", len(held), st.Rows)
+	}
+	kept := newRef()
+	for _, name := range ref.names[1:] {
+		kept.column(name, ref.types[name])
+	}
+	newest := floorDiv(st.NewestMs, 60_000) * 60_000
+	inNewest := 0
+	for _, row := range held {
+		k := renderRefRow(ref, row)
+		if appended[k] == 0 {
+			t.Fatalf("row held that was never appended (or corrupted): %s", k)
+		}
+		appended[k]--
+		kept.rows = append(kept.rows, row)
+		if row.v["time"].(int64) >= newest {
+			inNewest++
 		}
 	}
-	if int64(len(kept)) != st.Rows {
-		t.Fatalf("%d flows at or after %d, table holds %d", len(kept), oldest, st.Rows)
+	want := 0
+	for _, f := range flows {
+		if f.time >= newest {
+			want++
+		}
 	}
-	ref := refOfFlows(kept)
-	checkQuery(t, tab, ref, Query{GroupBy: []string{"application", "protocol"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"},
+	if inNewest != want {
+		t.Errorf("newest minute holds %d rows, %d were appended", inNewest, want)
+	}
+	// Aggregates over what remains agree with the reference over the same rows.
+	slices.Reverse(kept.rows)
+	for i := range kept.rows {
+		kept.rows[i].seq = i
+	}
+	checkQuery(t, tab, kept, Query{GroupBy: []string{"application", "protocol"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"},
 		{Func: "min", Column: "start"}, {Func: "max", Column: "rtt"}}})
-	checkQuery(t, tab, ref, Query{Limit: 2000})
-	checkQuery(t, tab, ref, Query{GroupBy: []string{"src_addr"}, BucketMs: 60_000, Aggregates: []Aggregate{{Func: "count"}}, TopN: 3, Other: true})
+	checkQuery(t, tab, kept, Query{GroupBy: []string{"src_addr"}, BucketMs: 60_000, Aggregates: []Aggregate{{Func: "count"}}, TopN: 3, Other: true})
 }
 
 // Queries run while writers append; run with -race.
 func TestConcurrentAppendAndQuery(t *testing.T) {
-	tab := NewTable("ipfix_flow", Options{PartitionMs: 10_000, MaxBytes: 8 << 20, Now: fixedClock()})
+	tab := NewTable("ipfix_flow", Options{PartitionMs: 10_000, MaxBytes: 2 << 20, Now: fixedClock()})
 	newFlowCols(t, tab)
 	var wg sync.WaitGroup
 	for w := range 2 {
 		wg.Go(func() {
-			fill(t, tab, uint64(10+w), 30000, t0, 10*60_000)
+			fill(t, tab, uint64(10+w), 15000, t0, 10*60_000)
 		})
 	}
 	done := make(chan struct{})
@@ -354,7 +387,7 @@ func TestConcurrentAppendAndQuery(t *testing.T) {
 	var queries int
 	wg.Go(func() {
 		defer close(done)
-		for range 60 {
+		for range 20 {
 			for _, q := range []Query{
 				{GroupBy: []string{"src_addr"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "p95", Column: "rtt"}}, TopN: 5, Other: true},
 				{Limit: 100, Filters: []Filter{{Column: "dst_addr", Op: "cidr", Values: []string{"10.0.0.0/16"}}}},
@@ -376,8 +409,8 @@ func TestConcurrentAppendAndQuery(t *testing.T) {
 		t.Fatal(qerr)
 	}
 	st := tab.Stats()
-	if st.Rows+st.EvictedRows+st.RefusedRows != 60000 || tab.Version() == 0 {
-		t.Errorf("after 60000 rows: %+v version %d", st, tab.Version())
+	if st.Rows+st.EvictedRows+st.RefusedRows != 30000 || tab.Version() == 0 {
+		t.Errorf("after 30000 rows: %+v version %d", st, tab.Version())
 	}
 }
 
@@ -406,4 +439,19 @@ func TestTypeErrorsAreCounted(t *testing.T) {
 	if got := res.Columns[1].Values.([]uint64)[0]; got != 5 || res.Columns[2].Null == nil || !res.Columns[2].Null[0] {
 		t.Errorf("row: u=%d s=%v", got, res.Columns[2])
 	}
+}
+
+// At a rate where one time span outgrows the cap, the span is cut into
+// siblings and the oldest go first: the newest rows are always kept.
+func TestHighRateWithinOneSpan(t *testing.T) {
+	tab := NewTable("ipfix_flow", Options{PartitionMs: 300_000, MaxBytes: 2 << 20, Now: fixedClock()})
+	flows := fill(t, tab, 5, 100_000, t0, 60_000)
+	st := tab.Stats()
+	if st.EvictedPartitions == 0 || st.Rows == 0 || st.Bytes > st.MaxBytes || st.RefusedRows != 0 {
+		t.Fatalf("stats %+v: want siblings evicted, none refused, bytes under the cap", st)
+	}
+	// The rows held are the last ones appended, in order.
+	kept := flows[len(flows)-int(st.Rows):]
+	checkQuery(t, tab, refOfFlows(kept), Query{Limit: 500})
+	checkQuery(t, tab, refOfFlows(kept), Query{GroupBy: []string{"application"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}})
 }

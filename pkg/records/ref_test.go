@@ -719,3 +719,39 @@ func checkQuery(t testing.TB, tab *Table, ref *refTable, q Query) *Result {
 	}
 	return got
 }
+
+// renderRefRow spells a row with every column, nulls included.
+func renderRefRow(r *refTable, row refRow) string {
+	var b strings.Builder
+	for _, n := range r.names {
+		v, ok := row.v[n]
+		if a, isAddr := v.(netip.Addr); isAddr {
+			v = a.String()
+		}
+		fmt.Fprintf(&b, "%s=%v/%v ", n, v, ok)
+	}
+	return b.String()
+}
+
+// resultRows turns a raw result (all columns) back into reference rows.
+func resultRows(res *Result) []refRow {
+	n := 0
+	if len(res.Columns) > 0 {
+		n = res.Columns[0].Len()
+	}
+	rows := make([]refRow, n)
+	for i := range rows {
+		rows[i].v = map[string]any{}
+		for _, c := range res.Columns {
+			if c.Null != nil && c.Null[i] {
+				continue
+			}
+			v := rowOf(c, i)
+			if c.Type == Addr {
+				v = netip.MustParseAddr(v.(string))
+			}
+			rows[i].v[c.Name] = v
+		}
+	}
+	return rows
+}

@@ -36,6 +36,7 @@ type partition struct {
 	present    []uint16
 	minT, maxT int64
 	hot        bool
+	full       bool // closed for size: rows of its span go to a newer sibling
 	lastTouch  uint64
 	bytes      int64
 }
@@ -179,16 +180,19 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// partitionFor finds or creates the partition of ts (under mu).
+// partitionFor finds or creates the partition of ts (under mu). A time
+// span normally has one partition; when one outgrows partLimit (a rate so
+// high that one span would approach the cap) it is closed and the span
+// continues in a sibling, so that eviction stays gradual.
 func (t *Table) partitionFor(ts int64) *partition {
 	start := floorDiv(ts, t.o.PartitionMs) * t.o.PartitionMs
-	if p := t.lastPart; p != nil && p.start == start {
+	if p := t.lastPart; p != nil && p.start == start && !p.full {
 		return p
 	}
-	i := sort.Search(len(t.parts), func(i int) bool { return t.parts[i].start >= start })
-	if i < len(t.parts) && t.parts[i].start == start {
-		t.lastPart = t.parts[i]
-		return t.parts[i]
+	i := sort.Search(len(t.parts), func(i int) bool { return t.parts[i].start > start })
+	if i > 0 && t.parts[i-1].start == start && !t.parts[i-1].full {
+		t.lastPart = t.parts[i-1]
+		return t.parts[i-1]
 	}
 	p := &partition{start: start, hot: true, minT: math.MaxInt64, maxT: math.MinInt64}
 	t.parts = append(t.parts, nil)
@@ -198,6 +202,10 @@ func (t *Table) partitionFor(ts int64) *partition {
 	t.hot = append(t.hot, p)
 	return p
 }
+
+// partLimit is the size at which a partition closes: a sixteenth of the
+// cap, so that evicting one never drops more than about 6% of the rows.
+func (t *Table) partLimit() int64 { return max(t.o.MaxBytes/16, 128<<10) }
 
 // accept reports whether a row stamped ts may be stored (under mu).
 func (t *Table) accept(ts, now int64) bool {
@@ -225,11 +233,18 @@ func (t *Table) settle(touched []*partition) {
 		t.bytes -= p.bytes
 		p.bytes = p.size()
 		t.bytes += p.bytes
+		if p.bytes > t.partLimit() && !p.full {
+			p.full = true
+			t.cool(p)
+		}
 	}
 	if len(t.parts) > 0 {
 		edge := t.parts[len(t.parts)-1].start - (hotSpan-1)*t.o.PartitionMs
 		keep := t.hot[:0]
 		for _, p := range t.hot {
+			if !p.hot {
+				continue // cooled as full
+			}
 			if p.start < edge && t.flushes-p.lastTouch >= coolAfter {
 				t.cool(p)
 				continue
@@ -267,7 +282,11 @@ func (t *Table) evictOldest() {
 	t.rows -= int64(p.n)
 	t.evictedRows += int64(p.n)
 	t.evictedParts++
-	t.evictedBefore = max(t.evictedBefore, p.start+t.o.PartitionMs)
+	// Rows of a span whose data was evicted are refused, unless a sibling
+	// of that span still takes rows.
+	if len(t.parts) == 0 || t.parts[0].start != p.start {
+		t.evictedBefore = max(t.evictedBefore, p.start+t.o.PartitionMs)
+	}
 	if p.hot {
 		for i, h := range t.hot {
 			if h == p {
