@@ -177,8 +177,35 @@ type Record struct {
 // until their template is.
 type MessageStats struct {
 	Records, OptionsRecords, Templates, Withdrawals, Held, Released, DroppedPending, Malformed int
-	LostRecords                                                                                uint64 // IPFIX sequence gap before this message
-	LostPackets                                                                                uint64 // NetFlow v9 sequence gap before this message
+
+	LostRecords uint64 // IPFIX sequence gap before this message
+	LostPackets uint64 // NetFlow v9 sequence gap before this message
+	// ByReason counts the Malformed by reason (Decode returns only the
+	// first error), for counters named after each.
+	ByReason ReasonCounts
+}
+
+// ReasonCounts counts errors by reason, without allocating.
+type ReasonCounts [len(reasons)]uint16
+
+// Each calls fn for every reason counted at least once.
+func (c *ReasonCounts) Each(fn func(reason string, n int)) {
+	for i, n := range c {
+		if n > 0 {
+			fn(reasons[i], int(n))
+		}
+	}
+}
+
+func (c *ReasonCounts) add(reason string) {
+	for i, r := range reasons {
+		if r == reason {
+			if c[i] < 0xffff {
+				c[i]++
+			}
+			return
+		}
+	}
 }
 
 // Error is why a message, set or record was rejected.
@@ -226,6 +253,13 @@ const (
 	ReasonPendingFull        = "pending_full"         // held data dropped: the scope's pending bytes are used up
 	ReasonScopeFlood         = "scope_flood"          // more exporter/domain pairs than MaxScopes
 )
+
+var reasons = [...]string{
+	ReasonTruncatedMessage, ReasonBadVersion, ReasonBadLength, ReasonBadSetLength, ReasonBadSetID,
+	ReasonTemplateNoFields, ReasonTemplateIDReserved, ReasonTemplateFlood, ReasonTemplateTooLong,
+	ReasonTemplateTruncated, ReasonBadScopeCount, ReasonTemplateRedefined, ReasonWithdrawalMismatch,
+	ReasonFieldOverrun, ReasonBadList, ReasonListTooDeep, ReasonPendingFull, ReasonScopeFlood,
+}
 
 // Decoder holds what exporters have taught us. Not safe for concurrent use.
 type Decoder struct {
@@ -292,6 +326,7 @@ func (d *Decoder) Decode(msg []byte, from netip.AddrPort, tr Transport, nowMs in
 
 func (d *Decoder) fail(e *Error) {
 	d.st.Malformed++
+	d.st.ByReason.add(e.Reason)
 	if d.err == nil {
 		d.err = e
 	}
