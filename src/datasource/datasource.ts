@@ -18,6 +18,7 @@ import {
   DEFAULT_QUERY,
   DeviceStatus,
   EVENT_LABELS,
+  ExporterStatus,
   Matcher,
   MatchOp,
   MetricInfo,
@@ -25,6 +26,10 @@ import {
   NetlensOptions,
   NetlensQuery,
   NetlensVariableQuery,
+  RecordFieldInfo,
+  RecordFieldType,
+  RecordFilter,
+  RecordKind,
   Source,
   StatusResponse,
 } from './types';
@@ -71,6 +76,11 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     if (query.kind === 'events') {
       return true;
     }
+    // Raw rows need nothing chosen either; an aggregate still waiting for
+    // its field would only make the backend refuse the query.
+    if (query.kind === 'records') {
+      return Boolean(query.recordKind) && (query.aggregates ?? []).every((a) => a.func === 'count' || a.field);
+    }
     if (query.editorMode === 'code') {
       return Boolean(query.expr?.trim());
     }
@@ -84,6 +94,13 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     for (const m of query.matchers ?? []) {
       texts.push(m.label, m.value);
     }
+    for (const f of query.filters ?? []) {
+      texts.push(f.field, ...f.values);
+    }
+    for (const a of query.aggregates ?? []) {
+      texts.push(a.field);
+    }
+    texts.push(...(query.columns ?? []));
     return texts.some((t) => srv.containsTemplate(t));
   }
 
@@ -107,6 +124,9 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     }
     if (query.matchers) {
       out.matchers = query.matchers.map((m) => interpolateMatcher(m, scopedVars));
+    }
+    if (query.kind === 'records') {
+      return interpolateRecords(out, scopedVars);
     }
     // Events carry only device and hostname: a dashboard filter on another
     // label (interface, …) is about the panels' series, not these events.
@@ -189,6 +209,45 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return this.getResource<StatusResponse>('status');
   }
 
+  // Records (flows): the record store's columns and their values.
+
+  /** Fields (columns) of a record table, most filled first. */
+  async getRecordFields(kind: RecordKind, range?: TimeRange): Promise<RecordFieldInfo[]> {
+    const r = await this.getResource<unknown>('records/fields', { kind, ...rangeParams(range) });
+    const fields = listOf<Partial<RecordFieldInfo>>(r, 'fields');
+    return fields
+      .filter((f) => typeof f.name === 'string' && f.name !== '')
+      .map((f) => ({ name: f.name!, type: recordFieldType(f.type), rows: Number(f.rows ?? 0) }));
+  }
+
+  /** Values of a record field that start with prefix, most frequent first. */
+  async getRecordValues(
+    kind: RecordKind,
+    field: string,
+    prefix = '',
+    range?: TimeRange,
+    limit = RECORD_VALUES_LIMIT
+  ): Promise<string[]> {
+    const params: Record<string, string | number> = {
+      kind,
+      field: getTemplateSrv().replace(field),
+      prefix,
+      limit,
+      ...rangeParams(range),
+    };
+    const r = await this.getResource<unknown>('records/values', params);
+    return listOf<unknown>(r, 'values').map(String);
+  }
+
+  /**
+   * The IPFIX exporters the receiver has heard from. The status page polls
+   * it; a failure is shown there, so Grafana's error toast stays off.
+   */
+  async getExporters(): Promise<ExporterStatus[]> {
+    const r = await this.getResource<unknown>('ipfix/exporters', undefined, { showErrorAlert: false });
+    return listOf<ExporterStatus>(r, 'exporters');
+  }
+
   // Ad-hoc filters.
 
   async getTagKeys(options?: DataSourceGetTagKeysOptions<NetlensQuery>): Promise<MetricFindValue[]> {
@@ -210,6 +269,20 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   /** Values of a variable query; also serves legacy callers of metricFindQuery. */
   async findVariableValues(q: NetlensVariableQuery, range?: TimeRange): Promise<MetricFindValue[]> {
     const source: Source = q.source ?? 'ftd';
+    // The contract's records variable query carries kind "records" and no type.
+    if (q.type === 'recordValues' || q.kind === 'records') {
+      if (!q.field) {
+        return [];
+      }
+      const values = await this.getRecordValues(
+        q.recordKind ?? 'ipfix_flow',
+        q.field,
+        '',
+        range,
+        VARIABLE_VALUES_LIMIT
+      );
+      return values.map((text) => ({ text }));
+    }
     switch (q.type) {
       case 'devices': {
         const devices = await this.getDevices(source);
@@ -233,6 +306,88 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async metricFindQuery(query: NetlensVariableQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
     return this.findVariableValues(query, options?.range);
   }
+}
+
+/** How many values an editor's autocomplete asks for. */
+export const RECORD_VALUES_LIMIT = 100;
+
+/** How many values a template variable lists: enough for every exporter of a large network. */
+export const VARIABLE_VALUES_LIMIT = 1000;
+
+const FIELD_TYPES: RecordFieldType[] = ['uint', 'int', 'float', 'time', 'string', 'addr', 'bool'];
+
+function recordFieldType(t: unknown): RecordFieldType {
+  return FIELD_TYPES.includes(t as RecordFieldType) ? (t as RecordFieldType) : 'string';
+}
+
+/**
+ * The list in a resource's answer. The contract's records and exporters
+ * resources answer with a bare array; the catalogs wrap theirs in an object
+ * ({"values": [...]}), so that form is read too.
+ */
+function listOf<T>(answer: unknown, key: string): T[] {
+  if (Array.isArray(answer)) {
+    return answer as T[];
+  }
+  const inner = (answer as Record<string, unknown> | null | undefined)?.[key];
+  return Array.isArray(inner) ? (inner as T[]) : [];
+}
+
+// A character no typed value holds: joins a multi-value variable's values
+// so they can be told apart again after Grafana's replace.
+const VALUE_SEPARATOR = '\u001f';
+
+/**
+ * Replaces variables in one filter value. A multi-value variable gives one
+ * value each, so "$exporter" with two exporters picked is two values.
+ */
+export function interpolateRecordValue(value: string, scopedVars: ScopedVars): string[] {
+  const text = getTemplateSrv().replace(value, scopedVars, (v: string | string[]) =>
+    Array.isArray(v) ? v.join(VALUE_SEPARATOR) : v
+  );
+  return text.split(VALUE_SEPARATOR);
+}
+
+/**
+ * Replaces variables in a filter. = and != take one value: when a variable
+ * gives several they become in and not in, as a multi-value variable in a
+ * matcher becomes a regex alternation.
+ */
+export function interpolateRecordFilter(f: RecordFilter, scopedVars: ScopedVars): RecordFilter {
+  const srv = getTemplateSrv();
+  const values = (f.values ?? []).flatMap((v) => interpolateRecordValue(v, scopedVars));
+  let op = f.op;
+  if (values.length > 1 && (op === '=' || op === '!=')) {
+    op = op === '=' ? 'in' : 'not in';
+  }
+  return { field: srv.replace(f.field, scopedVars), op, values };
+}
+
+/**
+ * The records part of applyTemplateVariables. Filter rows still being
+ * filled in (no field or no value) are left out rather than refused by the
+ * backend. The dashboard's ad-hoc filters are series labels and are not
+ * applied to records.
+ */
+function interpolateRecords(q: NetlensQuery, scopedVars: ScopedVars): NetlensQuery {
+  const srv = getTemplateSrv();
+  const out: NetlensQuery = { ...q };
+  delete out.adhocFilters;
+  if (q.filters) {
+    out.filters = q.filters
+      .filter((f) => f.field && (f.values ?? []).some((v) => v !== ''))
+      .map((f) => interpolateRecordFilter({ ...f, values: f.values.filter((v) => v !== '') }, scopedVars));
+  }
+  if (q.aggregates) {
+    out.aggregates = q.aggregates.map((a) => (a.field ? { ...a, field: srv.replace(a.field, scopedVars) } : a));
+  }
+  if (q.columns) {
+    out.columns = q.columns.flatMap((c) => srv.replace(c, scopedVars, 'csv').split(',')).filter(Boolean);
+  }
+  if (q.bucket) {
+    out.bucket = srv.replace(q.bucket, scopedVars);
+  }
+  return out;
 }
 
 const KIND_NUMBERS: MetricKind[] = ['unknown', 'gauge', 'counter'];

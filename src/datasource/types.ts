@@ -55,6 +55,25 @@ export interface NetlensQuery extends DataQuery {
 
   /** Events: which kinds of event; empty means all. Their matchers filter on EVENT_LABELS only. */
   eventTypes?: string[];
+
+  /**
+   * Records (kind records): the record schema, "ipfix_flow" for flows. With
+   * no aggregates the query returns raw rows (columns, newest first, at most
+   * limit); with aggregates it groups by groupBy (shared with series),
+   * optionally per time bucket, cut to the topN groups by the first
+   * aggregate with the rest folded into "other".
+   */
+  recordKind?: RecordKind;
+  filters?: RecordFilter[];
+  aggregates?: RecordAggregate[];
+  /** "" (whole range), "auto" (Grafana's interval) or a duration such as "1m". */
+  bucket?: string;
+  topN?: number;
+  other?: boolean;
+  columns?: string[];
+  limit?: number;
+  /** Variable queries on records: the field whose values are listed (contract section 7). */
+  field?: string;
 }
 
 export const DEFAULT_QUERY: Partial<NetlensQuery> = {
@@ -63,6 +82,37 @@ export const DEFAULT_QUERY: Partial<NetlensQuery> = {
   editorMode: 'builder',
   format: 'time_series',
 };
+
+/** Record schemas the collector stores; flows are the first. */
+export type RecordKind = 'ipfix_flow';
+
+export const RECORD_KINDS: RecordKind[] = ['ipfix_flow'];
+
+/**
+ * Record filter operators (pkg/query Op*). Values are text as the editor
+ * shows them: addresses, numbers, names; cidr takes prefixes, range "lo-hi".
+ */
+export type RecordOp = '=' | '!=' | 'in' | 'not in' | 'cidr' | 'not cidr' | 'range' | '<' | '<=' | '>' | '>=';
+
+export const RECORD_OPS: RecordOp[] = ['=', '!=', 'in', 'not in', 'cidr', 'not cidr', 'range', '<', '<=', '>', '>='];
+
+/** Narrows records on one field; several filters all apply. */
+export interface RecordFilter {
+  field: string;
+  op: RecordOp;
+  values: string[];
+}
+
+/** Aggregate functions of a records query; count takes no field. */
+export type RecordFunc = 'sum' | 'count' | 'avg' | 'min' | 'max' | 'p50' | 'p90' | 'p95' | 'p99';
+
+export const RECORD_FUNCS: RecordFunc[] = ['sum', 'count', 'avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99'];
+
+export interface RecordAggregate {
+  func: RecordFunc;
+  /** Empty for count. */
+  field?: string;
+}
 
 /** What can happen to a device, as the collector's device registry records it (pkg/status EventType). */
 export type EventType = 'connected' | 'disconnected' | 'rejected' | 'cancelled' | 'error';
@@ -159,8 +209,46 @@ export interface StatusResponse {
   problems?: string[];
 }
 
+/** Column types of a record table (records/fields). */
+export type RecordFieldType = 'uint' | 'int' | 'float' | 'time' | 'string' | 'addr' | 'bool';
+
+/** One field (column) of a record table as GET records/fields lists it. */
+export interface RecordFieldInfo {
+  name: string;
+  type: RecordFieldType;
+  /** Rows holding a value (non-null). */
+  rows: number;
+}
+
+/** How an IPFIX exporter is doing: losing means sequence gaps or drops lately, stopped means silent. */
+export type ExporterState = 'ok' | 'losing' | 'stopped';
+
+/** One exporter and observation domain as GET ipfix/exporters reports it. */
+export interface ExporterStatus {
+  /** Exporter address and ODID, "192.0.2.7/0": the device label and the records' exporter column. */
+  device: string;
+  /** Address and port the messages come from. */
+  address: string;
+  transport: string;
+  odid: number;
+  templates?: number[];
+  optionsTemplates?: number[];
+  records: number;
+  recordsPerSec: number;
+  bytesPerSec: number;
+  /** Records missing by the sequence numbers (lost export packets). */
+  lostRecords: number;
+  /** Records waiting for their template. */
+  heldRecords: number;
+  /** Records the receiver dropped, by reason (queue_full, malformed:<reason>, ...). */
+  drops?: Record<string, number>;
+  samplingRate?: number;
+  lastSeenMs: number;
+  state: ExporterState;
+}
+
 /** What a template variable query asks for. */
-export type VariableQueryType = 'devices' | 'families' | 'metrics' | 'labelValues';
+export type VariableQueryType = 'devices' | 'families' | 'metrics' | 'labelValues' | 'recordValues';
 
 export interface NetlensVariableQuery {
   refId: string;
@@ -172,4 +260,12 @@ export interface NetlensVariableQuery {
   label?: string;
   /** labelValues: only values seen on this metric. */
   metric?: string;
+  /**
+   * recordValues: the contract's records variable query,
+   * {"kind":"records","recordKind":"ipfix_flow","field":"src_addr"}.
+   */
+  kind?: 'records';
+  recordKind?: RecordKind;
+  /** recordValues: the record field whose values are listed. */
+  field?: string;
 }

@@ -100,13 +100,42 @@ export const CATALOG = {
     { name: 'ftd_interface_input_bytes', family: 'interface', kind: 'counter', help: 'Bytes received' },
     { name: 'ftd_interface_output_bytes', family: 'interface', kind: 'counter', help: 'Bytes sent' },
     { name: 'ftd_memory_used_percent', family: 'memory', kind: 'gauge', help: '' },
+    { name: 'ipfix_bytes_total', family: '', kind: 'counter', help: 'Flow bytes, sampling scaled in' },
+    { name: 'ipfix_packets_total', family: '', kind: 'counter', help: 'Flow packets, sampling scaled in' },
+    { name: 'ipfix_flows_total', family: '', kind: 'counter', help: 'Flow records' },
   ],
   labels: ['device', 'hostname', 'interface'],
   values: {
     device: ['a1b2', 'c3d4'],
     hostname: ['fw-edge-1', 'fw-edge-2'],
     interface: ['GigabitEthernet0/0', 'GigabitEthernet0/1'],
+    protocol: ['tcp', 'udp', 'icmp'],
+    application: ['http', 'dns', 'other', 'unknown'],
   } as Record<string, string[]>,
+};
+
+/** The ipfix_flow table's columns as records/fields lists them (contract section 4). */
+export const FLOW_FIELDS = [
+  { name: 'time', type: 'time', rows: 1200 },
+  { name: 'exporter', type: 'string', rows: 1200 },
+  { name: 'src_addr', type: 'addr', rows: 1200 },
+  { name: 'dst_addr', type: 'addr', rows: 1200 },
+  { name: 'src_port', type: 'uint', rows: 1100 },
+  { name: 'dst_port', type: 'uint', rows: 1100 },
+  { name: 'protocol', type: 'uint', rows: 1200 },
+  { name: 'bytes', type: 'uint', rows: 1200 },
+  { name: 'packets', type: 'uint', rows: 1200 },
+  { name: 'application', type: 'string', rows: 800 },
+  { name: 'rtt', type: 'uint', rows: 300 },
+];
+
+/** Values of the flow fields, most frequent first as records/values answers. */
+export const FLOW_VALUES: Record<string, string[]> = {
+  exporter: ['192.0.2.7/0', '192.0.2.9/256'],
+  src_addr: ['10.0.0.1', '10.0.0.2', '10.1.0.9', '2001:db8::1'],
+  dst_addr: ['192.0.2.80', '198.51.100.53'],
+  protocol: ['6', '17', '1'],
+  application: ['http', 'dns', 'tls'],
 };
 
 /** Answers the catalog resources the way the backend does, narrowing metrics by family. */
@@ -115,9 +144,18 @@ export const catalogHandler: ResourceHandler = (path, params) => {
     case 'catalog/families':
       return { families: CATALOG.families };
     case 'catalog/metrics':
-      return { metrics: CATALOG.metrics.filter((m) => !params.family || m.family === params.family) };
+      return {
+        metrics: CATALOG.metrics.filter(
+          (m) =>
+            (!params.family || m.family === params.family) && (!params.source || m.name.startsWith(`${params.source}_`))
+        ),
+      };
+    case 'records/fields':
+      return FLOW_FIELDS;
+    case 'records/values':
+      return (FLOW_VALUES[String(params.field)] ?? []).filter((v) => v.startsWith(String(params.prefix ?? '')));
     case 'catalog/labels':
-      return { labels: CATALOG.labels };
+      return { labels: params.source === 'ipfix' ? ['application', 'device', 'protocol'] : CATALOG.labels };
     case 'catalog/label-values':
       return { values: CATALOG.values[String(params.label)] ?? [] };
     case 'devices':
