@@ -70,7 +70,7 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
   return (
     <>
       <EditorRow>
-        <EditorField label="Family" optional tooltip="Narrows the metric list to one FTD metric family">
+        <EditorField label="Family" optional tooltip="Narrows the metric list to one metric family">
           <Combobox<string>
             id={`netlens-ftd-family-${query.refId}`}
             width={24}

@@ -8,19 +8,14 @@ import type { DataSource } from '../../datasource';
 import { builderToPromQL, promQLToBuilder } from '../../promql';
 import { DEFAULT_QUERY, EditorMode, Format, NetlensOptions, NetlensQuery, QueryKind, Source } from '../../types';
 import { EventsEditor, eventMatchers } from '../EventsEditor/EventsEditor';
-import { SOURCES, SOURCE_OPTIONS } from './sources';
+import { RecordsEditor, recordsDefaults } from '../RecordsEditor/RecordsEditor';
+import { kindsOf, SOURCES, SOURCE_OPTIONS } from './sources';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
 
 const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
   { value: 'builder', label: 'Builder' },
   { value: 'code', label: 'Code' },
-];
-
-// Records (flows, INT reports) get their choice when a source sends them.
-const KIND_OPTIONS: Array<SelectableValue<QueryKind>> = [
-  { value: 'series', label: 'Series' },
-  { value: 'events', label: 'Device events', description: 'For annotations and tables' },
 ];
 
 const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
@@ -74,12 +69,25 @@ export function QueryEditor(props: Props) {
     // The backend takes only device and hostname filters on events; the
     // series' other filters (interface, …) would make it refuse the query.
     // Live and Instant are hidden for events, so they must not stay on
-    // unseen either.
-    change(
-      kind === 'events'
-        ? { kind, matchers: eventMatchers(query.matchers), live: undefined, instant: undefined }
-        : { kind }
-    );
+    // unseen either. Records keep Live (new rows are pushed) but have no
+    // Instant; a new records query starts as bytes over time.
+    if (kind === 'events') {
+      change({ kind, matchers: eventMatchers(query.matchers), live: undefined, instant: undefined });
+    } else if (kind === 'records') {
+      change({ kind, instant: undefined, ...recordsDefaults(query, SOURCES[query.source]?.recordKind) });
+    } else {
+      change({ kind });
+    }
+  };
+
+  // A source that does not answer the query's kind (device events of IPFIX
+  // exporters, flow records of FTD) starts over as a series query.
+  const switchSource = (source: Source) => {
+    if (source === query.source) {
+      return;
+    }
+    setNotice(undefined);
+    change(kindsOf(source).includes(query.kind) ? { source } : { source, kind: 'series' });
   };
 
   const commitExpr = () => {
@@ -91,9 +99,12 @@ export function QueryEditor(props: Props) {
 
   const section = SOURCES[query.source] ?? SOURCES.ftd;
   const Builder = section.Builder;
-  // Only FTD is received, and its device registry is where events come from.
-  const events = query.kind === 'events' && Boolean(Builder);
-  const promql = !events && mode === 'builder' && Builder ? builderToPromQL(query) : '';
+  // Events come from FTD's device registry; records from IPFIX's record store.
+  const kind: QueryKind = kindsOf(query.source).includes(query.kind) ? query.kind : 'series';
+  const events = kind === 'events';
+  const records = kind === 'records';
+  const series = kind === 'series';
+  const promql = series && mode === 'builder' && Builder ? builderToPromQL(query) : '';
 
   return (
     <EditorRows>
@@ -103,15 +114,10 @@ export function QueryEditor(props: Props) {
           aria-label="Source"
           value={query.source}
           options={SOURCE_OPTIONS}
-          onChange={(v) => v.value && change({ source: v.value })}
+          onChange={(v) => v.value && switchSource(v.value)}
         />
-        {Builder && (
-          <RadioButtonGroup<QueryKind>
-            options={KIND_OPTIONS}
-            value={events ? 'events' : 'series'}
-            size="sm"
-            onChange={switchKind}
-          />
+        {Builder && section.kinds && section.kinds.length > 1 && (
+          <RadioButtonGroup<QueryKind> options={section.kinds} value={kind} size="sm" onChange={switchKind} />
         )}
         <FlexItem grow={1} />
         {!events && (
@@ -124,19 +130,24 @@ export function QueryEditor(props: Props) {
               value={Boolean(query.live)}
               onChange={(e) => change({ live: e.currentTarget.checked })}
             />
-            <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} size="sm" onChange={switchMode} />
+            {series && (
+              <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} size="sm" onChange={switchMode} />
+            )}
           </>
         )}
       </EditorHeader>
       {events && (
         <EventsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
       )}
+      {records && (
+        <RecordsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
+      )}
       {notice && (
         <Alert severity="warning" title="" onRemove={() => setNotice(undefined)}>
           {notice}
         </Alert>
       )}
-      {!events &&
+      {series &&
         mode === 'builder' &&
         (Builder ? (
           <>
@@ -154,10 +165,10 @@ export function QueryEditor(props: Props) {
           </>
         ) : (
           <Alert severity="info" title={`${section.label} is not received yet`}>
-            Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD can be queried.
+            Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD and IPFIX can be queried.
           </Alert>
         ))}
-      {!events && mode === 'code' && (
+      {series && mode === 'code' && (
         <EditorRow>
           <EditorField
             label="PromQL"
@@ -183,7 +194,7 @@ export function QueryEditor(props: Props) {
           </EditorField>
         </EditorRow>
       )}
-      {!events && (
+      {series && (
         <EditorRow>
           <EditorField label="Legend" optional tooltip="{{label}} is replaced by the series' label value">
             <Input

@@ -2,7 +2,7 @@ import { ComponentType } from 'react';
 import { SelectableValue, TimeRange } from '@grafana/data';
 
 import type { DataSource } from '../../datasource';
-import { NetlensQuery, Source } from '../../types';
+import { NetlensQuery, QueryKind, RecordKind, Source } from '../../types';
 import { FtdEditor } from '../FtdEditor/FtdEditor';
 
 /** What every source's builder section receives. */
@@ -20,15 +20,40 @@ export interface SourceSection {
   description: string;
   /** Missing while the collector does not receive this source yet. */
   Builder?: ComponentType<SourceEditorProps>;
+  /** The kinds of query the source answers, in the header's order; series alone when absent. */
+  kinds?: Array<SelectableValue<QueryKind>>;
+  /** The record schema of the source's records queries. */
+  recordKind?: RecordKind;
 }
 
-// One entry a source: a new receiver plugs in its builder here.
+const SERIES: SelectableValue<QueryKind> = { value: 'series', label: 'Series' };
+
+// One entry a source: a new receiver plugs in its builder here. The series
+// builder is the same PromQL builder for every source: the metric catalog
+// narrows to the source's own metrics (ipfix_bytes_total, ...).
 export const SOURCES: Record<Source, SourceSection> = {
-  ftd: { label: 'Cisco FTD', description: 'Firepower Threat Defense streaming telemetry', Builder: FtdEditor },
+  ftd: {
+    label: 'Cisco FTD',
+    description: 'Firepower Threat Defense streaming telemetry',
+    Builder: FtdEditor,
+    kinds: [SERIES, { value: 'events', label: 'Device events', description: 'For annotations and tables' }],
+  },
   xr: { label: 'Cisco IOS XR', description: 'Model-driven telemetry' },
   int: { label: 'INT', description: 'Inband network telemetry reports' },
-  ipfix: { label: 'IPFIX', description: 'Flow records' },
+  ipfix: {
+    label: 'IPFIX',
+    description: 'Flow records',
+    Builder: FtdEditor,
+    kinds: [SERIES, { value: 'records', label: 'Flow records', description: 'Every flow, filtered and aggregated' }],
+    recordKind: 'ipfix_flow',
+  },
 };
+
+/** The kinds of query a source answers. */
+export function kindsOf(source: Source | undefined): QueryKind[] {
+  const section = SOURCES[source ?? 'ftd'] ?? SOURCES.ftd;
+  return (section.kinds ?? [SERIES]).map((k) => k.value!);
+}
 
 // The header's select menu is as narrow as the select and wraps a
 // description word by word; a few words fit, a sentence did not.

@@ -1,5 +1,5 @@
 import React, { useState } from 'react';
-import { render, screen } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
@@ -7,7 +7,7 @@ import { NetlensVariableQuery } from '../../types';
 import { VariableQueryEditor } from './VariableQueryEditor';
 
 function renderEditor(initial: Partial<NetlensVariableQuery>) {
-  const { ds } = fakeDataSource(catalogHandler);
+  const { ds, calls } = fakeDataSource(catalogHandler);
   const changes: NetlensVariableQuery[] = [];
   function Harness() {
     const [query, setQuery] = useState({ refId: 'V', ...initial } as NetlensVariableQuery);
@@ -24,12 +24,12 @@ function renderEditor(initial: Partial<NetlensVariableQuery>) {
     );
   }
   render(<Harness />);
-  return changes;
+  return { changes, calls };
 }
 
 describe('VariableQueryEditor', () => {
   it('asks for a label and an optional metric when listing label values', async () => {
-    const changes = renderEditor({ type: 'devices' });
+    const { changes } = renderEditor({ type: 'devices' });
     expect(screen.queryByRole('textbox', { name: 'Label' })).not.toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('combobox', { name: 'Query type' }));
@@ -48,10 +48,38 @@ describe('VariableQueryEditor', () => {
   });
 
   it('offers a family filter for metric names only', async () => {
-    const changes = renderEditor({ type: 'metrics' });
+    const { changes } = renderEditor({ type: 'metrics' });
     await userEvent.type(screen.getByRole('textbox', { name: 'Family' }), 'cpu');
     await userEvent.tab();
     expect(changes[changes.length - 1]).toEqual({ refId: 'V', type: 'metrics', family: 'cpu' });
     expect(screen.queryByRole('textbox', { name: 'Label' })).not.toBeInTheDocument();
+  });
+
+  it('lists the values of a flow record field, in the shape of the records contract', async () => {
+    const { changes, calls } = renderEditor({ type: 'devices' });
+    await userEvent.click(screen.getByRole('combobox', { name: 'Query type' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^Flow record values/ }));
+    expect(changes[changes.length - 1]).toMatchObject({
+      type: 'recordValues',
+      kind: 'records',
+      recordKind: 'ipfix_flow',
+    });
+
+    // Field names come from the record store.
+    await waitFor(() => expect(calls.some((c) => c.path === 'records/fields')).toBe(true));
+    await userEvent.click(screen.getByRole('combobox', { name: 'Field' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^exporter/ }));
+    expect(changes[changes.length - 1]).toEqual({
+      refId: 'V',
+      type: 'recordValues',
+      kind: 'records',
+      recordKind: 'ipfix_flow',
+      field: 'exporter',
+    });
+  });
+
+  it('opens a contract records query that has no type on its field', () => {
+    renderEditor({ kind: 'records', recordKind: 'ipfix_flow', field: 'src_addr' } as Partial<NetlensVariableQuery>);
+    expect(screen.getByRole('combobox', { name: 'Field' })).toHaveValue('src_addr');
   });
 });

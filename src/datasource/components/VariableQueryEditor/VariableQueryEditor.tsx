@@ -3,7 +3,9 @@ import { QueryEditorProps } from '@grafana/data';
 import { Combobox, ComboboxOption, InlineField, InlineFieldRow, Input } from '@grafana/ui';
 
 import type { DataSource } from '../../datasource';
-import { NetlensOptions, NetlensQuery, NetlensVariableQuery, VariableQueryType } from '../../types';
+import { NetlensOptions, NetlensQuery, NetlensVariableQuery, RecordKind, VariableQueryType } from '../../types';
+import { withCurrent } from '../QueryEditor/options';
+import { useLoader } from '../QueryEditor/useLoader';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions, NetlensVariableQuery>;
 
@@ -14,13 +16,15 @@ const TYPES: Array<ComboboxOption<VariableQueryType>> = [
   { value: 'families', label: 'Metric families' },
   { value: 'metrics', label: 'Metric names', description: 'Optionally of one family' },
   { value: 'labelValues', label: 'Label values', description: 'Of one label, optionally on one metric' },
+  { value: 'recordValues', label: 'Flow record values', description: 'Of one IPFIX flow field' },
 ];
 
 // One width for every field, so the inputs line up under each other.
 const FIELD_WIDTH = 36;
 
-export function VariableQueryEditor({ query, onChange }: Props) {
-  const type: VariableQueryType = query.type ?? 'devices';
+export function VariableQueryEditor({ query, onChange, datasource, range }: Props) {
+  // The contract's records variable query ({"kind":"records", ...}) may come without a type.
+  const type: VariableQueryType = query.type ?? (query.kind === 'records' ? 'recordValues' : 'devices');
   const update = (patch: Partial<NetlensVariableQuery>) => onChange({ ...query, type, ...patch });
 
   return (
@@ -32,7 +36,13 @@ export function VariableQueryEditor({ query, onChange }: Props) {
             width={FIELD_WIDTH}
             options={TYPES}
             value={type}
-            onChange={(v) => update({ type: v.value })}
+            onChange={(v) =>
+              update(
+                v.value === 'recordValues'
+                  ? { type: v.value, kind: 'records', recordKind: query.recordKind ?? 'ipfix_flow' }
+                  : { type: v.value, kind: undefined, recordKind: undefined, field: undefined }
+              )
+            }
           />
         </InlineField>
       </InlineFieldRow>
@@ -68,6 +78,55 @@ export function VariableQueryEditor({ query, onChange }: Props) {
           </InlineField>
         </InlineFieldRow>
       )}
+      {type === 'recordValues' && (
+        <RecordField
+          kind={query.recordKind ?? 'ipfix_flow'}
+          field={query.field}
+          loadFields={(kind) => datasource.getRecordFields(kind, range)}
+          uid={datasource.uid}
+          onChange={(field) => update({ kind: 'records', recordKind: query.recordKind ?? 'ipfix_flow', field })}
+        />
+      )}
     </>
+  );
+}
+
+interface RecordFieldProps {
+  kind: RecordKind;
+  field?: string;
+  uid: string;
+  loadFields: DataSourceFields;
+  onChange: (field: string) => void;
+}
+
+type DataSourceFields = (kind: RecordKind) => ReturnType<Props['datasource']['getRecordFields']>;
+
+/** The field whose values the variable lists, offered from the fields that have arrived. */
+function RecordField({ kind, field, uid, loadFields, onChange }: RecordFieldProps) {
+  const fields = useLoader(`${uid}|${kind}`, () => loadFields(kind));
+  const options = withCurrent(
+    (fields.value ?? []).map((f) => ({ value: f.name, description: f.type })),
+    field
+  );
+  return (
+    <InlineFieldRow>
+      <InlineField
+        label="Field"
+        labelWidth={16}
+        tooltip="Values seen in the time range, most frequent first"
+        error={fields.error}
+        invalid={Boolean(fields.error)}
+      >
+        <Combobox<string>
+          id="netlens-variable-field"
+          width={FIELD_WIDTH}
+          createCustomValue
+          placeholder="exporter, src_addr, …"
+          options={options}
+          value={field || null}
+          onChange={(v) => onChange(v.value)}
+        />
+      </InlineField>
+    </InlineFieldRow>
   );
 }
