@@ -17,6 +17,7 @@ import {
 
 import { errorText } from '../../errors';
 import { DeviceState, DeviceStatus, ERROR_CATEGORIES, Figures, ListenerStatus, SettingInfo } from '../../types';
+import { Exporters, isIPFIXListener } from './Exporters';
 import { cancelDeviceStream, StatusState } from './useStatus';
 
 const PLUGIN_ID = 'netlens-telemetry-datasource';
@@ -58,7 +59,10 @@ function cancellable(d: DeviceStatus): boolean {
 
 export function StatusPanel({ state }: { state: StatusState }) {
   const styles = useStyles2(getStyles);
-  const { status, error, loading, uid, refresh } = state;
+  const { status, error, loading, uid, refresh, exporters, exportersError } = state;
+  // The IPFIX part shows once the collector has an IPFIX listener (bound or
+  // not) or has heard from an exporter; an FTD-only collector goes without.
+  const ipfix = (status?.listeners ?? []).some(isIPFIXListener) || (exporters ?? []).length > 0;
   const onCancel =
     uid && canCancelStreams()
       ? async (id: string) => {
@@ -95,6 +99,20 @@ export function StatusPanel({ state }: { state: StatusState }) {
           <ConfigSubSection className={styles.subSection} title="Devices">
             <Devices devices={status.devices ?? []} className={styles.table} onCancel={onCancel} />
           </ConfigSubSection>
+          {ipfix && (
+            <ConfigSubSection
+              className={styles.subSection}
+              title="IPFIX exporters"
+              description="Per exporter and observation domain: templates in use, records lost to sequence gaps, records waiting for a template and the receiver's own drops."
+            >
+              <Exporters
+                listeners={status.listeners ?? []}
+                exporters={exporters}
+                error={exportersError}
+                className={styles.table}
+              />
+            </ConfigSubSection>
+          )}
           <ConfigSubSection className={styles.subSection} title="Counters" isCollapsible isInitiallyOpen={false}>
             <FigureTable
               figures={status.counters ?? {}}
@@ -433,6 +451,9 @@ const getStyles = (theme: GrafanaTheme2) => ({
     // left; widening the cell while it shows keeps the errors readable.
     '.action .confirming': { minWidth: theme.spacing(32) },
     '.action .pending': { whiteSpace: 'nowrap' },
+    // An exporter in trouble is marked down its left edge as well as by its badge.
+    '.state-losing td:first-child': { boxShadow: `inset 3px 0 ${theme.colors.warning.main}` },
+    '.state-stopped td:first-child': { boxShadow: `inset 3px 0 ${theme.colors.error.main}` },
   }),
   // Name and value tables: at full width a short value sat far from its name.
   figures: css({ width: 'auto', minWidth: theme.spacing(60) }),

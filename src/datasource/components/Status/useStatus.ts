@@ -3,13 +3,17 @@ import { getDataSourceSrv } from '@grafana/runtime';
 
 import type { DataSource } from '../../datasource';
 import { errorText } from '../../errors';
-import { StatusResponse } from '../../types';
+import { ExporterStatus, StatusResponse } from '../../types';
 
 export const STATUS_REFRESH_MS = 5000;
 
 export interface StatusState {
   status?: StatusResponse;
   error?: string;
+  /** IPFIX exporters (GET ipfix/exporters), read beside the status. */
+  exporters?: ExporterStatus[];
+  /** Why the exporters could not be read; the rest of the status may still be fine. */
+  exportersError?: string;
   loading: boolean;
   /** The data source the status was read through; actions call the same one. */
   uid?: string;
@@ -35,13 +39,21 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
     const load = async () => {
       try {
         const ds = (await getDataSourceSrv().get({ uid })) as DataSource;
-        const status = await ds.getStatus();
+        // The exporters are their own resource: a collector without the
+        // IPFIX receiver, or one that fails to list them, still has a status.
+        const [status, exporters] = await Promise.all([
+          ds.getStatus(),
+          ds.getExporters().then(
+            (list) => ({ list, error: undefined }),
+            (err) => ({ list: undefined, error: errorText(err) })
+          ),
+        ]);
         if (!cancelled) {
-          setState({ status, loading: false });
+          setState({ status, exporters: exporters.list, exportersError: exporters.error, loading: false });
         }
       } catch (err) {
         if (!cancelled) {
-          setState((prev) => ({ status: prev.status, error: errorText(err), loading: false }));
+          setState((prev) => ({ ...prev, error: errorText(err), loading: false }));
         }
       }
     };

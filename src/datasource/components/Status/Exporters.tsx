@@ -1,0 +1,183 @@
+import React from 'react';
+import { cx } from '@emotion/css';
+import { dateTimeFormat, dateTimeFormatTimeAgo, formattedValueToString, getValueFormat } from '@grafana/data';
+import { Alert, Badge, BadgeColor } from '@grafana/ui';
+
+import { ExporterState, ExporterStatus, ListenerStatus } from '../../types';
+
+const STATE_COLORS: Record<ExporterState, BadgeColor> = {
+  ok: 'green',
+  losing: 'orange',
+  stopped: 'red',
+};
+
+const STATE_HELP: Record<ExporterState, string> = {
+  ok: 'sending, nothing lost',
+  losing: 'sequence gaps or drops lately',
+  stopped: 'silent past the exporter timeout',
+};
+
+// Exporters in trouble come first: with dozens of exporters, the one that
+// loses packets must not hide at the bottom of the list.
+const STATE_ORDER: Record<ExporterState, number> = { losing: 0, stopped: 1, ok: 2 };
+
+/** Whether a listener belongs to the IPFIX receiver (ipfix, ipfix-udp, ipfix-tcp, …). */
+export function isIPFIXListener(l: ListenerStatus): boolean {
+  return l.name.toLowerCase().startsWith('ipfix');
+}
+
+/** Exporters ordered for reading: trouble first, then by device. */
+export function sortExporters(exporters: ExporterStatus[]): ExporterStatus[] {
+  return [...exporters].sort(
+    (a, b) =>
+      (STATE_ORDER[a.state] ?? 3) - (STATE_ORDER[b.state] ?? 3) ||
+      a.device.localeCompare(b.device, 'en', { numeric: true })
+  );
+}
+
+function bytesRate(value: number): string {
+  return formattedValueToString(getValueFormat('Bps')(value ?? 0, 1));
+}
+
+function perSecond(value: number): string {
+  return (value ?? 0).toLocaleString('en', { maximumFractionDigits: 1 });
+}
+
+function count(n: number | undefined): string {
+  return (n ?? 0).toLocaleString('en');
+}
+
+function seen(ms: number): string {
+  return ms > 0 ? dateTimeFormatTimeAgo(ms) : '—';
+}
+
+interface ExportersProps {
+  listeners: ListenerStatus[];
+  exporters?: ExporterStatus[];
+  error?: string;
+  className: string;
+}
+
+/**
+ * The IPFIX receiver: where it listens, and per exporter and observation
+ * domain what arrived (templates, records and bytes per second), what was
+ * lost on the way (sequence gaps), what waits for a template and what the
+ * receiver itself dropped. An exporter that loses packets or went silent is
+ * flagged.
+ */
+export function Exporters({ listeners, exporters, error, className }: ExportersProps) {
+  const ipfix = listeners.filter(isIPFIXListener);
+  const list = sortExporters(exporters ?? []);
+  const trouble = list.filter((e) => e.state !== 'ok');
+  return (
+    <>
+      {ipfix.length > 0 && (
+        // A div, not a p: a badge is a div.
+        <div aria-label="IPFIX listeners" className="listeners">
+          Listening for IPFIX and NetFlow v9 on{' '}
+          {ipfix.map((l, i) => (
+            <React.Fragment key={`${l.name}/${l.network}`}>
+              {i > 0 && ', '}
+              <code>
+                {l.network} {typeof l.bound === 'string' && l.bound ? l.bound : l.address}
+              </code>
+              {!l.bound && <Badge color="red" text="not listening" tooltip={l.error} />}
+            </React.Fragment>
+          ))}
+          .
+        </div>
+      )}
+      {error && (
+        <Alert severity="warning" title="Cannot read the IPFIX exporters">
+          {error}
+        </Alert>
+      )}
+      {trouble.length > 0 && (
+        <Alert severity="warning" title={trouble.length === 1 ? 'An exporter needs a look' : 'Exporters need a look'}>
+          {trouble
+            .map((e) => `${e.device} ${e.state === 'losing' ? 'is losing records' : 'stopped sending'}`)
+            .join('; ')}
+          .
+        </Alert>
+      )}
+      {!error && list.length === 0 && <p>No IPFIX exporter has sent anything yet.</p>}
+      {list.length > 0 && (
+        <table className={className} aria-label="IPFIX exporters">
+          <thead>
+            <tr>
+              <th>Exporter</th>
+              <th>State</th>
+              <th>Templates</th>
+              <th className="num">Records/s</th>
+              <th className="num">Bytes/s</th>
+              <th className="num">Lost records</th>
+              <th className="num">Held</th>
+              <th>Drops</th>
+              <th className="num">Sampling</th>
+              <th>Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((e) => (
+              <tr
+                key={`${e.device}/${e.address}/${e.transport}`}
+                className={cx(e.state !== 'ok' && `state-${e.state}`)}
+              >
+                <td>
+                  {e.device}
+                  <div className="secondary">
+                    <small>
+                      {e.address} {e.transport}, domain {e.odid}
+                    </small>
+                  </div>
+                </td>
+                <td>
+                  <Badge color={STATE_COLORS[e.state] ?? 'blue'} text={e.state} tooltip={STATE_HELP[e.state]} />
+                </td>
+                <td>
+                  {(e.templates ?? []).join(', ') || 'none'}
+                  {(e.optionsTemplates ?? []).length > 0 && (
+                    <div className="secondary">
+                      <small>options {e.optionsTemplates!.join(', ')}</small>
+                    </div>
+                  )}
+                </td>
+                <td className="num" title={`${count(e.records)} records in all`}>
+                  {perSecond(e.recordsPerSec)}
+                </td>
+                <td className="num">{bytesRate(e.bytesPerSec)}</td>
+                <td className={cx('num', e.lostRecords > 0 && 'error')}>{count(e.lostRecords)}</td>
+                <td className="num" title="Records waiting for their template">
+                  {count(e.heldRecords)}
+                </td>
+                <td>
+                  <Drops drops={e.drops} />
+                </td>
+                <td className="num">{e.samplingRate && e.samplingRate > 1 ? `1:${e.samplingRate}` : 'none'}</td>
+                <td title={e.lastSeenMs > 0 ? dateTimeFormat(e.lastSeenMs) : ''}>{seen(e.lastSeenMs)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function Drops({ drops }: { drops?: Record<string, number> }) {
+  const reasons = Object.keys(drops ?? {})
+    .filter((r) => (drops![r] ?? 0) > 0)
+    .sort();
+  if (reasons.length === 0) {
+    return <>none</>;
+  }
+  return (
+    <>
+      {reasons.map((r) => (
+        <span key={r}>
+          <Badge color="red" text={`${r}: ${count(drops![r])}`} />{' '}
+        </span>
+      ))}
+    </>
+  );
+}
