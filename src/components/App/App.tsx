@@ -8,6 +8,7 @@ import { useStatus } from '../../datasource/components/Status/useStatus';
 
 export const DATASOURCE_ID = 'netlens-telemetry-datasource';
 export const FTD_DASHBOARD_UID = 'netlens-ftd-overview';
+export const FLOWS_DASHBOARD_UID = 'netlens-flows-overview';
 
 /**
  * The app's page: what Netlens is receiving right now, read from the
@@ -47,6 +48,9 @@ export function App(_: AppRootProps) {
           )}
           <LinkButton variant="secondary" fill="text" icon="apps" href={`/d/${FTD_DASHBOARD_UID}`}>
             FTD overview dashboard
+          </LinkButton>
+          <LinkButton variant="secondary" fill="text" icon="apps" href={`/d/${FLOWS_DASHBOARD_UID}`}>
+            Flows overview dashboard
           </LinkButton>
           <LinkButton variant="secondary" fill="text" icon="cog" href={`/connections/datasources/edit/${uid}`}>
             Data source settings

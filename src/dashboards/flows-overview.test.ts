@@ -1,0 +1,197 @@
+import appPlugin from '../plugin.json';
+import dashboard from './flows-overview.json';
+import { RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
+
+// The Flows overview must only ask for what the IPFIX contract
+// (notes/ipfix-contracts.md, sections 4 and 7) says the collector produces:
+// the ipfix_flow columns, the three volume series and their labels.
+
+/** ipfix_flow's named columns (section 4); other fields are named by their IE. */
+const FLOW_COLUMNS = [
+  'exporter',
+  'time',
+  'start',
+  'src_addr',
+  'dst_addr',
+  'src_port',
+  'dst_port',
+  'protocol',
+  'bytes',
+  'packets',
+  'bytes_raw',
+  'packets_raw',
+  'sampling_rate',
+  'in_if',
+  'out_if',
+  'tcp_flags',
+  'tos',
+  'application',
+  'reverse_bytes',
+  'reverse_packets',
+];
+
+/** Dashboard variables that stand for a column the exporter's definitions name (RTT, SRT). */
+const COLUMN_VARIABLES = ['$rtt_field', '$srt_field'];
+
+const VOLUME_SERIES = ['ipfix_bytes_total', 'ipfix_packets_total', 'ipfix_flows_total'];
+const VOLUME_LABELS = ['device', 'protocol', 'application'];
+
+interface Target {
+  refId: string;
+  source?: string;
+  kind?: string;
+  editorMode?: string;
+  metric?: string;
+  matchers?: Array<{ label: string; op: string; value: string }>;
+  groupBy?: string[];
+  recordKind?: string;
+  filters?: Array<{ field: string; op: string; values: string[] }>;
+  aggregates?: Array<{ func: string; field?: string }>;
+  bucket?: string;
+  topN?: number;
+  other?: boolean;
+  columns?: string[];
+  limit?: number;
+  datasource?: { type: string; uid: string };
+}
+
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: Target[];
+  datasource?: { type: string; uid: string };
+}
+
+const panels = dashboard.panels as unknown as Panel[];
+const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
+const column = (name: string) => FLOW_COLUMNS.includes(name) || COLUMN_VARIABLES.includes(name);
+
+describe('Flows overview dashboard', () => {
+  it('is included in the app like the FTD overview, under its own uid', () => {
+    expect(appPlugin.includes).toContainEqual({
+      type: 'dashboard',
+      name: 'Flows overview',
+      path: 'dashboards/flows-overview.json',
+    });
+    expect(dashboard.uid).toBe('netlens-flows-overview');
+    expect(dashboard.title).toBe('Flows overview');
+  });
+
+  it('has unique panel ids and panels that do not overlap on the grid', () => {
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Set<string>();
+    for (const p of panels) {
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          const cell = `${x},${y}`;
+          expect({ panel: p.title, cell, taken: cells.has(cell) }).toEqual({ panel: p.title, cell, taken: false });
+          cells.add(cell);
+        }
+      }
+    }
+  });
+
+  it('queries the Netlens data source variable only, as IPFIX', () => {
+    expect(targets.length).toBeGreaterThan(0);
+    for (const t of targets) {
+      expect(t.datasource).toEqual({ type: 'netlens-telemetry-datasource', uid: '${ds}' });
+      expect(t.source).toBe('ipfix');
+      expect(['series', 'records']).toContain(t.kind);
+    }
+  });
+
+  it('asks series queries only for the volume series and their labels, as rates', () => {
+    const series = targets.filter((t) => t.kind === 'series');
+    expect(series.length).toBeGreaterThan(0);
+    for (const t of series) {
+      expect(t.editorMode).toBe('builder');
+      expect(VOLUME_SERIES).toContain(t.metric);
+      expect(t).toMatchObject({ rate: true });
+      for (const l of [...(t.groupBy ?? []), ...(t.matchers ?? []).map((m) => m.label)]) {
+        expect(VOLUME_LABELS).toContain(l);
+      }
+    }
+  });
+
+  it('asks records queries only for ipfix_flow columns, with operators and functions the backend knows', () => {
+    const records = targets.filter((t) => t.kind === 'records');
+    expect(records.length).toBeGreaterThan(0);
+    for (const t of records) {
+      expect(t.recordKind).toBe('ipfix_flow');
+      const fields = [
+        ...(t.filters ?? []).map((f) => f.field),
+        ...(t.groupBy ?? []),
+        ...(t.columns ?? []),
+        ...(t.aggregates ?? []).flatMap((a) => (a.field ? [a.field] : [])),
+      ];
+      for (const f of fields) {
+        expect({ panel: t.panel, field: f, known: column(f) }).toEqual({ panel: t.panel, field: f, known: true });
+      }
+      for (const f of t.filters ?? []) {
+        expect(RECORD_OPS).toContain(f.op);
+      }
+      for (const a of t.aggregates ?? []) {
+        expect(RECORD_FUNCS).toContain(a.func);
+        expect(a.func === 'count' ? a.field : a.field || 'missing').not.toBe('missing');
+      }
+      // Raw rows or aggregates, never both.
+      expect((t.aggregates ?? []).length > 0 && (t.columns ?? []).length > 0).toBe(false);
+      expect(t.limit ?? 0).toBeLessThanOrEqual(100000);
+      if (t.bucket) {
+        expect(t.bucket).toBe('auto');
+      }
+    }
+  });
+
+  it('has the panels the issue asks for', () => {
+    const byTitle = Object.fromEntries(panels.map((p) => [p.title, p]));
+    const first = (title: string) => byTitle[title]?.targets?.[0];
+    expect(first('Bytes/s by protocol')).toMatchObject({ metric: 'ipfix_bytes_total', groupBy: ['protocol'] });
+    expect(first('Packets/s by application')).toMatchObject({
+      metric: 'ipfix_packets_total',
+      groupBy: ['application'],
+    });
+    expect(first('Top talkers')).toMatchObject({
+      aggregates: [{ func: 'sum', field: 'bytes' }],
+      groupBy: ['src_addr'],
+      topN: 10,
+      other: true,
+    });
+    expect(first('Top conversations')?.groupBy).toEqual(['src_addr', 'dst_addr', 'protocol', 'dst_port']);
+    expect(first('Round-trip time (RTT)')?.aggregates?.map((a) => `${a.func}(${a.field})`)).toEqual([
+      'p50($rtt_field)',
+      'p90($rtt_field)',
+      'p99($rtt_field)',
+    ]);
+    expect(first('Recent flows')?.columns?.[0]).toBe('time');
+    expect(first('Exporters')?.groupBy).toEqual(['exporter']);
+  });
+
+  it('filters every query by the exporter variable, listed from the records contract', () => {
+    const exporter = dashboard.templating.list.find((v) => v.name === 'exporter');
+    expect(exporter?.query).toMatchObject({ kind: 'records', recordKind: 'ipfix_flow', field: 'exporter' });
+    expect(exporter).toMatchObject({ multi: true, includeAll: true });
+    // No custom all value: "All" must expand to the exporters for the records filter (in) too.
+    expect(exporter).not.toHaveProperty('allValue');
+    for (const t of targets) {
+      if (t.kind === 'records') {
+        expect(t.filters).toContainEqual({ field: 'exporter', op: 'in', values: ['$exporter'] });
+      } else {
+        expect(t.matchers).toContainEqual({ label: 'device', op: '=~', value: '$exporter' });
+      }
+    }
+  });
+
+  it('says "no data" in words where RTT and SRT may be missing', () => {
+    for (const title of ['Round-trip time (RTT)', 'Server response time (SRT)']) {
+      const panel = dashboard.panels.find((p) => p.title === title) as {
+        fieldConfig: { defaults: { noValue?: string } };
+      };
+      expect(panel.fieldConfig.defaults.noValue).toMatch(/^No (RTT|SRT):/);
+    }
+  });
+});
