@@ -92,7 +92,7 @@ func newAcc(a aggSpec, mem *int64) acc {
 
 type countAcc struct{ n []uint64 }
 
-func (c *countAcc) grow(n int)                      { c.n = append(c.n, make([]uint64, n-len(c.n))...) }
+func (c *countAcc) grow(n int)                      { c.n = growTo(c.n, n) }
 func (c *countAcc) add(cell int32, _ uint64)        { c.n[cell]++ }
 func (c *countAcc) merge(d, s int32)                { c.n[d] += c.n[s] }
 func (c *countAcc) rank(cell int32) (float64, bool) { return float64(c.n[cell]), true }
@@ -113,8 +113,8 @@ type sumAcc struct {
 }
 
 func (a *sumAcc) grow(n int) {
-	a.s = append(a.s, make([]uint64, n-len(a.s))...)
-	a.has = append(a.has, make([]bool, n-len(a.has))...)
+	a.s = growTo(a.s, n)
+	a.has = growTo(a.has, n)
 }
 
 func (a *sumAcc) addRawSum(cell int32, r uint64) {
@@ -179,8 +179,8 @@ type avgAcc struct {
 }
 
 func (a *avgAcc) grow(n int) {
-	a.s = append(a.s, make([]float64, n-len(a.s))...)
-	a.n = append(a.n, make([]uint64, n-len(a.n))...)
+	a.s = growTo(a.s, n)
+	a.n = growTo(a.n, n)
 }
 func (a *avgAcc) add(cell int32, r uint64) { a.s[cell] += toFloat(a.typ, r); a.n[cell]++ }
 func (a *avgAcc) merge(d, s int32)         { a.s[d] += a.s[s]; a.n[d] += a.n[s] }
@@ -213,8 +213,8 @@ type minMaxAcc struct {
 }
 
 func (a *minMaxAcc) grow(n int) {
-	a.v = append(a.v, make([]uint64, n-len(a.v))...)
-	a.has = append(a.has, make([]bool, n-len(a.has))...)
+	a.v = growTo(a.v, n)
+	a.has = growTo(a.has, n)
 }
 
 func (a *minMaxAcc) better(r, cur uint64) bool {
@@ -269,7 +269,7 @@ type quantAcc struct {
 	mem *int64
 }
 
-func (a *quantAcc) grow(n int) { a.sk = append(a.sk, make([]sketch, n-len(a.sk))...) }
+func (a *quantAcc) grow(n int) { a.sk = growTo(a.sk, n) }
 func (a *quantAcc) add(cell int32, r uint64) {
 	*a.mem += a.sk[cell].add(toFloat(a.typ, r))
 }
@@ -523,4 +523,18 @@ func cmpNaNLast(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// growTo extends v with zero values to length n (amortised: cells are
+// added one at a time).
+func growTo[T any](v []T, n int) []T {
+	if n <= len(v) {
+		return v
+	}
+	if n <= cap(v) {
+		return v[:n]
+	}
+	nv := make([]T, n, max(2*cap(v), n, 16))
+	copy(nv, v)
+	return nv
 }

@@ -86,7 +86,13 @@ func (c *pcol) bytes() int64 {
 // appendRaw adds one row; null rows carry no value.
 func (c *pcol) appendRaw(v uint64, null bool) {
 	if c.vals == nil {
-		c.vals = make([]uint64, 0, 64)
+		// a partition's first chunk grows from small (a quiet table stays
+		// small); once a chunk has filled, the next is allocated whole
+		n := min(256, chunkRows)
+		if len(c.chunks) > 0 {
+			n = chunkRows
+		}
+		c.vals = make([]uint64, 0, n)
 	}
 	if null {
 		if c.nulls == nil {

@@ -199,7 +199,7 @@ func fuzzQuery(s *fuzzSrc) Query {
 		q.Aggregates = append(q.Aggregates, Aggregate{Func: fn, Column: col})
 	}
 	if len(q.Aggregates) > 0 || s.n(10) == 0 {
-		for range s.n(3) {
+		for range s.n(4) {
 			q.GroupBy = append(q.GroupBy, pickOf(s, fzCols))
 		}
 		q.BucketMs = []int64{0, 0, 1000, 2500, 333}[s.n(5)]

@@ -261,96 +261,161 @@ type cellKey struct {
 	b int64
 }
 
-// grouper maps rows to group ids. Group keys are canonical bytes (null
-// flag, then the value: raw word, 16 address bytes, or length-prefixed
-// string) shared by all partitions; a per-partition cache maps the local
-// raw words (dictionary codes differ between partitions) to group ids.
+// grouper maps rows to group ids. A group's identity is one or two 64-bit
+// words a column, the same in every partition: the raw word of a number,
+// the 16 bytes of an address, the query-wide id of a string (partition
+// dictionary codes are translated once per partition). Up to two columns
+// key a map of fixed-size keys (no allocation per group); more columns key
+// a map of byte strings.
 type grouper struct {
 	pl    *plan
-	index map[string]int32
-	keys  []string
-	kbuf  []byte
-	// per partition
-	local  map[string]int32
-	single []int32 // one dictionary column: code → group id (-1: not yet)
+	slots []int
+	typs  []Type
+	max   int
+	n     int
+
+	strs   []string
+	strIdx map[string]uint32
+	trans  [][]uint32 // per group column: partition code → string id + 1 (0: not yet)
+
+	small   map[gkey]int32
+	keys    []gkey
+	big     map[string]int32
+	bigKeys []string
+	kbuf    []byte
+
+	// fast paths of one column, per partition
+	single []int32 // dictionary code → group id (-1: not yet)
 	nullID int32
-	num    map[uint64]int32 // one non-dictionary column (raw words are global)
+}
+
+type gkey struct {
+	w     [4]uint64
+	nulls uint8
 }
 
 func newGrouper(pl *plan) *grouper {
-	g := &grouper{pl: pl, index: map[string]int32{}}
-	if len(pl.group) == 1 && !isDict(pl.types[pl.group[0]]) {
-		g.num = map[uint64]int32{}
+	g := &grouper{pl: pl, slots: pl.group, max: pl.maxGroup, strIdx: map[string]uint32{}, nullID: -1}
+	for _, s := range pl.group {
+		g.typs = append(g.typs, pl.types[s])
 	}
-	g.nullID = -1
+	g.trans = make([][]uint32, len(g.slots))
+	if len(g.slots) <= 2 {
+		g.small = map[gkey]int32{}
+	} else {
+		g.big = map[string]int32{}
+	}
 	return g
 }
 
 func isDict(t Type) bool { return t == String || t == Addr }
 
 func (g *grouper) partition(ps *partSnap) {
-	g.local = nil
+	for j, slot := range g.slots {
+		if g.typs[j] == String {
+			g.trans[j] = append(g.trans[j][:0], make([]uint32, ps.cols[slot].dictLen())...)
+		}
+	}
 	g.single = g.single[:0]
-	if len(g.pl.group) == 1 && isDict(g.pl.types[g.pl.group[0]]) {
-		n := ps.cols[g.pl.group[0]].dictLen()
-		for range n {
+	if len(g.slots) == 1 && isDict(g.typs[0]) {
+		for range ps.cols[g.slots[0]].dictLen() {
 			g.single = append(g.single, -1)
 		}
-		g.nullID = -1
-	} else if len(g.pl.group) > 1 {
-		g.local = map[string]int32{}
 	}
 }
 
-func (g *grouper) global(ps *partSnap, s *scanner, i int32) (int32, error) {
+// words is column j's identity for row i.
+func (g *grouper) words(ps *partSnap, j int, r uint64) (uint64, uint64) {
+	cs := &ps.cols[g.slots[j]]
+	switch g.typs[j] {
+	case Addr:
+		k := cs.addrs[r]
+		return k.hi, k.lo
+	case String:
+		t := g.trans[j][r]
+		if t == 0 {
+			s := cs.str(r)
+			id, ok := g.strIdx[s]
+			if !ok {
+				id = uint32(len(g.strs))
+				g.strs = append(g.strs, s)
+				g.strIdx[s] = id
+			}
+			t = id + 1
+			g.trans[j][r] = t
+		}
+		return uint64(t - 1), 0
+	}
+	return r, 0
+}
+
+func (g *grouper) add() (int32, error) {
+	if g.n >= g.max {
+		return 0, fmt.Errorf("%w: more than %d groups of %s; filter more or group by fewer columns", ErrTooManyGroups, g.max, strings.Join(g.pl.q.GroupBy, ", "))
+	}
+	g.n++
+	return int32(g.n - 1), nil
+}
+
+func (g *grouper) lookup(ps *partSnap, s *scanner, i int32) (int32, error) {
+	if g.small != nil {
+		var k gkey
+		for j, slot := range g.slots {
+			v := s.view(slot)
+			if v.null(i) {
+				k.nulls |= 1 << j
+				continue
+			}
+			k.w[2*j], k.w[2*j+1] = g.words(ps, j, v.vals[i])
+		}
+		if id, ok := g.small[k]; ok {
+			return id, nil
+		}
+		id, err := g.add()
+		if err == nil {
+			g.small[k] = id
+			g.keys = append(g.keys, k)
+		}
+		return id, err
+	}
 	b := g.kbuf[:0]
-	for _, slot := range g.pl.group {
+	for j, slot := range g.slots {
 		v := s.view(slot)
 		if v.null(i) {
 			b = append(b, 0)
+			b = append(b, make([]byte, 16)...)
 			continue
 		}
+		w0, w1 := g.words(ps, j, v.vals[i])
 		b = append(b, 1)
-		r := v.vals[i]
-		switch g.pl.types[slot] {
-		case String:
-			sb := ps.cols[slot].strBytes(r)
-			b = binary.AppendUvarint(b, uint64(len(sb)))
-			b = append(b, sb...)
-		case Addr:
-			k := ps.cols[slot].addrs[r]
-			b = binary.BigEndian.AppendUint64(b, k.hi)
-			b = binary.BigEndian.AppendUint64(b, k.lo)
-		default:
-			b = binary.BigEndian.AppendUint64(b, r)
-		}
+		b = binary.LittleEndian.AppendUint64(b, w0)
+		b = binary.LittleEndian.AppendUint64(b, w1)
 	}
 	g.kbuf = b
-	if id, ok := g.index[string(b)]; ok {
+	if id, ok := g.big[string(b)]; ok {
 		return id, nil
 	}
-	if len(g.keys) >= g.pl.maxGroup {
-		return 0, fmt.Errorf("%w: more than %d groups of %s; filter more or group by fewer columns", ErrTooManyGroups, g.pl.maxGroup, strings.Join(g.pl.q.GroupBy, ", "))
+	id, err := g.add()
+	if err == nil {
+		k := string(b)
+		g.big[k] = id
+		g.bigKeys = append(g.bigKeys, k)
 	}
-	id := int32(len(g.keys))
-	k := string(b)
-	g.keys = append(g.keys, k)
-	g.index[k] = id
-	return id, nil
+	return id, err
 }
 
 func (g *grouper) id(ps *partSnap, s *scanner, i int32) (int32, error) {
-	switch {
-	case len(g.pl.group) == 0:
-		if len(g.keys) == 0 {
-			g.keys = append(g.keys, "")
+	if len(g.slots) == 0 {
+		if g.n == 0 {
+			g.n, g.keys = 1, append(g.keys, gkey{})
 		}
 		return 0, nil
-	case len(g.pl.group) == 1 && isDict(g.pl.types[g.pl.group[0]]):
-		v := s.view(g.pl.group[0])
+	}
+	if len(g.slots) == 1 && isDict(g.typs[0]) {
+		v := s.view(g.slots[0])
 		if v.null(i) {
 			if g.nullID < 0 {
-				id, err := g.global(ps, s, i)
+				id, err := g.lookup(ps, s, i)
 				if err != nil {
 					return 0, err
 				}
@@ -362,76 +427,71 @@ func (g *grouper) id(ps *partSnap, s *scanner, i int32) (int32, error) {
 		if id := g.single[c]; id >= 0 {
 			return id, nil
 		}
-		id, err := g.global(ps, s, i)
+		id, err := g.lookup(ps, s, i)
 		if err == nil {
 			g.single[c] = id
 		}
 		return id, err
-	case g.num != nil:
-		v := s.view(g.pl.group[0])
-		if v.null(i) {
-			if g.nullID < 0 {
-				id, err := g.global(ps, s, i)
-				if err != nil {
-					return 0, err
-				}
-				g.nullID = id
-			}
-			return g.nullID, nil
-		}
-		if id, ok := g.num[v.vals[i]]; ok {
-			return id, nil
-		}
-		id, err := g.global(ps, s, i)
-		if err == nil {
-			g.num[v.vals[i]] = id
-		}
-		return id, err
 	}
-	b := g.kbuf[:0]
-	for _, slot := range g.pl.group {
-		v := s.view(slot)
-		if v.null(i) {
-			b = append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-			continue
-		}
-		b = append(b, 1)
-		b = binary.LittleEndian.AppendUint64(b, v.vals[i])
-	}
-	g.kbuf = b
-	if id, ok := g.local[string(b)]; ok {
-		return id, nil
-	}
-	lk := string(b)
-	id, err := g.global(ps, s, i)
-	if err == nil {
-		g.local[lk] = id
-	}
-	return id, err
+	return g.lookup(ps, s, i)
 }
 
-// decodeKey appends group key k's values to the builders.
-func (g *grouper) decodeKey(k string, bs []*builder) {
-	b := []byte(k)
-	for j, slot := range g.pl.group {
-		if b[0] == 0 {
-			bs[j].null()
-			b = b[1:]
+// value is group id's column j: null, then its words.
+func (g *grouper) value(id int32, j int) (null bool, w0, w1 uint64) {
+	if g.small != nil {
+		k := &g.keys[id]
+		return k.nulls&(1<<j) != 0, k.w[2*j], k.w[2*j+1]
+	}
+	b := g.bigKeys[id][17*j:]
+	return b[0] == 0, leUint64(b[1:]), leUint64(b[9:])
+}
+
+// compare orders groups by their values, column by column, nulls first:
+// the tie-break between groups of equal rank.
+func (g *grouper) compare(a, b int32) int {
+	for j, typ := range g.typs {
+		an, a0, a1 := g.value(a, j)
+		bn, b0, b1 := g.value(b, j)
+		if an || bn {
+			if an != bn {
+				if an {
+					return -1
+				}
+				return 1
+			}
 			continue
 		}
-		b = b[1:]
-		switch g.pl.types[slot] {
+		var c int
+		switch typ {
 		case String:
-			n, w := binary.Uvarint(b)
-			bs[j].str(string(b[w : w+int(n)]))
-			b = b[w+int(n):]
+			c = strings.Compare(g.strs[a0], g.strs[b0])
+		case Float:
+			c = cmp.Compare(floatRaw(a0), floatRaw(b0))
 		case Addr:
-			k := addrKey{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
-			bs[j].str(k.addr().String())
-			b = b[16:]
+			c = cmp.Or(cmp.Compare(a0, b0), cmp.Compare(a1, b1))
 		default:
-			bs[j].raw(binary.BigEndian.Uint64(b))
-			b = b[8:]
+			c = cmp.Compare(a0, b0)
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// output appends group id's values to the builders.
+func (g *grouper) output(id int32, bs []*builder) {
+	for j, typ := range g.typs {
+		null, w0, w1 := g.value(id, j)
+		switch {
+		case null:
+			bs[j].null()
+		case typ == String:
+			bs[j].str(g.strs[w0])
+		case typ == Addr:
+			bs[j].str(addrKey{w0, w1}.addr().String())
+		default:
+			bs[j].raw(w0)
 		}
 	}
 }
@@ -527,19 +587,30 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 	}
 
 	// Rank groups by the first aggregate over the whole range.
-	ngroups := len(g.keys)
-	byGroup := make([][]int32, ngroups)
-	for c, ck := range cells {
-		byGroup[ck.g] = append(byGroup[ck.g], int32(c))
+	ngroups := g.n
+	// byGroup(g) lists group g's cells: one flat array cut by offsets
+	off := make([]int32, ngroups+1)
+	for _, ck := range cells {
+		off[ck.g+1]++
 	}
+	for gi := range ngroups {
+		off[gi+1] += off[gi]
+	}
+	flat := make([]int32, len(cells))
+	fill := slices.Clone(off[:ngroups])
+	for c, ck := range cells {
+		flat[fill[ck.g]] = int32(c)
+		fill[ck.g]++
+	}
+	byGroup := func(g int32) []int32 { return flat[off[g]:off[g+1]] }
 	rankAcc := accs[0]
 	rankCell := make([]int32, ngroups)
 	if q.BucketMs > 0 {
 		rankAcc = newAcc(pl.aggs[0], &mem)
 		rankAcc.grow(ngroups)
-		for gi, cs := range byGroup {
+		for gi := range ngroups {
 			rankCell[gi] = int32(gi)
-			for _, c := range cs {
+			for _, c := range byGroup(int32(gi)) {
 				mergeInto(rankAcc, accs[0], int32(gi), c)
 			}
 		}
@@ -549,10 +620,9 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 		}
 	}
 	type ranked struct {
-		g   int32
-		v   float64
-		ok  bool
-		key string
+		g  int32
+		v  float64
+		ok bool
 	}
 	order := make([]ranked, ngroups)
 	for gi := range order {
@@ -560,7 +630,7 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 		if math.IsNaN(v) {
 			ok = false
 		}
-		order[gi] = ranked{int32(gi), v, ok, g.keys[gi]}
+		order[gi] = ranked{int32(gi), v, ok}
 	}
 	slices.SortFunc(order, func(a, b ranked) int {
 		if a.ok != b.ok {
@@ -572,7 +642,7 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 		if c := cmp.Compare(b.v, a.v); c != 0 {
 			return c
 		}
-		return strings.Compare(a.key, b.key)
+		return g.compare(a.g, b.g)
 	})
 	top, rest := order, []ranked(nil)
 	if q.TopN > 0 && len(order) > q.TopN {
@@ -583,7 +653,7 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 	var out []int32
 	var outGroup []int32
 	for _, r := range top {
-		cs := byGroup[r.g]
+		cs := byGroup(r.g)
 		slices.SortFunc(cs, byBucket)
 		for _, c := range cs {
 			out = append(out, c)
@@ -596,7 +666,7 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 		base := len(cells)
 		slot := map[int64]int32{}
 		for _, r := range rest {
-			for _, c := range byGroup[r.g] {
+			for _, c := range byGroup(r.g) {
 				b := cells[c].b
 				o, ok := slot[b]
 				if !ok {
@@ -654,7 +724,7 @@ func (pl *plan) aggregate(ctx context.Context) (*Result, error) {
 			}
 			continue
 		}
-		g.decodeKey(g.keys[gid], gbs)
+		g.output(gid, gbs)
 	}
 	for j, b := range gbs {
 		res.Columns = append(res.Columns, b.column(pl.q.GroupBy[j]))
@@ -818,4 +888,13 @@ func pick[T any](v []T, order []int) []T {
 		out[r] = v[i]
 	}
 	return out
+}
+
+func leUint64(s string) uint64 {
+	_ = s[7]
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(s[i])
+	}
+	return v
 }

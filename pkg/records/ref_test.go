@@ -1,8 +1,8 @@
 package records
 
 import (
+	"bytes"
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -252,34 +252,45 @@ func (r *refTable) match(f Filter) (func(refRow) bool, error) {
 	}, nil
 }
 
-// refKey is a group key in the store's documented order (null first, then
-// the value; numbers by their raw word).
-func refKey(typ Type, v any, ok bool) string {
+// refKey identifies a group value (not an order).
+func refKey(v any, ok bool) string {
 	if !ok {
-		return "\x00"
+		return "null|"
 	}
-	b := []byte{1}
-	switch x := v.(type) {
-	case uint64:
-		b = binary.BigEndian.AppendUint64(b, x)
-	case int64:
-		b = binary.BigEndian.AppendUint64(b, uint64(x)^1<<63)
-	case float64:
-		b = binary.BigEndian.AppendUint64(b, math.Float64bits(x))
-	case bool:
-		if x {
-			b = binary.BigEndian.AppendUint64(b, 1)
-		} else {
-			b = binary.BigEndian.AppendUint64(b, 0)
+	if a, isAddr := v.(netip.Addr); isAddr {
+		return "addr:" + a.String() + "|"
+	}
+	return fmt.Sprintf("%T:%v|", v, v)
+}
+
+// refGroupCompare orders groups of equal rank: values column by column,
+// nulls first, addresses by their 16-byte form.
+func refGroupCompare(a, b *refCell) int {
+	for j := range a.gvals {
+		if a.gnull[j] || b.gnull[j] {
+			if a.gnull[j] != b.gnull[j] {
+				if a.gnull[j] {
+					return -1
+				}
+				return 1
+			}
+			continue
 		}
-	case string:
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		b = append(b, x...)
-	case netip.Addr:
-		a := x.As16()
-		b = append(b, a[:]...)
+		var c int
+		switch x := a.gvals[j].(type) {
+		case float64:
+			c = cmp.Compare(x, b.gvals[j].(float64))
+		case netip.Addr:
+			x16, y16 := x.As16(), b.gvals[j].(netip.Addr).As16()
+			c = bytes.Compare(x16[:], y16[:])
+		default:
+			c = refCompare(a.gvals[j], b.gvals[j])
+		}
+		if c != 0 {
+			return c
+		}
 	}
-	return string(b)
+	return 0
 }
 
 func refNum(v any) float64 {
@@ -468,7 +479,7 @@ func (r *refTable) query(q Query) (*Result, error) {
 		var gn []bool
 		for _, g := range q.GroupBy {
 			v, ok := row.v[g]
-			key += refKey(r.types[g], v, ok)
+			key += refKey(v, ok)
 			gv, gn = append(gv, v), append(gn, !ok)
 		}
 		var b int64
@@ -529,7 +540,7 @@ func (r *refTable) query(q Query) (*Result, error) {
 		if c := cmp.Compare(b.rank, a.rank); c != 0 {
 			return c
 		}
-		return strings.Compare(a.key, b.key)
+		return refGroupCompare(a.cells[0], b.cells[0])
 	})
 	top, rest := gorder, []*group(nil)
 	if q.TopN > 0 && len(gorder) > q.TopN {

@@ -157,7 +157,9 @@ func (a Aggregate) Name() string { return a.Func + "(" + a.Column + ")" }
 //
 // Aggregate results: ["time" when BucketMs > 0], the GroupBy columns, then one
 // column per aggregate. Rows are ordered by group (rank of the first
-// aggregate over the whole range, largest first), then by time. Types: count
+// aggregate over the whole range, largest first; nulls last; equal ranks by
+// the group values ascending, nulls first, addresses by their 16-byte form),
+// then by time. Types: count
 // is Uint; sum keeps the column's type (Uint, Int, Float); avg and quantiles
 // are Float; min and max keep the column's type.
 type Result struct {
