@@ -159,6 +159,10 @@ func (s *Server) readUDP(c *net.UDPConn) {
 		}
 		nowMs := s.nowMs()
 		w := s.workers[s.shard(from)]
+		if len(w.q) == cap(w.q) { // overloaded: drop before paying for a copy
+			s.queueFull(w, from, buf[:n], nowMs)
+			continue
+		}
 		p := getBuf(n)
 		copy(*p, buf[:n])
 		select {
