@@ -138,12 +138,11 @@ func (c *pcol) addChunk(p *packed) {
 }
 
 // seal packs the open chunk. The open slices are dropped, not reused: a
-// reader may still hold them.
+// reader may still hold them. An empty open chunk just gives its buffer up.
 func (c *pcol) seal() {
-	if len(c.vals) == 0 {
-		return
+	if len(c.vals) > 0 {
+		c.addChunk(pack(c.vals, c.nulls))
 	}
-	c.addChunk(pack(c.vals, c.nulls))
 	c.vals, c.nulls, c.anyVal = nil, nil, false
 }
 

@@ -305,6 +305,13 @@ func TestOutOfOrderRows(t *testing.T) {
 	if st.RefusedRows != 2 || st.Rows != before.Rows || st.Rows != int64(len(ref.rows)) {
 		t.Errorf("stats %+v, want 2 refused and %d rows", st, len(ref.rows))
 	}
+	if st.OldestMs != t0-30*60_000 || st.NewestMs != t0+19999*60 {
+		t.Errorf("oldest %d newest %d", st.OldestMs, st.NewestMs)
+	}
+	// one version a flush that stored rows; the two refused rows added none
+	if v := tab.Version(); v != uint64(len(ref.rows)) {
+		t.Errorf("version %d after %d flushes of one row", v, len(ref.rows))
+	}
 	checkQuery(t, tab, ref, Query{BucketMs: 60_000, Aggregates: []Aggregate{{Func: "count"}, {Func: "sum", Column: "v"}, {Func: "p90", Column: "v"}}})
 	checkQuery(t, tab, ref, Query{FromMs: t0 + 100_000, ToMs: t0 + 130_000, Limit: 100})
 }

@@ -13,6 +13,18 @@
 // Column("time", Time) returns it, and Appender.Time on it moves the row's
 // timestamp, so a writer that sets "time" like any other column does not
 // store it twice.
+//
+// Layout, chosen to keep a flow record near 50 bytes (target ≤ 120; see
+// BenchmarkBytesPerRecord): every value is a 64-bit word while its chunk of
+// 4096 rows is open, and the sealed chunk keeps only each word minus the
+// chunk's minimum in 0, 1, 2, 4 or 8 bytes, whichever holds the chunk's
+// spread; strings and addresses are codes into per-partition dictionaries,
+// so they pack to a byte or two; nulls cost a bitmap only in chunks that
+// have them. Partitions near the newest keep their open chunks and
+// dictionary indexes ("hot"); older ones are packed and drop the indexes,
+// and reopen if a late row reaches them. Bytes are counted from the
+// buffers' capacities and the indexes' estimated sizes, and agree with the
+// Go heap within a few percent.
 package records
 
 import "fmt"
