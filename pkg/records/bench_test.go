@@ -8,8 +8,11 @@ import (
 // stream appends n generated flows spread over spanMs without keeping them,
 // flushing every 30 rows (one export packet).
 func stream(tb testing.TB, t *Table, seed uint64, n int, t0, spanMs int64) {
+	streamFrom(tb, t, newFlowGen(seed), n, t0, spanMs)
+}
+
+func streamFrom(tb testing.TB, t *Table, g *flowGen, n int, t0, spanMs int64) {
 	c := newFlowCols(tb, t)
-	g := newFlowGen(seed)
 	a := t.NewAppender()
 	for i := range n {
 		f := g.next(t0 + 2000 + int64(i)*spanMs/int64(n))
@@ -31,10 +34,11 @@ func heapInuse() uint64 {
 
 // measure stores n flows over spanMs and returns bytes per record by the
 // table's own accounting and by the heap (HeapInuse growth after GC).
-func measure(tb testing.TB, n int, spanMs, partitionMs int64) (own, heap float64, st Stats) {
+func measure(tb testing.TB, n int, spanMs, partitionMs int64, addrs int) (own, heap float64, st Stats) {
+	g := newFlowGenAddrs(7, addrs)
 	before := heapInuse()
 	tab := NewTable("ipfix_flow", Options{PartitionMs: partitionMs, MaxBytes: 4 << 30, Now: fixedClock()})
-	stream(tb, tab, 7, n, t0, spanMs)
+	streamFrom(tb, tab, g, n, t0, spanMs)
 	after := heapInuse()
 	st = tab.Stats()
 	runtime.KeepAlive(tab)
@@ -44,7 +48,7 @@ func measure(tb testing.TB, n int, spanMs, partitionMs int64) (own, heap float64
 // The memory target: at most 120 bytes per stored flow record, by the
 // table's accounting and by the Go heap.
 func TestBytesPerRecord(t *testing.T) {
-	own, heap, st := measure(t, 100_000, 600_000, 60_000)
+	own, heap, st := measure(t, 100_000, 600_000, 60_000, 3000)
 	t.Logf("100k flows over 10 min, 1-minute partitions: %.1f B/record accounted, %.1f B/record heap, %d partitions", own, heap, st.Partitions)
 	if own > 120 || heap > 120 {
 		t.Errorf("bytes per record: accounted %.1f, heap %.1f; want ≤ 120", own, heap)
@@ -59,12 +63,15 @@ func BenchmarkBytesPerRecord(b *testing.B) {
 	for _, c := range []struct {
 		name            string
 		span, partition int64
-	}{{"1M_over_1h_1min_partitions", 3_600_000, 60_000}, {"1M_over_10min_1min_partitions", 600_000, 60_000},
-		{"1M_over_1h_5min_partitions", 3_600_000, 300_000}} {
+		addrs           int
+	}{{"1M_over_1h_1min_partitions", 3_600_000, 60_000, 3000}, {"1M_over_10min_1min_partitions", 600_000, 60_000, 3000},
+		{"1M_over_1h_5min_partitions", 3_600_000, 300_000, 3000},
+		// a network with a long tail of addresses (scans, many clients)
+		{"1M_over_1h_1min_partitions_200k_addresses", 3_600_000, 60_000, 200_000}} {
 		b.Run(c.name, func(b *testing.B) {
 			var own, heap float64
 			for b.Loop() {
-				own, heap, _ = measure(b, 1_000_000, c.span, c.partition)
+				own, heap, _ = measure(b, 1_000_000, c.span, c.partition, c.addrs)
 			}
 			b.ReportMetric(own, "B/record-accounted")
 			b.ReportMetric(heap, "B/record-heap")

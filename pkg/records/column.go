@@ -1,6 +1,7 @@
 package records
 
 import (
+	"encoding/binary"
 	"net/netip"
 )
 
@@ -10,28 +11,14 @@ type addrKey struct{ hi, lo uint64 }
 
 func keyOf(a netip.Addr) addrKey {
 	b := a.As16()
-	return addrKey{beUint64(b[:8]), beUint64(b[8:])}
+	return addrKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func (k addrKey) addr() netip.Addr {
 	var b [16]byte
-	putBeUint64(b[:8], k.hi)
-	putBeUint64(b[8:], k.lo)
+	binary.BigEndian.PutUint64(b[:8], k.hi)
+	binary.BigEndian.PutUint64(b[8:], k.lo)
 	return netip.AddrFrom16(b).Unmap()
-}
-
-func beUint64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[7]) | uint64(b[6])<<8 | uint64(b[5])<<16 | uint64(b[4])<<24 |
-		uint64(b[3])<<32 | uint64(b[2])<<40 | uint64(b[1])<<48 | uint64(b[0])<<56
-}
-
-func putBeUint64(b []byte, v uint64) {
-	_ = b[7]
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(v)
-		v >>= 8
-	}
 }
 
 // pcol is one column of one partition. Writers only append: a reader that

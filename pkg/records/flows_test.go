@@ -41,13 +41,16 @@ type flowGen struct {
 	ports     []uint64
 }
 
-func newFlowGen(seed uint64) *flowGen {
+func newFlowGen(seed uint64) *flowGen { return newFlowGenAddrs(seed, 3000) }
+
+// newFlowGenAddrs draws IPv4 addresses from n (up to 65536·200).
+func newFlowGenAddrs(seed uint64, n int) *flowGen {
 	r := rand.New(rand.NewPCG(seed, 42))
 	g := &flowGen{r: r, rates: []uint64{1, 1, 100, 1000},
 		exporters: []string{"192.0.2.7/0", "192.0.2.8/0", "198.51.100.1/256", "198.51.100.2/0"},
 		ports:     []uint64{443, 443, 443, 80, 53, 53, 22, 123, 8080, 3389, 993, 5060}}
-	for i := range 3000 {
-		g.addrs = append(g.addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), byte(1 + i%200)}))
+	for i := range n {
+		g.addrs = append(g.addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), byte(1 + (i>>16)%200)}))
 	}
 	for i := range 500 {
 		g.addrs6 = append(g.addrs6, netip.MustParseAddr("2001:db8::"+strconv.FormatInt(int64(i+1), 16)))

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"slices"
@@ -461,4 +462,59 @@ func TestHighRateWithinOneSpan(t *testing.T) {
 	kept := flows[len(flows)-int(st.Rows):]
 	checkQuery(t, tab, refOfFlows(kept), Query{Limit: 500})
 	checkQuery(t, tab, refOfFlows(kept), Query{GroupBy: []string{"application"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}})
+}
+
+func TestCancelledQueryStops(t *testing.T) {
+	tab, _, _ := flowTable(t, 5000, 60_000)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := tab.Query(ctx, Query{GroupBy: []string{"src_addr"}, Aggregates: []Aggregate{{Func: "count"}}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled query: %v", err)
+	}
+}
+
+// An Appender never holds more than maxBufferedRows rows: past that it
+// flushes by itself, and Flush still reports every row it stored.
+func TestAppenderBoundsItsBuffer(t *testing.T) {
+	tab := NewTable("t", Options{Now: fixedClock()})
+	c, _ := tab.Column("v", Uint)
+	a := tab.NewAppender()
+	n := maxBufferedRows*2 + 10
+	for i := range n {
+		a.Begin(t0 + int64(i))
+		a.Uint(c, uint64(i))
+		a.Commit()
+		if len(a.rows) > maxBufferedRows {
+			t.Fatalf("%d rows buffered", len(a.rows))
+		}
+	}
+	if tab.Stats().Rows != maxBufferedRows*2 {
+		t.Errorf("before Flush the table holds %d rows", tab.Stats().Rows)
+	}
+	if got := a.Flush(); got != n {
+		t.Errorf("Flush reported %d rows, want %d", got, n)
+	}
+	// A row begun and not committed is not stored.
+	a.Begin(t0)
+	a.Uint(c, 1)
+	if a.Flush() != 0 || tab.Stats().Rows != int64(n) {
+		t.Errorf("an uncommitted row was stored")
+	}
+}
+
+func TestValuesInTimeRange(t *testing.T) {
+	tab := NewTable("t", Options{PartitionMs: 1000, Now: fixedClock()})
+	c, _ := tab.Column("app", String)
+	a := tab.NewAppender()
+	for i, app := range []string{"dns", "dns", "http", "ssh", "ssh", "ssh"} {
+		a.Begin(t0 + int64(i)*1000)
+		a.String(c, []byte(app))
+		a.Commit()
+	}
+	a.Flush()
+	all, _ := tab.Values("app", "", 0, 0, 0)
+	early, _ := tab.Values("app", "", t0, t0+2000, 0)
+	if !slices.Equal(all, []string{"ssh", "dns", "http"}) || !slices.Equal(early, []string{"dns", "http"}) {
+		t.Errorf("all %v, first three seconds %v", all, early)
+	}
 }
