@@ -96,20 +96,22 @@ func (x *ipfixDecoder) decode(msg []byte, from netip.AddrPort, tcp bool, nowMs i
 	res.held, res.droppedPending = st.Held, st.DroppedPending
 	res.lostRecords, res.lostPackets = st.LostRecords, st.LostPackets
 	res.samplingRate = x.rate
-	// Every held set the decoder had no room for is also one of its
-	// errors (pending_full); the drop is counted as unknown_template, the
-	// rest as malformed under the reason of the message's first error
-	// (the decoder returns only that one).
-	if n := st.Malformed - st.DroppedPending; n > 0 {
-		reason := "other"
+	// A held set the decoder had no room for is also one of its errors
+	// (pending_full); that drop is counted as unknown_template, from the
+	// decoder's totals. Every other error counts as malformed by reason.
+	if st.Malformed > st.DroppedPending {
+		st.ByReason.Each(func(reason string, n int) {
+			if reason == dec.ReasonPendingFull {
+				return
+			}
+			for range n {
+				res.malformed = append(res.malformed, reason)
+			}
+		})
 		var e *dec.Error
 		if errors.As(err, &e) && e.Reason != dec.ReasonPendingFull {
-			reason = e.Reason
+			res.lastErr = err
 		}
-		for range n {
-			res.malformed = append(res.malformed, reason)
-		}
-		res.lastErr = err
 	}
 }
 

@@ -508,6 +508,15 @@ func TestMalformedMessageCountedPerExporter(t *testing.T) {
 	if n := e.board.Snapshot().Counters[CounterDropPrefix+"malformed_bad_set_length"]; n != 1 {
 		t.Errorf("board counters %v", e.board.Snapshot().Counters)
 	}
+
+	// Two errors in one message count under their own reasons.
+	m = ipfixMsg(4, 0, templateSet(100), templateSet(256), dataSet(256, 1))
+	data = ipfixHeaderLen + 2*len(templateSet(256))
+	m[data+2], m[data+3] = 0x7f, 0xff
+	send(t, a, m)
+	waitFor(t, "both errors", func() bool {
+		return e.s.Drops("malformed:bad_set_length") == 2 && e.s.Drops("malformed:template_id_reserved") == 1
+	})
 }
 
 // Data whose template never comes is held, then dropped when it has waited
