@@ -71,7 +71,13 @@ const storeDown = () => {
 
 /** Pages whose backend answers differently from the demo one. */
 const TROUBLE: Record<string, ResourceHandler> = {
-  'config-trouble': (path, p) => (path === 'status' ? TROUBLE_STATUS : demoHandler(path, p)),
+  'config-trouble': (path, p) => {
+    if (path === 'status') {
+      return TROUBLE_STATUS;
+    }
+    // The IPFIX receiver is off in this collector: no listener, no exporter.
+    return path === 'ipfix/exporters' ? [] : demoHandler(path, p);
+  },
   'config-down': () => {
     throw { status: 502, data: { message: 'plugin unavailable' } };
   },
@@ -175,13 +181,24 @@ function ConfigPage() {
   );
 }
 
-function VariablePage() {
-  const [query, setQuery] = useState<NetlensVariableQuery>({
-    refId: 'variable',
-    type: 'labelValues',
-    label: 'interface',
-    metric: 'ftd_interface_input_packets',
-  });
+const LABEL_VALUES_VARIABLE: NetlensVariableQuery = {
+  refId: 'variable',
+  type: 'labelValues',
+  label: 'interface',
+  metric: 'ftd_interface_input_packets',
+};
+
+// The Flows overview's exporter variable.
+const RECORD_VALUES_VARIABLE: NetlensVariableQuery = {
+  refId: 'variable',
+  type: 'recordValues',
+  kind: 'records',
+  recordKind: 'ipfix_flow',
+  field: 'exporter',
+};
+
+function VariablePage({ initial }: { initial: NetlensVariableQuery }) {
+  const [query, setQuery] = useState<NetlensVariableQuery>(initial);
   return (
     <VariableQueryEditor
       datasource={ds}
@@ -209,6 +226,53 @@ const EVENTS_QUERY: NetlensQuery = {
 };
 
 const NEW_QUERY: NetlensQuery = { refId: 'A', source: 'ftd', kind: 'series', editorMode: 'builder' };
+
+// The Flows overview's volume panel, in the builder.
+const IPFIX_SERIES_QUERY: NetlensQuery = {
+  refId: 'A',
+  source: 'ipfix',
+  kind: 'series',
+  editorMode: 'builder',
+  metric: 'ipfix_bytes_total',
+  matchers: [{ label: 'device', op: '=~', value: '$exporter' }],
+  rate: true,
+  aggregation: 'sum',
+  groupBy: ['protocol'],
+  legendFormat: '{{protocol}}',
+  format: 'time_series',
+};
+
+// Top conversations of web traffic from the inside networks, per minute.
+const RECORDS_QUERY: NetlensQuery = {
+  refId: 'A',
+  source: 'ipfix',
+  kind: 'records',
+  editorMode: 'builder',
+  recordKind: 'ipfix_flow',
+  filters: [
+    { field: 'exporter', op: 'in', values: ['$exporter'] },
+    { field: 'src_addr', op: 'cidr', values: ['10.20.0.0/16', '172.16.0.0/12'] },
+    { field: 'dst_port', op: '=', values: ['443'] },
+    { field: 'bytes', op: 'range', values: ['1500-1000000'] },
+  ],
+  aggregates: [{ func: 'sum', field: 'bytes' }, { func: 'p95', field: 'rtt' }, { func: 'count' }],
+  groupBy: ['src_addr', 'dst_addr'],
+  bucket: '1m',
+  topN: 10,
+  other: true,
+  live: true,
+};
+
+const RAW_RECORDS_QUERY: NetlensQuery = {
+  refId: 'A',
+  source: 'ipfix',
+  kind: 'records',
+  editorMode: 'builder',
+  recordKind: 'ipfix_flow',
+  filters: [{ field: 'protocol', op: 'in', values: ['6', '17'] }],
+  columns: ['time', 'exporter', 'src_addr', 'dst_addr', 'dst_port', 'bytes', 'application'],
+  limit: 500,
+};
 
 const PAGES: Record<string, () => React.ReactElement> = {
   'query-builder': () => <QueryPage initial={BUILDER_QUERY} />,
@@ -238,7 +302,11 @@ const PAGES: Record<string, () => React.ReactElement> = {
   'config-down': () => <ConfigPage />,
   'config-cancelling': () => <ConfigPage />,
   'config-cancel-error': () => <ConfigPage />,
-  variable: () => <VariablePage />,
+  variable: () => <VariablePage initial={LABEL_VALUES_VARIABLE} />,
+  'variable-records': () => <VariablePage initial={RECORD_VALUES_VARIABLE} />,
+  'query-ipfix-series': () => <QueryPage initial={IPFIX_SERIES_QUERY} />,
+  'query-records': () => <QueryPage initial={RECORDS_QUERY} />,
+  'query-records-raw': () => <QueryPage initial={RAW_RECORDS_QUERY} />,
 };
 
 // The frame the editor sits in inside Grafana: panel editor queries on the

@@ -34,6 +34,10 @@ const STEP_MS = 15000;
 
 const THEMES = ['dark', 'light'];
 
+// VISUAL_ONLY=<regex> renders only the shots whose name matches, and keeps
+// the other screenshots from earlier runs.
+const ONLY = process.env.VISUAL_ONLY ? new RegExp(process.env.VISUAL_ONLY) : undefined;
+
 /**
  * One screenshot each: the page (editor), what to do before the shot, and
  * whether the whole page is taken (menus open in a portal outside #shot).
@@ -172,6 +176,49 @@ const SHOTS_PLAN = [
     menu: true,
   },
   { name: 'variable', editor: 'variable', ready: '#netlens-variable-type' },
+  { name: 'variable-records', editor: 'variable-records', ready: '#netlens-variable-field' },
+  { name: 'query-ipfix-series', editor: 'query-ipfix-series', ready: 'text=sum by (protocol)' },
+  { name: 'query-records', editor: 'query-records', ready: 'text=top 10 by sum(bytes)' },
+  {
+    name: 'query-records-field-menu',
+    editor: 'query-records',
+    ready: 'text=top 10 by sum(bytes)',
+    act: (page) => page.click('#netlens-records-A-filter-1-field'),
+    menu: true,
+  },
+  {
+    name: 'query-records-op-menu',
+    editor: 'query-records',
+    ready: 'text=top 10 by sum(bytes)',
+    act: (page) => page.click('#netlens-records-A-filter-1-op'),
+    menu: true,
+  },
+  {
+    name: 'query-records-value-menu',
+    editor: 'query-records',
+    ready: 'text=top 10 by sum(bytes)',
+    act: async (page) => {
+      await page.click('#netlens-records-A-filter-2-value');
+      await page.keyboard.type('4');
+    },
+    menu: true,
+  },
+  {
+    name: 'query-records-func-menu',
+    editor: 'query-records',
+    ready: 'text=top 10 by sum(bytes)',
+    act: (page) => page.click('#netlens-records-A-aggregate-1-func'),
+    menu: true,
+  },
+  { name: 'query-records-narrow', editor: 'query-records', width: 640, ready: 'text=top 10 by sum(bytes)' },
+  { name: 'query-records-raw', editor: 'query-records-raw', ready: 'text=newest first' },
+  {
+    // The volume query turned into flow records with one click: the defaults.
+    name: 'query-records-new',
+    editor: 'query-ipfix-series',
+    ready: 'text=sum by (protocol)',
+    act: (page) => page.getByRole('radio', { name: 'Flow records' }).click(),
+  },
   {
     name: 'variable-type-menu',
     editor: 'variable',
@@ -239,7 +286,9 @@ async function main() {
   const server = await serve();
   const base = `http://127.0.0.1:${server.address().port}/`;
   const profile = mkdtempSync(path.join(os.tmpdir(), 'netlens-visual-'));
-  rmSync(SHOTS, { recursive: true, force: true });
+  if (!ONLY) {
+    rmSync(SHOTS, { recursive: true, force: true });
+  }
   mkdirSync(SHOTS, { recursive: true });
 
   const context = await chromium.launchPersistentContext(profile, {
@@ -262,7 +311,7 @@ async function main() {
   const problems = [];
   try {
     for (const theme of THEMES) {
-      for (const shot of SHOTS_PLAN) {
+      for (const shot of SHOTS_PLAN.filter((s) => !ONLY || ONLY.test(s.name))) {
         const page = await context.newPage();
         page.setDefaultTimeout(STEP_MS);
         const tag = `${shot.name}-${theme}`;

@@ -1,4 +1,4 @@
-import { MetricInfo, StatusResponse } from '../types';
+import { ExporterStatus, MetricInfo, RecordFieldInfo, StatusResponse } from '../types';
 import type { ResourceHandler } from './fakeDataSource';
 
 // A backend as a firewall pair in production would answer it: the visual
@@ -22,6 +22,102 @@ export const DEMO_METRICS: MetricInfo[] = [
   { name: 'ftd_snort_instance_cpu_utilisation', family: 'snort', kind: 'gauge', help: '' },
   { name: 'ftd_vpn_active_sessions', family: 'vpn', kind: 'gauge', help: 'Remote access VPN sessions' },
   { name: 'ftd_vpn_tunnel_state', family: 'vpn', kind: 'unknown', help: '' },
+];
+
+// IPFIX: the volume series, and the flow records of a LoadMaster and two
+// routers, with the enterprise fields a definitions file names.
+export const DEMO_IPFIX_METRICS: MetricInfo[] = [
+  { name: 'ipfix_bytes_total', family: '', kind: 'counter', help: 'Flow bytes, sampling scaled in' },
+  { name: 'ipfix_packets_total', family: '', kind: 'counter', help: 'Flow packets, sampling scaled in' },
+  { name: 'ipfix_flows_total', family: '', kind: 'counter', help: 'Flow records received' },
+];
+
+const IPFIX_LABELS: Record<string, string[]> = {
+  device: ['192.0.2.7/0', '192.0.2.9/256', '198.51.100.4/1'],
+  protocol: ['tcp', 'udp', 'icmp', 'gre', '50'],
+  application: ['http', 'https', 'dns', 'ssh', 'ntp', 'other', 'unknown'],
+};
+
+export const DEMO_FLOW_FIELDS: RecordFieldInfo[] = [
+  { name: 'time', type: 'time', rows: 1_204_332 },
+  { name: 'exporter', type: 'string', rows: 1_204_332 },
+  { name: 'src_addr', type: 'addr', rows: 1_204_332 },
+  { name: 'dst_addr', type: 'addr', rows: 1_204_332 },
+  { name: 'protocol', type: 'uint', rows: 1_204_332 },
+  { name: 'bytes', type: 'uint', rows: 1_204_332 },
+  { name: 'packets', type: 'uint', rows: 1_204_332 },
+  { name: 'src_port', type: 'uint', rows: 1_180_112 },
+  { name: 'dst_port', type: 'uint', rows: 1_180_112 },
+  { name: 'sampling_rate', type: 'uint', rows: 1_204_332 },
+  { name: 'tcp_flags', type: 'uint', rows: 911_820 },
+  { name: 'application', type: 'string', rows: 640_009 },
+  { name: 'rtt', type: 'uint', rows: 212_448 },
+  { name: 'srt', type: 'uint', rows: 98_310 },
+  { name: 'httpHost', type: 'string', rows: 41_877 },
+  { name: 'pen39499_57', type: 'string', rows: 1_022 },
+];
+
+const FLOW_VALUES: Record<string, string[]> = {
+  exporter: IPFIX_LABELS.device,
+  src_addr: ['10.20.0.14', '10.20.0.15', '10.20.3.201', '10.40.1.9', '172.16.8.33', '2001:db8:20::14'],
+  dst_addr: ['192.0.2.80', '198.51.100.53', '203.0.113.10', '2001:db8::443'],
+  protocol: ['6', '17', '1', '47'],
+  dst_port: ['443', '53', '80', '22', '123', '8443'],
+  application: IPFIX_LABELS.application,
+};
+
+export const DEMO_EXPORTERS: ExporterStatus[] = [
+  {
+    device: '192.0.2.7/0',
+    address: '192.0.2.7:50000',
+    transport: 'udp',
+    odid: 0,
+    templates: [256, 257, 258],
+    optionsTemplates: [512],
+    records: 1_021_554,
+    recordsPerSec: 3_412.6,
+    bytesPerSec: 884_212,
+    lostRecords: 0,
+    heldRecords: 0,
+    drops: {},
+    samplingRate: 1,
+    lastSeenMs: Date.parse('2026-11-25T08:14:01Z'),
+    state: 'ok',
+  },
+  {
+    device: '192.0.2.9/256',
+    address: '192.0.2.9:2055',
+    transport: 'udp',
+    odid: 256,
+    templates: [260],
+    optionsTemplates: [261],
+    records: 180_402,
+    recordsPerSec: 611.2,
+    bytesPerSec: 151_909,
+    lostRecords: 4_210,
+    heldRecords: 37,
+    drops: { queue_full: 12, 'malformed:bad_set_length': 3 },
+    samplingRate: 512,
+    lastSeenMs: Date.parse('2026-11-25T08:14:02Z'),
+    state: 'losing',
+  },
+  {
+    device: '198.51.100.4/1',
+    address: '198.51.100.4:41120',
+    transport: 'tcp',
+    odid: 1,
+    templates: [],
+    optionsTemplates: [],
+    records: 2_376,
+    recordsPerSec: 0,
+    bytesPerSec: 0,
+    lostRecords: 0,
+    heldRecords: 0,
+    drops: { tcp_framing: 1 },
+    samplingRate: 1,
+    lastSeenMs: Date.parse('2026-11-25T07:31:40Z'),
+    state: 'stopped',
+  },
 ];
 
 export const DEMO_LABELS: Record<string, string[]> = {
@@ -54,7 +150,11 @@ const FAMILY_LABELS: Record<string, string[]> = {
 };
 
 export const DEMO_STATUS: StatusResponse = {
-  listeners: [{ name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '2026-11-25T06:58:12Z' }],
+  listeners: [
+    { name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '2026-11-25T06:58:12Z' },
+    { name: 'ipfix-udp', network: 'udp', address: ':4739', bound: '[::]:4739', since: '2026-11-25T06:58:12Z' },
+    { name: 'ipfix-tcp', network: 'tcp', address: ':4739', bound: '[::]:4739', since: '2026-11-25T06:58:12Z' },
+  ],
   devices: [
     {
       source: 'ftd',
@@ -170,14 +270,29 @@ export const DEMO_STATUS: StatusResponse = {
 export const demoHandler: ResourceHandler = (path, params) => {
   switch (path) {
     case 'catalog/families':
-      return { families: DEMO_FAMILIES };
+      return { families: params.source === 'ipfix' ? [] : DEMO_FAMILIES };
     case 'catalog/metrics':
+      if (params.source === 'ipfix') {
+        return { metrics: DEMO_IPFIX_METRICS };
+      }
       return { metrics: DEMO_METRICS.filter((m) => !params.family || m.family === params.family) };
+    case 'records/fields':
+      return DEMO_FLOW_FIELDS;
+    case 'records/values':
+      return (FLOW_VALUES[String(params.field)] ?? []).filter((v) => v.startsWith(String(params.prefix ?? '')));
+    case 'ipfix/exporters':
+      return DEMO_EXPORTERS;
     case 'catalog/labels': {
+      if (params.source === 'ipfix') {
+        return { labels: Object.keys(IPFIX_LABELS) };
+      }
       const family = DEMO_METRICS.find((m) => m.name === params.metric)?.family;
       return { labels: family ? FAMILY_LABELS[family] : Object.keys(DEMO_LABELS) };
     }
     case 'catalog/label-values':
+      if (params.source === 'ipfix') {
+        return { values: IPFIX_LABELS[String(params.label)] ?? [] };
+      }
       return { values: DEMO_LABELS[String(params.label)] ?? [] };
     case 'devices':
       return {

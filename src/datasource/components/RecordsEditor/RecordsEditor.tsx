@@ -50,14 +50,6 @@ const FUNC_OPTIONS: Array<ComboboxOption<RecordFunc>> = RECORD_FUNCS.map((f) => 
   description: FUNC_HELP[f],
 }));
 
-const OP_HELP: Partial<Record<RecordOp, string>> = {
-  in: 'any of the values',
-  'not in': 'none of the values',
-  cidr: 'inside any of the prefixes',
-  'not cidr': 'outside all the prefixes',
-  range: 'lo-hi, both included',
-};
-
 /** The aggregate a records query starts with: bytes, as the volume series. */
 const FIRST_AGGREGATE: RecordAggregate = { func: 'sum', field: 'bytes' };
 
@@ -81,8 +73,11 @@ function bucketMode(bucket: string | undefined): BucketMode {
   return bucket === 'auto' ? 'auto' : 'fixed';
 }
 
+const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+
+// The menu is as narrow as the field: type and a short count fit, a long one was cut.
 function fieldOption(f: RecordFieldInfo): ComboboxOption<string> {
-  return { value: f.name, description: `${f.type}, ${f.rows.toLocaleString('en')} rows` };
+  return { value: f.name, description: `${f.type} · ${COMPACT.format(f.rows)} rows` };
 }
 
 function positiveInt(text: string): number | undefined {
@@ -209,20 +204,6 @@ export function RecordsEditor({ query, datasource, range, onChange }: SourceEdit
       )}
       {shape === 'raw' && (
         <EditorRow>
-          <EditorField label="Columns" optional tooltip="Time comes first; none chosen shows every column">
-            <MultiCombobox<string>
-              id={`netlens-records-columns-${query.refId}`}
-              width="auto"
-              minWidth={30}
-              maxWidth={80}
-              createCustomValue
-              placeholder="every column"
-              loading={fieldsSlow}
-              options={withCurrent(all, ...(query.columns ?? []))}
-              value={query.columns ?? []}
-              onChange={(items) => onChange({ columns: items.map((i) => i.value) })}
-            />
-          </EditorField>
           <EditorField label="Limit" optional tooltip="The newest rows, at most 100000">
             <Input
               aria-label="Limit"
@@ -238,6 +219,21 @@ export function RecordsEditor({ query, datasource, range, onChange }: SourceEdit
                   onChange({ limit: limit === undefined ? undefined : Math.min(limit, 100000) });
                 }
               }}
+            />
+          </EditorField>
+          {/* Last in the row, so that a long list of columns has the room to its right. */}
+          <EditorField label="Columns" optional tooltip="Time comes first; none chosen shows every column">
+            <MultiCombobox<string>
+              id={`netlens-records-columns-${query.refId}`}
+              width="auto"
+              minWidth={30}
+              maxWidth={120}
+              createCustomValue
+              placeholder="every column"
+              loading={fieldsSlow}
+              options={withCurrent(all, ...(query.columns ?? []))}
+              value={query.columns ?? []}
+              onChange={(items) => onChange({ columns: items.map((i) => i.value) })}
             />
           </EditorField>
         </EditorRow>
@@ -278,7 +274,10 @@ function RecordFilters(props: RecordFiltersProps) {
     field ? (await loadValues(field, typed)).map((value) => ({ value })) : [];
 
   return (
-    <EditorField label="Filters">
+    <EditorField
+      label="Filters"
+      tooltip="All must hold. in, not in: any, none of the values; cidr, not cidr: prefixes such as 10.0.0.0/8; range: lo-hi, both included. The operators offered follow the field's type."
+    >
       <Stack gap={1} direction="row" wrap="wrap" alignItems="flex-start">
         {fieldsError && (
           // The field lists failed; filters can still be typed by hand.
@@ -321,7 +320,7 @@ function RecordFilters(props: RecordFiltersProps) {
                 value={f.op}
                 options={
                   withCurrent(
-                    ops.map((op) => ({ value: op, description: OP_HELP[op] })),
+                    ops.map((op) => ({ value: op })),
                     f.op
                   ) as Array<ComboboxOption<RecordOp>>
                 }
@@ -340,7 +339,7 @@ function RecordFilters(props: RecordFiltersProps) {
                 <MultiCombobox<string>
                   id={`${id}-value`}
                   width="auto"
-                  minWidth={16}
+                  minWidth={22}
                   maxWidth={60}
                   createCustomValue
                   placeholder={prefixes ? '10.0.0.0/8' : 'values'}
@@ -428,7 +427,7 @@ function Aggregates({ idPrefix, aggregates, numeric, loading, onChange }: Aggreg
               </label>
               <Combobox<RecordFunc>
                 id={`${id}-func`}
-                width={9}
+                width={10}
                 value={a.func}
                 options={FUNC_OPTIONS}
                 onChange={(v) =>

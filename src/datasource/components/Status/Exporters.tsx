@@ -153,7 +153,7 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
                 <td>
                   <Drops drops={e.drops} />
                 </td>
-                <td className="num">{e.samplingRate && e.samplingRate > 1 ? `1:${e.samplingRate}` : 'none'}</td>
+                <td className="num">{e.samplingRate && e.samplingRate > 1 ? `1:${e.samplingRate}` : 'unsampled'}</td>
                 <td title={e.lastSeenMs > 0 ? dateTimeFormat(e.lastSeenMs) : ''}>{seen(e.lastSeenMs)}</td>
               </tr>
             ))}
