@@ -8,9 +8,9 @@ import (
 
 // decoder is what a worker needs of pkg/decode/ipfix: decoding with the
 // records handed on, expiry, per-scope status and the template state to
-// persist. decoder.go adapts the real decoder and handler to it; the
-// worker, queues and sockets are written against this seam alone, so they
-// are tested without protocol details.
+// persist. decoder.go adapts pkg/decode/ipfix and the Handler to it, and
+// is the only file that knows their types: the worker, queues and sockets
+// deal in bytes, addresses and counts.
 //
 // One decoder serves either every UDP exporter of one worker, or one TCP
 // connection (whose templates die with it, RFC 7011 §8). It is only ever

@@ -34,7 +34,8 @@ type env struct {
 	dir   string
 }
 
-// start runs a server on loopback with the fake decoder; tweak adjusts its
+// start runs a server on loopback with the real decoder and a counting
+// handler; tweak adjusts its
 // options before anything starts.
 func start(t testing.TB, cfg config.IPFIX, allowed func(netip.Addr) bool, dir string, tweak func(*options, *countingHandler)) *env {
 	t.Helper()
