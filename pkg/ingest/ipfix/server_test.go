@@ -35,8 +35,7 @@ type env struct {
 }
 
 // start runs a server on loopback with the real decoder and a counting
-// handler; tweak adjusts its
-// options before anything starts.
+// handler; tweak adjusts its options before anything starts.
 func start(t testing.TB, cfg config.IPFIX, allowed func(netip.Addr) bool, dir string, tweak func(*options, *countingHandler)) *env {
 	t.Helper()
 	e := &env{t: t, board: status.NewBoard(nil), h: &countingHandler{}, dir: dir}
