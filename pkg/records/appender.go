@@ -204,7 +204,12 @@ func (t *Table) appendRow(p *partition, ts int64, cells []cell, arena []byte) {
 			continue
 		}
 		typ := c.typ
-		pc := p.col(id, typ)
+		var pc *pcol
+		if int(id) < len(p.cols) && p.cols[id] != nil {
+			pc = p.cols[id]
+		} else {
+			pc = p.col(id, typ)
+		}
 		var raw uint64
 		switch typ {
 		case String:
@@ -215,19 +220,16 @@ func (t *Table) appendRow(p *partition, ts int64, cells []cell, arena []byte) {
 		default:
 			raw = c.lo
 		}
-		if t.setGen[id] != t.gen {
-			t.cols[id].nonNull++
-			t.setGen[id] = t.gen
-		}
+		t.setGen[id] = t.gen
 		t.setVal[id] = raw
 	}
 	for _, id := range p.present {
 		pc := p.cols[id]
 		switch {
 		case id == 0:
-			pc.appendRaw(rawInt(ts), false)
+			pc.appendValue(rawInt(ts))
 		case t.setGen[id] == t.gen:
-			pc.appendRaw(t.setVal[id], false)
+			pc.appendValue(t.setVal[id])
 		default:
 			pc.appendRaw(0, true)
 		}

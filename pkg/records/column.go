@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 )
 
@@ -31,11 +32,11 @@ type pcol struct {
 	packedB int64 // bytes of chunks
 
 	// open chunk: raw values, and one byte a row for nulls (nil while no
-	// row of the open chunk is null); lo/hi over non-null values.
+	// row of the open chunk is null); lo/hi over non-null values (lo > hi
+	// while there is none).
 	vals   []uint64
 	nulls  []uint8
 	lo, hi uint64
-	anyVal bool
 
 	nonNull int64
 
@@ -70,8 +71,25 @@ func (c *pcol) bytes() int64 {
 	return b
 }
 
+// appendValue adds one non-null row. The common case (room in the open
+// chunk, no nulls in it) is small enough to inline into the row loop.
+func (c *pcol) appendValue(v uint64) {
+	n := len(c.vals)
+	if n+1 >= cap(c.vals) || c.nulls != nil { // cap ≤ chunkRows: also the chunk's last row
+		c.appendRaw(v, false)
+		return
+	}
+	c.vals = c.vals[:n+1]
+	c.vals[n] = v
+	c.lo, c.hi = min(c.lo, v), max(c.hi, v)
+	c.nonNull++
+}
+
 // appendRaw adds one row; null rows carry no value.
 func (c *pcol) appendRaw(v uint64, null bool) {
+	if len(c.vals) == 0 {
+		c.lo, c.hi = math.MaxUint64, 0
+	}
 	if c.vals == nil {
 		// a partition's first chunk grows from small (a quiet table stays
 		// small); once a chunk has filled, the next is allocated whole
@@ -92,12 +110,7 @@ func (c *pcol) appendRaw(v uint64, null bool) {
 		if c.nulls != nil {
 			c.nulls = append(c.nulls, 0)
 		}
-		if !c.anyVal {
-			c.lo, c.hi, c.anyVal = v, v, true
-		} else {
-			c.lo = min(c.lo, v)
-			c.hi = max(c.hi, v)
-		}
+		c.lo, c.hi = min(c.lo, v), max(c.hi, v)
 		c.nonNull++
 	}
 	if len(c.vals) == chunkRows {
@@ -130,7 +143,7 @@ func (c *pcol) seal() {
 	if len(c.vals) > 0 {
 		c.addChunk(pack(c.vals, c.nulls))
 	}
-	c.vals, c.nulls, c.anyVal = nil, nil, false
+	c.vals, c.nulls = nil, nil
 }
 
 // reopen turns a partial last chunk back into the open chunk. The chunk list
@@ -144,8 +157,10 @@ func (c *pcol) reopen() {
 		return
 	}
 	c.vals, c.nulls = last.unpack()
-	c.anyVal = !last.allNull
 	c.lo, c.hi = last.base, last.max
+	if last.allNull {
+		c.lo, c.hi = math.MaxUint64, 0
+	}
 	c.packedB -= last.bytes()
 	c.chunks = append([]*packed(nil), c.chunks[:len(c.chunks)-1]...)
 }
@@ -255,7 +270,7 @@ type colSnap struct {
 }
 
 func (c *pcol) snap() colSnap {
-	return colSnap{typ: c.typ, chunks: c.chunks, vals: c.vals, nulls: c.nulls, lo: c.lo, hi: c.hi, anyVal: c.anyVal,
+	return colSnap{typ: c.typ, chunks: c.chunks, vals: c.vals, nulls: c.nulls, lo: c.lo, hi: c.hi, anyVal: len(c.vals) > 0 && c.lo <= c.hi,
 		arena: c.arena, ends: c.ends, addrs: c.addrs}
 }
 

@@ -23,9 +23,8 @@ var (
 )
 
 type colDef struct {
-	name    string
-	typ     Type
-	nonNull int64
+	name string
+	typ  Type
 }
 
 // partition holds the rows whose time falls in [start, start+PartitionMs).
@@ -145,9 +144,15 @@ func (t *Table) Columns() []ColumnInfo {
 	defer t.mu.RUnlock()
 	out := make([]ColumnInfo, len(t.cols))
 	for i, c := range t.cols {
-		out[i] = ColumnInfo{Name: c.name, Type: c.typ, Rows: c.nonNull}
+		out[i] = ColumnInfo{Name: c.name, Type: c.typ}
 	}
-	out[0].Rows = t.rows
+	for _, p := range t.parts {
+		for id, c := range p.cols {
+			if c != nil {
+				out[id].Rows += c.nonNull
+			}
+		}
+	}
 	return out
 }
 
@@ -293,11 +298,6 @@ func (t *Table) evictOldest() {
 				t.hot = append(t.hot[:i], t.hot[i+1:]...)
 				break
 			}
-		}
-	}
-	for id, c := range p.cols {
-		if c != nil {
-			t.cols[id].nonNull -= c.nonNull
 		}
 	}
 }
