@@ -422,6 +422,68 @@ func TestConcurrentAppendAndQuery(t *testing.T) {
 	}
 }
 
+// Late rows reopen cooled partitions while queries read them; run with
+// -race. Afterwards the table agrees with the reference over every row.
+func TestConcurrentLateRowsAndQueries(t *testing.T) {
+	tab := NewTable("ipfix_flow", Options{PartitionMs: 10_000, Now: fixedClock()})
+	cols := newFlowCols(t, tab)
+	var wg sync.WaitGroup
+	var inOrder [2][]flow
+	for w := range 2 {
+		wg.Go(func() { inOrder[w] = fill(t, tab, uint64(20+w), 10000, t0, 10*60_000) })
+	}
+	var late []flow
+	wg.Go(func() {
+		g := newFlowGen(30)
+		a := tab.NewAppender()
+		for i := range 3000 {
+			f := g.next(t0 + 2000 + int64(g.r.IntN(10*60_000)))
+			late = append(late, f)
+			cols.appendFlow(a, &f)
+			if i%7 == 6 {
+				a.Flush()
+			}
+		}
+		a.Flush()
+	})
+	stop := make(chan struct{})
+	var qwg sync.WaitGroup
+	var qerr error
+	qwg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, q := range []Query{
+				{GroupBy: []string{"application"}, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "max", Column: "start"}}},
+				{Limit: 50, Filters: []Filter{{Column: "src_addr", Op: "cidr", Values: []string{"10.0.0.0/20"}}}},
+			} {
+				if _, err := tab.Query(t.Context(), q); err != nil {
+					qerr = err
+					return
+				}
+			}
+		}
+	})
+	wg.Wait()
+	close(stop)
+	qwg.Wait()
+	if qerr != nil {
+		t.Fatal(qerr)
+	}
+	ref := refOfFlows(append(append(inOrder[0], inOrder[1]...), late...))
+	if st := tab.Stats(); st.Rows != int64(len(ref.rows)) {
+		t.Fatalf("stats %+v, appended %d", st, len(ref.rows))
+	}
+	if tab.reopened == 0 {
+		t.Errorf("no late row reached a cooled partition")
+	}
+	checkQuery(t, tab, ref, Query{GroupBy: []string{"dst_port"}, BucketMs: 10_000, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "count"}, {Func: "min", Column: "rtt"}}})
+	checkQuery(t, tab, ref, Query{GroupBy: []string{"src_addr", "dst_addr"}, Aggregates: []Aggregate{{Func: "sum", Column: "packets"}}, TopN: 20, Other: true})
+}
+
 func TestTypeErrorsAreCounted(t *testing.T) {
 	tab := NewTable("t", Options{Now: fixedClock()})
 	u, _ := tab.Column("u", Uint)

@@ -58,6 +58,7 @@ type Table struct {
 	flushes       uint64
 	lastPart      *partition
 	hot           []*partition // partitions with open chunks and dictionary indexes
+	reopened      int          // cooled partitions that took a late row (tests check the path ran)
 
 	version atomic.Uint64
 
@@ -337,4 +338,5 @@ func (t *Table) warm(p *partition) {
 	}
 	p.hot = true
 	t.hot = append(t.hot, p)
+	t.reopened++
 }
