@@ -126,7 +126,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
       out.matchers = query.matchers.map((m) => interpolateMatcher(m, scopedVars));
     }
     if (query.kind === 'records') {
-      return interpolateRecords(out, scopedVars);
+      Object.assign(out, interpolateRecords(out, scopedVars));
     }
     // Events carry only device and hostname: a dashboard filter on another
     // label (interface, …) is about the panels' series, not these events.
@@ -366,13 +366,13 @@ export function interpolateRecordFilter(f: RecordFilter, scopedVars: ScopedVars)
 /**
  * The records part of applyTemplateVariables. Filter rows still being
  * filled in (no field or no value) are left out rather than refused by the
- * backend. The dashboard's ad-hoc filters are series labels and are not
- * applied to records.
+ * backend. The dashboard's ad-hoc filters go along as for series: the
+ * backend applies those on fields the records have (device as exporter)
+ * and skips the others.
  */
 function interpolateRecords(q: NetlensQuery, scopedVars: ScopedVars): NetlensQuery {
   const srv = getTemplateSrv();
   const out: NetlensQuery = { ...q };
-  delete out.adhocFilters;
   if (q.filters) {
     out.filters = q.filters
       .filter((f) => f.field && (f.values ?? []).some((v) => v !== ''))

@@ -84,7 +84,7 @@ describe('applyTemplateVariables for records', () => {
     expect(out.filters).toEqual([{ field: 'src_addr', op: 'cidr', values: ['10.0.0.0/8'] }]);
   });
 
-  it('replaces variables in aggregate fields and columns, keeps the rest, and drops ad-hoc filters', () => {
+  it('replaces variables in aggregate fields and columns, keeps the rest, and passes the ad-hoc filters on', () => {
     const q = records({
       aggregates: [{ func: 'p95', field: '$rtt_field' }, { func: 'count' }],
       groupBy: ['src_addr'],
@@ -95,12 +95,12 @@ describe('applyTemplateVariables for records', () => {
       adhocFilters: [{ label: 'device', op: '=', value: 'stale' }],
     });
     const out = ds.applyTemplateVariables(q, {}, [{ key: 'interface', operator: '=', value: 'Gi0/1' }]);
+    // The backend applies ad-hoc filters on fields the records have and skips the others.
     expect(out).toEqual({
       ...q,
       aggregates: [{ func: 'p95', field: 'pen39499_rtt' }, { func: 'count' }],
-      adhocFilters: undefined,
+      adhocFilters: [{ label: 'interface', op: '=', value: 'Gi0/1' }],
     });
-    expect('adhocFilters' in out).toBe(false);
 
     const raw = ds.applyTemplateVariables(records({ columns: ['time', '$cols'], limit: 100 }), {});
     expect(raw.columns).toEqual(['time', 'src_addr', 'dst_addr']);

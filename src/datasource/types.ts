@@ -231,6 +231,8 @@ export interface ExporterStatus {
   address: string;
   transport: string;
   odid: number;
+  /** 10 for IPFIX, 9 for NetFlow v9; 0 before a message decoded. */
+  version?: number;
   templates?: number[];
   optionsTemplates?: number[];
   records: number;
@@ -238,8 +240,11 @@ export interface ExporterStatus {
   bytesPerSec: number;
   /** Records missing by the sequence numbers (lost export packets). */
   lostRecords: number;
+  /** NetFlow v9 numbers packets, not records: export packets missing. */
+  lostPackets?: number;
   /** Records waiting for their template. */
   heldRecords: number;
+  heldBytes?: number;
   /** Records the receiver dropped, by reason (queue_full, malformed:<reason>, ...). */
   drops?: Record<string, number>;
   samplingRate?: number;

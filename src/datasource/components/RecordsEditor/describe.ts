@@ -97,7 +97,10 @@ export function describeRecords(q: NetlensQuery): string {
   return parts.join(' | ');
 }
 
-/** A fixed bucket: a Go-style duration (90s, 5m, 1h) or a variable. */
+/**
+ * A fixed bucket as the backend reads it (config.ParseDuration): 90s, 5m,
+ * 1h30m, or days and weeks (1d, 2w), at least a second; or a variable.
+ */
 export function validBucket(b: string): boolean {
-  return /^(\d+(ms|s|m|h))+$/.test(b) || /^\$\{?\w+\}?$/.test(b);
+  return /^(\d+(s|m|h))+$/.test(b) || /^\d+(\.\d+)?[dw]$/.test(b) || /^\$\{?\w+\}?$/.test(b);
 }

@@ -80,7 +80,15 @@ describe('IPFIX exporters in the status', () => {
         heldRecords: 37,
         drops: { queue_full: 12, 'malformed:bad_set_length': 3, socket_overflow: 0 },
       }),
-      exporter('198.51.100.4/1', { state: 'stopped', recordsPerSec: 0, bytesPerSec: 0, templates: [] }),
+      exporter('198.51.100.4/1', {
+        state: 'stopped',
+        version: 9,
+        recordsPerSec: 0,
+        bytesPerSec: 0,
+        templates: [],
+        lostRecords: 0,
+        lostPackets: 2,
+      }),
     ];
     render(<Page />);
     const table = await screen.findByRole('table', { name: 'IPFIX exporters' });
@@ -105,11 +113,14 @@ describe('IPFIX exporters in the status', () => {
     expect(within(ok).getByText('options 258')).toBeInTheDocument();
     expect(within(ok).getByText('1:512')).toBeInTheDocument();
     expect(within(ok).getByText('1.5 MB/s')).toBeInTheDocument();
+    // NetFlow v9 loses packets, not records; said under the records.
+    expect(within(stopped).getByText('2 packets')).toBeInTheDocument();
+    expect(within(stopped).getByText(/NetFlow v9, domain 1/)).toBeInTheDocument();
     // No template in use any more: the templates cell says so.
     expect(within(stopped).getAllByRole('cell')[2]).toHaveTextContent(/^noneoptions 258$/);
 
     expect(
-      screen.getByText(/192\.0\.2\.9\/256 is losing records; 198\.51\.100\.4\/1 stopped sending/)
+      screen.getByText(/192\.0\.2\.9\/256 is losing export packets; 198\.51\.100\.4\/1 stopped sending/)
     ).toBeInTheDocument();
   });
 

@@ -95,7 +95,7 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
       {trouble.length > 0 && (
         <Alert severity="warning" title={trouble.length === 1 ? 'An exporter needs a look' : 'Exporters need a look'}>
           {trouble
-            .map((e) => `${e.device} ${e.state === 'losing' ? 'is losing records' : 'stopped sending'}`)
+            .map((e) => `${e.device} ${e.state === 'losing' ? 'is losing export packets' : 'stopped sending'}`)
             .join('; ')}
           .
         </Alert>
@@ -127,7 +127,8 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
                   {e.device}
                   <div className="secondary">
                     <small>
-                      {e.address} {e.transport}, domain {e.odid}
+                      {e.address} {e.transport}
+                      {e.version === 9 ? ' NetFlow v9' : ''}, domain {e.odid}
                     </small>
                   </div>
                 </td>
@@ -146,8 +147,18 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
                   {perSecond(e.recordsPerSec)}
                 </td>
                 <td className="num">{bytesRate(e.bytesPerSec)}</td>
-                <td className={cx('num', e.lostRecords > 0 && 'error')}>{count(e.lostRecords)}</td>
-                <td className="num" title="Records waiting for their template">
+                <td className={cx('num', (e.lostRecords > 0 || (e.lostPackets ?? 0) > 0) && 'error')}>
+                  {count(e.lostRecords)}
+                  {(e.lostPackets ?? 0) > 0 && (
+                    <div>
+                      <small>{count(e.lostPackets)} packets</small>
+                    </div>
+                  )}
+                </td>
+                <td
+                  className="num"
+                  title={`Records waiting for their template${e.heldBytes ? `: ${count(e.heldBytes)} bytes` : ''}`}
+                >
                   {count(e.heldRecords)}
                 </td>
                 <td>
