@@ -72,7 +72,7 @@ func (c *pcol) bytes() int64 {
 }
 
 // appendValue adds one non-null row. The common case (room in the open
-// chunk, no nulls in it) is small enough to inline into the row loop.
+// chunk, no nulls in it) stays short.
 func (c *pcol) appendValue(v uint64) {
 	n := len(c.vals)
 	if n+1 >= cap(c.vals) || c.nulls != nil { // cap ≤ chunkRows: also the chunk's last row
@@ -90,14 +90,8 @@ func (c *pcol) appendRaw(v uint64, null bool) {
 	if len(c.vals) == 0 {
 		c.lo, c.hi = math.MaxUint64, 0
 	}
-	if c.vals == nil {
-		// a partition's first chunk grows from small (a quiet table stays
-		// small); once a chunk has filled, the next is allocated whole
-		n := min(256, chunkRows)
-		if len(c.chunks) > 0 {
-			n = chunkRows
-		}
-		c.vals = make([]uint64, 0, n)
+	if len(c.vals) == cap(c.vals) {
+		c.grow()
 	}
 	if null {
 		if c.nulls == nil {
@@ -115,6 +109,26 @@ func (c *pcol) appendRaw(v uint64, null bool) {
 	}
 	if len(c.vals) == chunkRows {
 		c.seal()
+	}
+}
+
+// grow makes room in the open chunk, never past chunkRows (append's own
+// growth would overshoot it, and a chunk must seal at exactly chunkRows).
+// A partition's first chunk grows from small, so a quiet table stays small;
+// once a chunk has filled, the next is allocated whole.
+func (c *pcol) grow() {
+	n := min(256, chunkRows)
+	if len(c.chunks) > 0 {
+		n = chunkRows
+	}
+	n = min(max(n, 2*cap(c.vals)), chunkRows)
+	vals := make([]uint64, len(c.vals), n)
+	copy(vals, c.vals)
+	c.vals = vals
+	if c.nulls != nil {
+		nulls := make([]uint8, len(c.nulls), n)
+		copy(nulls, c.nulls)
+		c.nulls = nulls
 	}
 }
 

@@ -33,6 +33,7 @@ type flowGen struct {
 	addrs     []netip.Addr // IPv4, 3000
 	addrs6    []netip.Addr // IPv6, 500
 	zipf6     *rand.Zipf
+	uniform   bool // IPv4 addresses drawn uniformly (a scan): the worst case for dictionaries
 	apps      []string
 	exporters []string
 	rates     []uint64
@@ -73,6 +74,8 @@ func (g *flowGen) next(t int64) flow {
 	f.start = f.time - int64(r.ExpFloat64()*8000)
 	if r.IntN(10) == 0 {
 		f.src, f.dst = g.addrs6[g.zipf6.Uint64()], g.addrs6[g.zipf6.Uint64()]
+	} else if g.uniform {
+		f.src, f.dst = g.addrs[r.IntN(len(g.addrs))], g.addrs[r.IntN(len(g.addrs))]
 	} else {
 		f.src, f.dst = g.addrs[g.zipfAddr.Uint64()], g.addrs[g.zipfAddr.Uint64()]
 	}

@@ -137,6 +137,7 @@ func fuzzData(t testing.TB, s *fuzzSrc) (*Table, *refTable) {
 		}
 	}
 	a.Flush()
+	checkInvariants(t, tab)
 	if st := tab.Stats(); st.Rows != int64(len(ref.rows)) {
 		t.Fatalf("stored %d rows of %d (%+v)", st.Rows, len(ref.rows), st)
 	}

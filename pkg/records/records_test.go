@@ -299,6 +299,7 @@ func TestOutOfOrderRows(t *testing.T) {
 	}
 	put(t0-30*60_000, 7)
 	ref.add(map[string]any{"time": int64(t0 - 30*60_000), "v": uint64(7)})
+	checkInvariants(t, tab)
 	before := tab.Stats()
 	put(t0-2*3_600_000, 1) // more than LateMs before the oldest partition
 	put(t0+48*3_600_000, 2)
@@ -322,6 +323,7 @@ func TestOutOfOrderRows(t *testing.T) {
 func TestEvictionUnderSmallCap(t *testing.T) {
 	tab := NewTable("ipfix_flow", Options{PartitionMs: 60_000, MaxBytes: 1 << 20, Now: fixedClock()})
 	flows := fill(t, tab, 3, 50_000, t0, 40*60_000)
+	checkInvariants(t, tab)
 	st := tab.Stats()
 	if st.EvictedPartitions == 0 || st.EvictedRows == 0 || st.Bytes > st.MaxBytes {
 		t.Fatalf("stats %+v: want evictions and bytes under the cap", st)
@@ -416,6 +418,7 @@ func TestConcurrentAppendAndQuery(t *testing.T) {
 	if qerr != nil {
 		t.Fatal(qerr)
 	}
+	checkInvariants(t, tab)
 	st := tab.Stats()
 	if st.Rows+st.EvictedRows+st.RefusedRows != 30000 || tab.Version() == 0 {
 		t.Errorf("after 30000 rows: %+v version %d", st, tab.Version())
@@ -477,6 +480,7 @@ func TestConcurrentLateRowsAndQueries(t *testing.T) {
 	if st := tab.Stats(); st.Rows != int64(len(ref.rows)) {
 		t.Fatalf("stats %+v, appended %d", st, len(ref.rows))
 	}
+	checkInvariants(t, tab)
 	if tab.reopened == 0 {
 		t.Errorf("no late row reached a cooled partition")
 	}
@@ -516,6 +520,7 @@ func TestTypeErrorsAreCounted(t *testing.T) {
 func TestHighRateWithinOneSpan(t *testing.T) {
 	tab := NewTable("ipfix_flow", Options{PartitionMs: 300_000, MaxBytes: 2 << 20, Now: fixedClock()})
 	flows := fill(t, tab, 5, 100_000, t0, 60_000)
+	checkInvariants(t, tab)
 	st := tab.Stats()
 	if st.EvictedPartitions == 0 || st.Rows == 0 || st.Bytes > st.MaxBytes || st.RefusedRows != 0 {
 		t.Fatalf("stats %+v: want siblings evicted, none refused, bytes under the cap", st)
@@ -578,5 +583,56 @@ func TestValuesInTimeRange(t *testing.T) {
 	early, _ := tab.Values("app", "", t0, t0+2000, 0)
 	if !slices.Equal(all, []string{"ssh", "dns", "http"}) || !slices.Equal(early, []string{"dns", "http"}) {
 		t.Errorf("all %v, first three seconds %v", all, early)
+	}
+}
+
+// checkInvariants verifies the storage layout: every column of a partition
+// holds its rows in chunks of exactly chunkRows (the last one may be
+// shorter), open chunks never outgrow chunkRows, and the byte and row
+// counts add up.
+func checkInvariants(t testing.TB, tab *Table) {
+	t.Helper()
+	tab.mu.RLock()
+	defer tab.mu.RUnlock()
+	var bytes, rows int64
+	for pi, p := range tab.parts {
+		if pi > 0 && p.start < tab.parts[pi-1].start {
+			t.Fatalf("partitions out of order at %d", pi)
+		}
+		for id, c := range p.cols {
+			if c == nil {
+				continue
+			}
+			if c.rows() != p.n {
+				t.Fatalf("partition %d column %d holds %d rows of %d", pi, id, c.rows(), p.n)
+			}
+			for k, ch := range c.chunks {
+				if int(ch.n) != chunkRows && (k != len(c.chunks)-1 || len(c.vals) > 0) {
+					t.Fatalf("partition %d column %d chunk %d has %d rows", pi, id, k, ch.n)
+				}
+			}
+			if len(c.vals) >= chunkRows || cap(c.vals) > chunkRows || c.nulls != nil && len(c.nulls) != len(c.vals) {
+				t.Fatalf("partition %d column %d open chunk len %d cap %d nulls %d", pi, id, len(c.vals), cap(c.vals), len(c.nulls))
+			}
+		}
+		if p.bytes != p.size() {
+			t.Fatalf("partition %d counted %d bytes, holds %d", pi, p.bytes, p.size())
+		}
+		bytes += p.bytes
+		rows += int64(p.n)
+	}
+	if bytes != tab.bytes || rows != tab.rows || tab.bytes > tab.o.MaxBytes {
+		t.Fatalf("table counts %d bytes %d rows, partitions %d bytes %d rows, cap %d", tab.bytes, tab.rows, bytes, rows, tab.o.MaxBytes)
+	}
+}
+
+// A busy partition's first chunk grows from small; it must still seal at
+// exactly chunkRows rows, as every later chunk does.
+func TestChunksSealAtChunkRows(t *testing.T) {
+	tab := NewTable("t", Options{Now: fixedClock()})
+	fill(t, tab, 4, 3*chunkRows+100, t0, 50_000)
+	checkInvariants(t, tab)
+	if p := tab.parts[0]; p.n != 3*chunkRows+100 || len(p.cols[0].chunks) != 3 {
+		t.Errorf("one partition of %d rows in %d chunks", p.n, len(p.cols[0].chunks))
 	}
 }
