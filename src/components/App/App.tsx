@@ -25,7 +25,8 @@ export function App(_: AppRootProps) {
       <PluginPage>
         <p>
           Netlens receives network telemetry itself: Cisco FTD devices dial out to the collector inside the Netlens data
-          source&apos;s backend over gRPC with mutual TLS.
+          source&apos;s backend over gRPC with mutual TLS, and IPFIX and NetFlow v9 exporters send it their flows over
+          UDP or TCP.
         </p>
         <p>No Netlens data source exists yet: add one to query what arrives and to see the receivers here.</p>
         <LinkButton href="/connections/datasources/new" icon="plus">

@@ -3,7 +3,7 @@ import { act, render, renderHook, screen, waitFor, within } from '@testing-libra
 import userEvent from '@testing-library/user-event';
 
 import { dataSourceSettings, fakeDataSource } from '../../testing/fakeDataSource';
-import { NetlensOptions, StatusResponse } from '../../types';
+import { ExporterStatus, NetlensOptions, StatusResponse } from '../../types';
 import { ConfigEditor } from './ConfigEditor';
 import { useStatus } from '../Status/useStatus';
 
@@ -63,7 +63,11 @@ const STATUS: StatusResponse = {
 };
 
 let statusAnswer: () => StatusResponse = () => STATUS;
+let exportersAnswer: () => ExporterStatus[] = () => [];
 const { ds, calls } = fakeDataSource((path) => {
+  if (path === 'ipfix/exporters') {
+    return exportersAnswer();
+  }
   if (path !== 'status') {
     throw new Error(`unexpected ${path}`);
   }
@@ -95,6 +99,7 @@ function renderEditor(jsonData: NetlensOptions = {}) {
 
 beforeEach(() => {
   statusAnswer = () => STATUS;
+  exportersAnswer = () => [];
   calls.length = 0;
 });
 
@@ -151,6 +156,25 @@ describe('ConfigEditor', () => {
     expect(option).toHaveTextContent('connected · a1b2');
     await userEvent.click(option);
     expect(changes[changes.length - 1]).toEqual({ devices: ['not-yet-seen', 'a1b2'], liveEnabledByDefault: true });
+  });
+
+  it('offers IPFIX exporters for the device restriction, by their device', async () => {
+    exportersAnswer = () => [
+      {
+        device: '192.0.2.7/0',
+        address: '192.0.2.7:50000',
+        transport: 'udp',
+        odid: 0,
+        state: 'losing',
+      } as ExporterStatus,
+    ];
+    const changes = renderEditor();
+    await screen.findByRole('table', { name: 'IPFIX exporters' });
+    await userEvent.click(screen.getByRole('combobox', { name: 'Devices' }));
+    const option = await screen.findByRole('option', { name: /192\.0\.2\.7\/0/ });
+    expect(option).toHaveTextContent('IPFIX exporter · losing');
+    await userEvent.click(option);
+    expect(changes[changes.length - 1]).toEqual({ devices: ['192.0.2.7/0'] });
   });
 
   it('says so when the status cannot be read', async () => {

@@ -29,8 +29,13 @@ export function ConfigEditor(props: Props) {
       label: d.hostname || d.id,
       description: d.hostname ? `${d.state} · ${d.id}` : d.state,
     }));
-    return withCurrent(known, ...(jsonData.devices ?? []));
-  }, [state.status, jsonData.devices]);
+    // An IPFIX exporter's device ("192.0.2.7/0") restricts its flows and
+    // volume series the same way.
+    const exporters: ComboboxOption[] = (state.exporters ?? [])
+      .filter((e) => !known.some((k) => k.value === e.device))
+      .map((e) => ({ value: e.device, description: `IPFIX exporter · ${e.state}` }));
+    return withCurrent([...known, ...exporters], ...(jsonData.devices ?? []));
+  }, [state.status, state.exporters, jsonData.devices]);
 
   return (
     <>
