@@ -339,7 +339,10 @@ function RecordFilters(props: RecordFiltersProps) {
                 <MultiCombobox<string>
                   id={`${id}-value`}
                   width="auto"
-                  minWidth={22}
+                  // The box folds values into a count once their chips (text
+                  // plus 50 px each, by its own estimate) pass its width, and
+                  // then does not grow: at 22 it folded "6, 17" to one chip.
+                  minWidth={30}
                   maxWidth={60}
                   createCustomValue
                   placeholder={prefixes ? '10.0.0.0/8' : 'values'}
