@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/pkg/decode/ipfix/ie"
 	"github.com/netlens/netlens/pkg/query"
 )
 
@@ -118,12 +119,16 @@ func iniKeys(t *testing.T, rel, section string) map[string]string {
 	return keys
 }
 
+// setOnPurpose lists keys with an empty default that the image sets anyway;
+// grafana.ini says why next to each.
+var setOnPurpose = map[string]bool{"ipfix_definitions_file": true}
+
 func TestGrafanaIniWritesEverySettingWithItsDefault(t *testing.T) {
 	keys := iniKeys(t, "docker/grafana.ini", iniSection)
 	for _, k := range config.Keys {
 		v, ok := keys[k.Name]
 		switch {
-		case k.Default == "" && ok:
+		case k.Default == "" && ok && !setOnPurpose[k.Name]:
 			// Fine as a choice, but then the comment saying why it is
 			// missing is wrong.
 			t.Errorf("%s is set to %q; grafana.ini says keys with empty defaults are left out", k.Name, v)
@@ -692,5 +697,23 @@ func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
 	i := slices.IndexFunc(d.Panels, func(p panel) bool { return p.ID == r.PanelID })
 	if i < 0 || !strings.Contains(d.Panels[i].Title, "CPU") {
 		t.Errorf("rule links panel %d, which is not a CPU panel of the dashboard", r.PanelID)
+	}
+}
+
+// The image copies provisioning/ to /etc/grafana/provisioning (and compose
+// mounts it there), so the definitions file grafana.ini names must be the
+// repository's, and it must load.
+func TestGrafanaIniDefinitionsFileShipsWithTheImage(t *testing.T) {
+	path := iniKeys(t, "docker/grafana.ini", iniSection)["ipfix_definitions_file"]
+	rel, ok := strings.CutPrefix(path, "/etc/grafana/provisioning/")
+	if !ok {
+		t.Fatalf("ipfix_definitions_file = %q is not under /etc/grafana/provisioning", path)
+	}
+	defs, err := ie.LoadDefinitions(filepath.Join(root, "provisioning", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) == 0 {
+		t.Fatal("the definitions file is empty")
 	}
 }

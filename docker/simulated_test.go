@@ -43,6 +43,9 @@ func startDemo(t *testing.T) *demo {
 	certDir := filepath.Join(dir, "certs")
 	keys["data_dir"] = filepath.Join(dir, "data")
 	keys["ftd_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_udp_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_tcp_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_definitions_file"] = filepath.Join(root, "provisioning", strings.TrimPrefix(keys["ipfix_definitions_file"], "/etc/grafana/provisioning/"))
 	for _, k := range []string{"ftd_tls_cert_file", "ftd_tls_key_file", "ftd_tls_ca_file"} {
 		keys[k] = filepath.Join(certDir, path.Base(keys[k]))
 	}
