@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // aggSpec is a compiled Aggregate.
@@ -70,7 +71,12 @@ func toFloat(typ Type, r uint64) float64 {
 type acc interface {
 	grow(n int)
 	add(cell int32, raw uint64)
+	// addRows adds rows sel of a chunk view (nil for count()) to cells
+	// (one per row of sel).
+	addRows(cells []int32, v *view, sel []int32)
 	merge(dst int32, src int32) // both cells of this acc
+	// bytes is the memory of the cells' state.
+	bytes() int64
 	// rank is the value that orders groups; ok false when null.
 	rank(cell int32) (float64, bool)
 	out(name string, cells []int32) ResultColumn
@@ -92,9 +98,19 @@ func newAcc(a aggSpec, mem *int64) acc {
 
 type countAcc struct{ n []uint64 }
 
-func (c *countAcc) grow(n int)                      { c.n = growTo(c.n, n) }
-func (c *countAcc) add(cell int32, _ uint64)        { c.n[cell]++ }
-func (c *countAcc) merge(d, s int32)                { c.n[d] += c.n[s] }
+func (c *countAcc) grow(n int)               { c.n = growTo(c.n, n) }
+func (c *countAcc) add(cell int32, _ uint64) { c.n[cell]++ }
+func (c *countAcc) merge(d, s int32)         { c.n[d] += c.n[s] }
+func (c *countAcc) bytes() int64             { return 8 * int64(cap(c.n)) }
+func (c *countAcc) addRows(cells []int32, v *view, sel []int32) {
+	if v != nil && (v.allNull || v.nulls != nil) { // count(column): its non-null rows
+		eachValue(c, cells, v, sel)
+		return
+	}
+	for _, cell := range cells {
+		c.n[cell]++
+	}
+}
 func (c *countAcc) rank(cell int32) (float64, bool) { return float64(c.n[cell]), true }
 func (c *countAcc) out(name string, cells []int32) ResultColumn {
 	v := make([]uint64, len(cells))
@@ -132,6 +148,31 @@ func (a *sumAcc) add(cell int32, r uint64) {
 		r = uint64(intRaw(r))
 	}
 	a.addRawSum(cell, r)
+}
+
+func (a *sumAcc) bytes() int64 { return 9 * int64(cap(a.s)) }
+
+func (a *sumAcc) addRows(cells []int32, v *view, sel []int32) {
+	if a.typ != Uint {
+		eachValue(a, cells, v, sel)
+		return
+	}
+	if v.allNull {
+		return
+	}
+	if v.nulls == nil {
+		for r, i := range sel {
+			a.s[cells[r]] += v.vals[i]
+			a.has[cells[r]] = true
+		}
+		return
+	}
+	for r, i := range sel {
+		if !v.null(i) {
+			a.s[cells[r]] += v.vals[i]
+			a.has[cells[r]] = true
+		}
+	}
 }
 
 func (a *sumAcc) merge(d, s int32) {
@@ -184,6 +225,10 @@ func (a *avgAcc) grow(n int) {
 }
 func (a *avgAcc) add(cell int32, r uint64) { a.s[cell] += toFloat(a.typ, r); a.n[cell]++ }
 func (a *avgAcc) merge(d, s int32)         { a.s[d] += a.s[s]; a.n[d] += a.n[s] }
+func (a *avgAcc) bytes() int64             { return 16 * int64(cap(a.s)) }
+func (a *avgAcc) addRows(cells []int32, v *view, sel []int32) {
+	eachValue(a, cells, v, sel)
+}
 func (a *avgAcc) rank(cell int32) (float64, bool) {
 	if a.n[cell] == 0 {
 		return 0, false
@@ -240,6 +285,11 @@ func (a *minMaxAcc) add(cell int32, r uint64) {
 	}
 }
 
+func (a *minMaxAcc) bytes() int64 { return 9 * int64(cap(a.v)) }
+func (a *minMaxAcc) addRows(cells []int32, v *view, sel []int32) {
+	eachValue(a, cells, v, sel)
+}
+
 func (a *minMaxAcc) merge(d, s int32) {
 	if a.has[s] {
 		a.add(d, a.v[s])
@@ -274,6 +324,13 @@ func (a *quantAcc) add(cell int32, r uint64) {
 	*a.mem += a.sk[cell].add(toFloat(a.typ, r))
 }
 func (a *quantAcc) merge(d, s int32) { *a.mem += a.sk[d].merge(&a.sk[s]) }
+
+// bytes counts the cells' fixed part; what the sketches hold is counted
+// against MaxQueryMemory.
+func (a *quantAcc) bytes() int64 { return int64(unsafe.Sizeof(sketch{})) * int64(cap(a.sk)) }
+func (a *quantAcc) addRows(cells []int32, v *view, sel []int32) {
+	eachValue(a, cells, v, sel)
+}
 func (a *quantAcc) rank(cell int32) (float64, bool) {
 	return a.sk[cell].quantile(a.q)
 }
@@ -523,6 +580,18 @@ func cmpNaNLast(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// eachValue adds the non-null rows of sel one by one.
+func eachValue(a acc, cells []int32, v *view, sel []int32) {
+	if v.allNull {
+		return
+	}
+	for r, i := range sel {
+		if v.nulls == nil || !v.null(i) {
+			a.add(cells[r], v.vals[i])
+		}
+	}
 }
 
 // growTo extends v with zero values to length n (amortised: cells are

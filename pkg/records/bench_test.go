@@ -125,7 +125,8 @@ func millionFlows(b *testing.B) *Table {
 }
 
 // Queries over 1M flows (one hour, 60 partitions). MaxGroups is raised to
-// 1M: the conversations of 1M flows among 3500 addresses are ~400k groups.
+// 1M for queries without TopN; with TopN the bound is MaxGroupBytes (the
+// conversations of 1M flows among 3500 addresses are 383k groups).
 func BenchmarkQuery1M(b *testing.B) {
 	tab := millionFlows(b)
 	b.ResetTimer()
@@ -141,6 +142,34 @@ func BenchmarkQuery1M(b *testing.B) {
 		{"raw_100_newest_filtered", Query{Limit: 100, Filters: []Filter{{Column: "dst_port", Op: "=", Values: []string{"22"}}}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := tab.Query(b.Context(), c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The "Flows overview" dashboard's top conversations over 1M flows (674k
+// groups of src_addr, dst_addr, protocol, dst_port; 383k of the address
+// pairs alone): over the whole range
+// and per minute bucket, top 10 with "other".
+//
+//	go test -run '^$' -bench TopConversations -benchmem ./pkg/records
+func BenchmarkTopConversations(b *testing.B) {
+	tab := millionFlows(b)
+	conv := []string{"src_addr", "dst_addr", "protocol", "dst_port"}
+	for _, c := range []struct {
+		name string
+		q    Query
+	}{
+		{"whole_range", Query{GroupBy: conv, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "count"}}, TopN: 10, Other: true}},
+		{"per_minute", Query{GroupBy: conv, BucketMs: 60_000, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}}, TopN: 10, Other: true}},
+		{"per_minute_two_aggregates", Query{GroupBy: conv, BucketMs: 60_000, Aggregates: []Aggregate{{Func: "sum", Column: "bytes"}, {Func: "sum", Column: "packets"}}, TopN: 10, Other: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := tab.Query(b.Context(), c.q); err != nil {
 					b.Fatal(err)

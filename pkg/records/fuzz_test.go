@@ -260,10 +260,13 @@ func FuzzQuery(f *testing.F) {
 	f.Add([]byte(strings.Repeat("\x01\x02\x03\x04\x05\x06\x07\x08\x09", 150)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer func(n int) { chunkRows = n }(chunkRows)
+		defer func(n int64) { denseCells = n }(denseCells)
 		chunkRows = 64
 		s := &fuzzSrc{b: data}
 		tab, ref := fuzzData(t, s)
 		for range 4 {
+			// the second pass's cells in one array, or in a map
+			denseCells = []int64{1 << 16, 0}[s.n(2)]
 			checkOrSet(t, tab, ref, fuzzQuery(s))
 		}
 	})
@@ -275,6 +278,7 @@ func quantileFunc(fn string) bool { _, ok := quantiles[fn]; return ok }
 // (chunk boundaries, cooled and reopened partitions) on every run.
 func TestQueryAgreesWithReference(t *testing.T) {
 	defer func(n int) { chunkRows = n }(chunkRows)
+	defer func(n int64) { denseCells = n }(denseCells)
 	chunkRows = 64
 	for seed := range 150 {
 		data := make([]byte, 3000)
@@ -284,7 +288,8 @@ func TestQueryAgreesWithReference(t *testing.T) {
 		}
 		s := &fuzzSrc{b: data}
 		tab, ref := fuzzData(t, s)
-		for range 6 {
+		for i := range 6 {
+			denseCells = []int64{1 << 16, 0}[i%2]
 			q := fuzzQuery(s)
 			checkOrSet(t, tab, ref, q)
 		}

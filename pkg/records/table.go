@@ -83,6 +83,9 @@ func NewTable(name string, o Options) *Table {
 	if o.MaxGroups <= 0 {
 		o.MaxGroups = DefaultMaxGroups
 	}
+	if o.MaxGroupBytes <= 0 {
+		o.MaxGroupBytes = DefaultMaxGroupBytes
+	}
 	if o.LateMs <= 0 {
 		o.LateMs = DefaultLateMs
 	}

@@ -76,6 +76,9 @@ const (
 	// correct row out as "late").
 	DefaultFutureMs  = 600_000
 	DefaultMaxGroups = 100_000
+	// DefaultMaxGroupBytes bounds the group state of a query with TopN:
+	// about 2M groups of a conversation (src, dst, protocol, port).
+	DefaultMaxGroupBytes = 64 << 20
 	// MaxCells caps groups × time buckets of one aggregate query.
 	MaxCells     = 1_000_000
 	MaxBuckets   = 100_000
@@ -92,10 +95,16 @@ type Options struct {
 	PartitionMs int64
 	// MaxColumns caps the number of columns, "time" included.
 	MaxColumns int
-	// MaxGroups caps the groups of one aggregate query.
+	// MaxGroups caps the groups of one aggregate query without TopN (every
+	// group is in its answer).
 	MaxGroups int
-	LateMs    int64
-	FutureMs  int64
+	// MaxGroupBytes caps the memory of the groups one aggregate query with
+	// TopN ranks (keys, hash slots and the ranking aggregate's cells):
+	// such a query answers TopN groups however many it ranks, so its
+	// bound is memory, not a count.
+	MaxGroupBytes int64
+	LateMs        int64
+	FutureMs      int64
 	// Now is the table's clock in unix ms (time.Now by default); only the
 	// future-row check uses it.
 	Now func() int64
