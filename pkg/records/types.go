@@ -139,7 +139,8 @@ type Query struct {
 	BucketMs int64
 	// TopN > 0 keeps the TopN groups ranked by the first aggregate over the
 	// whole range; Other folds the rest into one group per bucket, whose
-	// rows Result.Other marks.
+	// rows Result.Other marks. Groups ranked are bounded by
+	// Options.MaxGroupBytes with TopN, by Options.MaxGroups without.
 	TopN  int
 	Other bool
 	// Raw rows: Columns (empty: all, "time" first) of at most Limit rows
