@@ -41,17 +41,18 @@ type keyer struct {
 	fields []keyField
 	w      int // words per key, at least 1
 
-	strs    []string
-	strIdx  map[string]uint32
-	addrs   []addrKey
-	addrIdx map[addrKey]uint32
+	// dicts[field]: the query-wide ids of a String or Addr field. Each
+	// field numbers its own values: its width in the key was sized from its
+	// own column's dictionaries, so ids shared with another field (a source
+	// and a destination address) would overflow it.
+	dicts []keyDict
 	// trans[partition][field]: dictionary code → id + 1 (0: not yet seen),
 	// kept from the ranking pass for the second one.
 	trans [][][]uint32
 }
 
 func newKeyer(pl *plan) *keyer {
-	k := &keyer{pl: pl, strIdx: map[string]uint32{}, addrIdx: map[addrKey]uint32{}, trans: make([][][]uint32, len(pl.parts))}
+	k := &keyer{pl: pl, dicts: make([]keyDict, len(pl.group)), trans: make([][][]uint32, len(pl.parts))}
 	word, bit := 0, uint(0)
 	place := func(width uint) (int, uint) {
 		if bit+width > 64 {
@@ -118,25 +119,40 @@ func (k *keyer) partition(pi int) {
 	}
 }
 
+// keyDict numbers the values of one String or Addr group field.
+type keyDict struct {
+	strs    []string
+	strIdx  map[string]uint32
+	addrs   []addrKey
+	addrIdx map[addrKey]uint32
+}
+
 // translate returns the query-wide id + 1 of dictionary code c of field j.
-func (k *keyer) translate(cs *colSnap, typ Type, c uint64) uint32 {
+func (k *keyer) translate(cs *colSnap, j int, typ Type, c uint64) uint32 {
+	d := &k.dicts[j]
 	if typ == Addr {
 		a := cs.addrs[c]
-		id, ok := k.addrIdx[a]
+		id, ok := d.addrIdx[a]
 		if !ok {
-			id = uint32(len(k.addrs))
-			k.addrs = append(k.addrs, a)
-			k.addrIdx[a] = id
+			if d.addrIdx == nil {
+				d.addrIdx = map[addrKey]uint32{}
+			}
+			id = uint32(len(d.addrs))
+			d.addrs = append(d.addrs, a)
+			d.addrIdx[a] = id
 		}
 		return id + 1
 	}
 	b := cs.strBytes(c)
-	id, ok := k.strIdx[string(b)]
+	id, ok := d.strIdx[string(b)]
 	if !ok {
+		if d.strIdx == nil {
+			d.strIdx = map[string]uint32{}
+		}
 		s := string(b)
-		id = uint32(len(k.strs))
-		k.strs = append(k.strs, s)
-		k.strIdx[s] = id
+		id = uint32(len(d.strs))
+		d.strs = append(d.strs, s)
+		d.strIdx[s] = id
 	}
 	return id + 1
 }
@@ -173,7 +189,7 @@ func (k *keyer) keys(s *scanner, pi int, sel []int32, kb []uint64) {
 				c := v.vals[i]
 				t := tr[c]
 				if t == 0 {
-					t = k.translate(cs, f.typ, c)
+					t = k.translate(cs, j, f.typ, c)
 					tr[c] = t
 				}
 				kb[r*w+word] |= uint64(t) << shift
@@ -233,9 +249,9 @@ func (k *keyer) compare(a, b []uint64) int {
 		var c int
 		switch f.typ {
 		case String:
-			c = strings.Compare(k.strs[av], k.strs[bv])
+			c = strings.Compare(k.dicts[j].strs[av], k.dicts[j].strs[bv])
 		case Addr:
-			x, y := k.addrs[av], k.addrs[bv]
+			x, y := k.dicts[j].addrs[av], k.dicts[j].addrs[bv]
 			c = cmp.Or(cmp.Compare(x.hi, y.hi), cmp.Compare(x.lo, y.lo))
 		case Float:
 			c = cmp.Compare(floatRaw(av), floatRaw(bv))
@@ -257,9 +273,9 @@ func (k *keyer) output(key []uint64, bs []*builder) {
 		case null:
 			bs[j].null()
 		case f.typ == String:
-			bs[j].str(k.strs[v])
+			bs[j].str(k.dicts[j].strs[v])
 		case f.typ == Addr:
-			bs[j].str(k.addrs[v].addr().String())
+			bs[j].str(k.dicts[j].addrs[v].addr().String())
 		default:
 			bs[j].raw(v)
 		}

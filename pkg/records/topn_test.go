@@ -1,7 +1,9 @@
 package records
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -69,5 +71,38 @@ func TestTopNIsBoundedByGroupMemory(t *testing.T) {
 	_, err = roomy.Query(t.Context(), Query{GroupBy: conv, Aggregates: []Aggregate{{Func: "count"}}})
 	if !errors.Is(err, ErrTooManyGroups) || !strings.Contains(err.Error(), "more than 100 groups") {
 		t.Errorf("every group without TopN, MaxGroups 100: %v", err)
+	}
+}
+
+// Two address (or string) columns in one group key each number their own
+// values: a source and a destination that never share a value must both
+// come back, not one of them as null. (The peers' one-flow exports found it.)
+func TestGroupByColumnsWithDisjointDictionaries(t *testing.T) {
+	tab := NewTable("flows", Options{Now: func() int64 { return 10_000 }})
+	src, _ := tab.Column("src_addr", Addr)
+	dst, _ := tab.Column("dst_addr", Addr)
+	exp, _ := tab.Column("exporter", String)
+	app, _ := tab.Column("application", String)
+	a := tab.NewAppender()
+	a.Begin(5_000)
+	a.Addr(src, netip.MustParseAddr("192.0.2.1"))
+	a.Addr(dst, netip.MustParseAddr("2001:db8::7"))
+	a.String(exp, []byte("192.0.2.254/0"))
+	a.String(app, []byte("dns"))
+	a.Commit()
+	a.Flush()
+	for _, topN := range []int{0, 10} {
+		res, err := tab.Query(context.Background(), Query{ToMs: 20_000, TopN: topN,
+			GroupBy: []string{"src_addr", "dst_addr", "exporter", "application"}, Aggregates: []Aggregate{{Func: "count"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"192.0.2.1", "2001:db8::7", "192.0.2.254/0", "dns"}
+		for i, w := range want {
+			c := res.Columns[i]
+			if c.Null != nil && c.Null[0] || c.Values.([]string)[0] != w {
+				t.Errorf("top %d: %s = %v (null %v), want %s", topN, c.Name, c.Values, c.Null, w)
+			}
+		}
 	}
 }
