@@ -62,8 +62,9 @@ func startCollector(t *testing.T) *collector {
 	board := status.NewBoard(nil)
 	table := records.NewTable("ipfix_flow", records.Options{MaxBytes: cfg.RecordsMaxBytes})
 	sink := &seriesSink{}
+	vol := flows.NewVolumes(sink, board)
 	newHandler := func(int) ingest.Handler {
-		f, err := flows.New(table, sink, board)
+		f, err := flows.New(table, vol)
 		if err != nil {
 			// New fails only on a column clash in a fresh table: a bug.
 			panic(err)

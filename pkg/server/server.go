@@ -120,9 +120,10 @@ func (s *Server) startIPFIX(cfg config.Config, st *store.Store) {
 	}
 	table := records.NewTable(FlowTable, records.Options{MaxBytes: cfg.RecordsMaxBytes})
 	series := liveAppender{store: st, hub: s.Hub}
+	vol := flows.NewVolumes(series, s.Board)
 	handlers := make([]ipfix.Handler, cfg.IPFIX.Workers)
 	for i := range handlers {
-		f, err := flows.New(table, series, s.Board)
+		f, err := flows.New(table, vol)
 		if err != nil {
 			s.problem(fmt.Errorf("IPFIX flow pipeline: %w; IPFIX is off", err))
 			return

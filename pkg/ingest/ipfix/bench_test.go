@@ -157,8 +157,9 @@ func ingestStep(b *testing.B, msgsPerSec, count int) stepResult {
 	cfg.UDPSockets, cfg.Workers, cfg.QueueDatagrams, cfg.ReadBufferBytes = 1, 1, 8192, 8<<20
 	board := status.NewBoard(nil)
 	table := records.NewTable("ipfix_flow", records.Options{MaxBytes: 256 << 20})
+	vol := flows.NewVolumes(discardSeries{}, board)
 	s, err := New(cfg, nil, nil, "", func(int) Handler {
-		f, err := flows.New(table, discardSeries{}, board)
+		f, err := flows.New(table, vol)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -288,7 +289,7 @@ func BenchmarkUDPIngest(b *testing.B) {
 func BenchmarkWorkerPath(b *testing.B) {
 	board := status.NewBoard(nil)
 	table := records.NewTable("ipfix_flow", records.Options{MaxBytes: 256 << 20})
-	f, err := flows.New(table, discardSeries{}, board)
+	f, err := flows.New(table, flows.NewVolumes(discardSeries{}, board))
 	if err != nil {
 		b.Fatal(err)
 	}

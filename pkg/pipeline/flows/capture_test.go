@@ -39,7 +39,7 @@ func TestCapturesThroughDecoder(t *testing.T) {
 			table := records.NewTable(Kind, records.Options{})
 			series := &seriesStore{}
 			board := status.NewBoard(nil)
-			f, err := New(table, series, board)
+			f, err := New(table, NewVolumes(series, board))
 			if err != nil {
 				t.Fatal(err)
 			}

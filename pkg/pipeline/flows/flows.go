@@ -102,19 +102,19 @@ type fixedCols struct {
 }
 
 // New creates the handler of one worker. table is the shared ipfix_flow
-// table; series receives the volume counters; board counts what happens.
-func New(table *records.Table, series pipeline.Appender, board *status.Board) (*Flows, error) {
-	if table == nil || series == nil || board == nil {
-		return nil, fmt.Errorf("flows: table, series and board are required")
+// table; vol the table's volume counters, shared by all its workers.
+func New(table *records.Table, vol *Volumes) (*Flows, error) {
+	if table == nil || vol == nil || vol.g.series == nil || vol.g.board == nil {
+		return nil, fmt.Errorf("flows: a table and volumes with a series store and a board are required")
 	}
 	f := &Flows{
 		table:   table,
 		app:     table.NewAppender(),
-		series:  series,
-		board:   board,
+		series:  vol.g.series,
+		board:   vol.g.board,
 		plans:   map[planKey]*plan{},
 		devices: map[ipfix.Scope]*device{},
-		group:   groupFor(table, series, board),
+		group:   vol.g,
 	}
 	var err error
 	col := func(name string, t records.Type) records.Col {

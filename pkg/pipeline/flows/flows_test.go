@@ -66,6 +66,7 @@ type env struct {
 	table  *records.Table
 	series *seriesStore
 	board  *status.Board
+	vol    *Volumes
 	flows  *Flows
 }
 
@@ -85,8 +86,9 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, reg: reg, series: &seriesStore{}, board: status.NewBoard(nil)}
+	e.vol = NewVolumes(e.series, e.board)
 	e.table = records.NewTable(Kind, records.Options{Now: func() int64 { return nowMs }})
-	if e.flows, err = New(e.table, e.series, e.board); err != nil {
+	if e.flows, err = New(e.table, e.vol); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -337,7 +339,7 @@ func TestColumnLimitDropsFieldsNotRows(t *testing.T) {
 	e := newEnv(t)
 	e.table = records.NewTable(Kind, records.Options{Now: func() int64 { return nowMs }, MaxColumns: 22})
 	var err error
-	if e.flows, err = New(e.table, e.series, e.board); err != nil {
+	if e.flows, err = New(e.table, e.vol); err != nil {
 		t.Fatal(err)
 	}
 	e.flows.Record(e.record(kemp, 256, fv{0, 4, u(1, 6)}, fv{0, 60, u(1, 4)}, fv{0, 61, u(1, 1)}, fv{0, 176, u(1, 3)}))
@@ -509,7 +511,7 @@ func BenchmarkRecord(b *testing.B) {
 	clock := int64(nowMs)
 	e.table = records.NewTable(Kind, records.Options{MaxBytes: 64 << 20, Now: func() int64 { return clock }})
 	var err error
-	if e.flows, err = New(e.table, e.series, e.board); err != nil {
+	if e.flows, err = New(e.table, e.vol); err != nil {
 		b.Fatal(err)
 	}
 	r := kempRecord(e)
@@ -582,7 +584,7 @@ func TestVolumeSeriesAreCapped(t *testing.T) {
 // device's counters are the same series either way, counted once.
 func TestWorkersShareDeviceCounters(t *testing.T) {
 	e := newEnv(t)
-	other, err := New(e.table, e.series, e.board) // a second worker on the same table
+	other, err := New(e.table, e.vol) // a second worker on the same table
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,7 +622,7 @@ func TestWorkersConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	ws := make([]*Flows, workers)
 	for w := range workers {
-		f, err := New(e.table, e.series, e.board)
+		f, err := New(e.table, e.vol)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,19 +3,16 @@ package flows
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
-	"weak"
 
 	"github.com/netlens/netlens/pkg/decode/ipfix"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
-	"github.com/netlens/netlens/pkg/records"
 	"github.com/netlens/netlens/pkg/status"
 )
 
@@ -67,28 +64,16 @@ type group struct {
 	order      []*volCounter // emission order, stable
 }
 
-var groups = struct {
-	sync.Mutex
-	m map[weak.Pointer[records.Table]]*group
-}{m: map[weak.Pointer[records.Table]]*group{}}
+// Volumes holds the volume counters of one flow table. Every worker
+// writing the table gets the same Volumes from the caller (New), so a
+// device's series stay one cumulative counter whichever worker saw its
+// records.
+type Volumes struct{ g *group }
 
-// groupFor returns the group of a table; it goes away with the table. The
-// first worker's series store and board serve the group.
-func groupFor(t *records.Table, series pipeline.Appender, board *status.Board) *group {
-	k := weak.Make(t)
-	groups.Lock()
-	defer groups.Unlock()
-	if g, ok := groups.m[k]; ok {
-		return g
-	}
-	g := &group{series: series, board: board, devices: map[string]*rankState{}, volume: map[volKey]*volCounter{}}
-	groups.m[k] = g
-	runtime.AddCleanup(t, func(k weak.Pointer[records.Table]) {
-		groups.Lock()
-		delete(groups.m, k)
-		groups.Unlock()
-	}, k)
-	return g
+// NewVolumes creates the shared counters of one table: series receives them
+// at most every EmitIntervalMs, board counts what they cost.
+func NewVolumes(series pipeline.Appender, board *status.Board) *Volumes {
+	return &Volumes{g: &group{series: series, board: board, devices: map[string]*rankState{}, volume: map[volKey]*volCounter{}}}
 }
 
 // due says whether the group's counters should go to the series store.
