@@ -16,6 +16,8 @@
 // samples held per query).
 package query
 
+import "github.com/netlens/netlens/pkg/records"
+
 // Source is which kind of device a query is about; it matches model.Source.
 type Source = string
 
@@ -104,20 +106,20 @@ type Matcher struct {
 	Value string `json:"value"`
 }
 
-// Record filter operators. Values are text as the editor shows them:
+// Record filter operators (the record store's own). Values are text as the editor shows them:
 // addresses, numbers, names; "cidr" takes prefixes, "range" takes "lo-hi".
 const (
-	OpEqual    = "="
-	OpNotEqual = "!="
-	OpIn       = "in"
-	OpNotIn    = "not in"
-	OpCIDR     = "cidr"
-	OpNotCIDR  = "not cidr"
-	OpRange    = "range"
-	OpLess     = "<"
-	OpLessEq   = "<="
-	OpGreater  = ">"
-	OpGreatEq  = ">="
+	OpEqual    = records.OpEqual
+	OpNotEqual = records.OpNotEqual
+	OpIn       = records.OpIn
+	OpNotIn    = records.OpNotIn
+	OpCIDR     = records.OpCIDR
+	OpNotCIDR  = records.OpNotCIDR
+	OpRange    = records.OpRange
+	OpLess     = records.OpLess
+	OpLessEq   = records.OpLessEq
+	OpGreater  = records.OpGreater
+	OpGreatEq  = records.OpGreatEq
 )
 
 // RecordFilter narrows records on one field; several filters all apply.

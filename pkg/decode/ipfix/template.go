@@ -101,17 +101,9 @@ func (t *template) fill(fs []Field, b []byte) (int, bool) {
 		s := &t.specs[i]
 		n := int(s.Length)
 		if n == varLen {
-			if p >= len(b) {
+			var ok bool
+			if n, p, ok = varLength(b, p); !ok {
 				return 0, false
-			}
-			n = int(b[p])
-			p++
-			if n == 255 {
-				if p+2 > len(b) {
-					return 0, false
-				}
-				n = int(binary.BigEndian.Uint16(b[p:]))
-				p += 2
 			}
 		}
 		if n > len(b)-p {
@@ -135,17 +127,9 @@ func (t *template) recordLen(b []byte) (int, bool) {
 	for i := range t.specs {
 		n := int(t.specs[i].Length)
 		if n == varLen {
-			if p >= len(b) {
+			var ok bool
+			if n, p, ok = varLength(b, p); !ok {
 				return 0, false
-			}
-			n = int(b[p])
-			p++
-			if n == 255 {
-				if p+2 > len(b) {
-					return 0, false
-				}
-				n = int(binary.BigEndian.Uint16(b[p:]))
-				p += 2
 			}
 		}
 		if n > len(b)-p {
