@@ -59,6 +59,9 @@ test -x "$binary"
 step "Backend: tests with the race detector (the e2e package drives the binary built above)"
 NETLENS_PLUGIN_BINARY="$binary" go test -race -count=1 -timeout 15m "${go_pkgs[@]}"
 
+step "Decoder comparison module (bench/goflow2): builds, and both decoders find the same records"
+(cd bench/goflow2 && go vet ./... && go test -count=1 ./...)
+
 step "Fuzz targets: a short run of each, on top of their seed corpora"
 # -fuzzminimizetime bounds how long each new interesting input is shrunk
 # (60 s by default), so a 10 s run stays a 10 s run.

@@ -38,7 +38,7 @@ type workload struct {
 	warm []message
 }
 
-func workloads(b *testing.B) []workload {
+func workloads(b testing.TB) []workload {
 	var ws []workload
 	// pmacct-112 is left out: its flow data never finds a template in the
 	// capture (the exporter restarts on a new port), so neither decoder
@@ -131,26 +131,36 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func benchNetlens(b *testing.B, w workload) {
+	pass := netlensPass(b, w)
+	report(b, w, pass(), pass)
+}
+
+// netlensPass learns w's templates and returns one decoding pass over its
+// messages, which counts the records decoded.
+func netlensPass(tb testing.TB, w workload) func() int {
 	d := ipfix.New(ipfix.Options{})
 	for _, m := range w.warm {
 		if _, err := d.Decode(m.b, m.from, ipfix.UDP, 0, nil); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	h := &counter{}
-	for _, m := range w.msgs {
-		d.Decode(m.b, m.from, ipfix.UDP, 0, h)
-	}
-	report(b, w, h.n, func() int {
+	return func() int {
 		h.n = 0
 		for _, m := range w.msgs {
 			d.Decode(m.b, m.from, ipfix.UDP, 0, h)
 		}
 		return h.n
-	})
+	}
 }
 
 func benchGoflow2(b *testing.B, w workload) {
+	pass := goflow2Pass(b, w)
+	report(b, w, pass(), pass)
+}
+
+// goflow2Pass is netlensPass with goflow2's decoder.
+func goflow2Pass(tb testing.TB, w workload) func() int {
 	systems := map[netip.AddrPort]netflow.NetFlowTemplateSystem{}
 	decode := func(m message) (int, error) {
 		ts := systems[m.from]
@@ -176,22 +186,28 @@ func benchGoflow2(b *testing.B, w workload) {
 	}
 	for _, m := range w.warm {
 		if _, err := decode(m); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	perPass := 0
-	for _, m := range w.msgs {
-		n, _ := decode(m)
-		perPass += n
-	}
-	report(b, w, perPass, func() int {
+	return func() int {
 		total := 0
 		for _, m := range w.msgs {
 			n, _ := decode(m)
 			total += n
 		}
 		return total
-	})
+	}
+}
+
+// The comparison is fair only if both decoders find the same records in
+// every workload.
+func TestBothDecodersFindTheSameRecords(t *testing.T) {
+	for _, w := range workloads(t) {
+		ours, theirs := netlensPass(t, w)(), goflow2Pass(t, w)()
+		if ours == 0 || ours != theirs {
+			t.Errorf("%s: netlens decodes %d records a pass, goflow2 %d", w.name, ours, theirs)
+		}
+	}
 }
 
 func report(b *testing.B, w workload, perPass int, pass func() int) {
