@@ -34,43 +34,9 @@ type demo struct {
 
 func startDemo(t *testing.T) *demo {
 	t.Helper()
-	dir := t.TempDir()
-
-	// The image's settings, with this machine's paths. The certificates keep
-	// the file names grafana.ini gives them, which must be the ones
-	// netlens-sim certs writes.
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
-	certDir := filepath.Join(dir, "certs")
-	keys["data_dir"] = filepath.Join(dir, "data")
-	keys["ftd_listen_address"] = "127.0.0.1:0"
-	keys["ipfix_udp_listen_address"] = "127.0.0.1:0"
-	keys["ipfix_tcp_listen_address"] = "127.0.0.1:0"
-	keys["ipfix_definitions_file"] = filepath.Join(root, "provisioning", strings.TrimPrefix(keys["ipfix_definitions_file"], "/etc/grafana/provisioning/"))
-	for _, k := range []string{"ftd_tls_cert_file", "ftd_tls_key_file", "ftd_tls_ca_file"} {
-		keys[k] = filepath.Join(certDir, path.Base(keys[k]))
-	}
-	pki, err := certs.NewPKI("Netlens demo test CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, certs.DefaultClientCN); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.FromEnv(func(k string) (string, bool) {
-		v, ok := keys[strings.ToLower(strings.TrimPrefix(k, config.EnvPrefix))]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.Start(cfg, nil, log.NewNullLogger())
-	t.Cleanup(func() {
-		if err := srv.Shutdown(2 * time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-	if len(srv.Problems) > 0 || srv.FTD == nil {
-		t.Fatalf("collector did not start: %v", srv.Problems)
+	srv, pki := startCollector(t)
+	if srv.FTD == nil {
+		t.Fatal("the FTD receiver did not start")
 	}
 
 	clientTLS, err := pki.ClientTLS(certs.DefaultClientCN)
@@ -118,6 +84,53 @@ func startDemo(t *testing.T) *demo {
 	}
 	d.ds = inst.(*plugin.Datasource)
 	return d
+}
+
+// startCollector starts the collector with the image's grafana.ini
+// settings, this machine's paths and loopback ports chosen by the OS, and
+// writes the demo certificates its FTD receiver needs. It is stopped when
+// the test ends.
+func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
+	t.Helper()
+	dir := t.TempDir()
+
+	// The image's settings, with this machine's paths. The certificates keep
+	// the file names grafana.ini gives them, which must be the ones
+	// netlens-sim certs writes.
+	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	certDir := filepath.Join(dir, "certs")
+	keys["data_dir"] = filepath.Join(dir, "data")
+	keys["ftd_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_udp_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_tcp_listen_address"] = "127.0.0.1:0"
+	keys["ipfix_definitions_file"] = filepath.Join(root, "provisioning", strings.TrimPrefix(keys["ipfix_definitions_file"], "/etc/grafana/provisioning/"))
+	for _, k := range []string{"ftd_tls_cert_file", "ftd_tls_key_file", "ftd_tls_ca_file"} {
+		keys[k] = filepath.Join(certDir, path.Base(keys[k]))
+	}
+	pki, err := certs.NewPKI("Netlens demo test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, certs.DefaultClientCN); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromEnv(func(k string) (string, bool) {
+		v, ok := keys[strings.ToLower(strings.TrimPrefix(k, config.EnvPrefix))]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.Start(cfg, nil, log.NewNullLogger())
+	t.Cleanup(func() {
+		if err := srv.Shutdown(2 * time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	if len(srv.Problems) > 0 {
+		t.Fatalf("collector did not start: %v", srv.Problems)
+	}
+	return srv, pki
 }
 
 // allDevices is what the frontend makes of $device with "All" selected: the
