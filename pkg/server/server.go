@@ -131,7 +131,7 @@ func (s *Server) startIPFIX(cfg config.Config, st *store.Store) {
 		handlers[i] = f
 	}
 	rcv, err := ipfix.New(cfg.IPFIX, cfg.AllowedIPFIX, reg, cfg.DataDir,
-		func(worker int) ipfix.Handler { return handlers[worker] }, s.Board, s.Logger)
+		func(worker int) ipfix.Handler { return handlers[worker] }, s.Board, s.Logger, ipfix.WithSeries(series))
 	if err != nil {
 		s.problem(fmt.Errorf("IPFIX receiver on %s: %w", ipfixAddresses(cfg.IPFIX), err))
 		return
@@ -158,8 +158,10 @@ func ipfixAddresses(c config.IPFIX) string {
 	return strings.Join(a, " and ")
 }
 
-// liveAppender writes the flow pipeline's volume series to the store and
-// tells the live hub, so live panels of ipfix_bytes_total move as FTD's do.
+// liveAppender writes the flow pipeline's volume series and the receiver's
+// exporter health series to the store and tells the live hub, so live
+// panels of ipfix_bytes_total or ipfix_exporter_lost_records_total move as
+// FTD's do.
 type liveAppender struct {
 	store *store.Store
 	hub   *live.Hub

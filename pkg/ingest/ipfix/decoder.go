@@ -33,13 +33,17 @@ const maxPendingBytesPerScope = 1 << 20
 // listener, restores the templates saved in dataDir (empty: none are
 // saved), and starts one decoding worker per cfg.Workers, each with the
 // Handler newHandler returns for it. allowed may be nil to allow every
-// exporter; reg nil is the IANA registry.
+// exporter; reg nil is the IANA registry. WithSeries among opts writes
+// exporter health as series.
 func New(cfg config.IPFIX, allowed func(netip.Addr) bool, reg *ie.Registry, dataDir string,
-	newHandler func(worker int) Handler, board *status.Board, logger log.Logger) (*Server, error) {
+	newHandler func(worker int) Handler, board *status.Board, logger log.Logger, opts ...Option) (*Server, error) {
 	if newHandler == nil {
 		return nil, errors.New("ipfix receiver: a handler is required")
 	}
 	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
 	o.engine = decoderEngine(cfg, reg, newHandler)
 	return newServer(cfg, allowed, dataDir, board, logger, o)
 }

@@ -97,8 +97,10 @@ type exporter struct {
 	hist                    [rateSamples]rateSample
 	histNext                int
 
-	// What the board has been told, so each tick reports only the change.
+	// What the board has been told, so each tick reports only the change,
+	// and what the health series have taken.
 	toldRecords, toldDrops uint64
+	taken                  counts
 	queueFullToldMs        int64
 }
 
@@ -177,6 +179,9 @@ type table struct {
 	m       map[exporterKey]*exporter
 	max     int
 	evicted uint64 // rows forgotten to stay under max, for the board
+	// gone keeps what forgotten rows had counted for the health series;
+	// nil when the receiver writes none.
+	gone *retired
 }
 
 func newTable(max int) *table {
@@ -196,6 +201,7 @@ func (t *table) getLocked(k exporterKey, nowMs int64) *exporter {
 				oldest = e
 			}
 		}
+		t.retireLocked(oldest)
 		delete(t.m, oldest.key)
 		t.evicted++
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
 )
 
@@ -77,11 +78,15 @@ type options struct {
 	// readGate, when set, holds the UDP readers until it is closed, so a
 	// test can fill a socket's buffer until the kernel drops.
 	readGate chan struct{}
+	// series receives the exporter health series every healthEvery; nil
+	// writes none (WithSeries).
+	series      pipeline.Appender
+	healthEvery time.Duration
 }
 
 func defaultOptions() options {
 	return options{
-		now: time.Now, tick: time.Second, saveEvery: defaultSaveEvery,
+		now: time.Now, tick: time.Second, saveEvery: defaultSaveEvery, healthEvery: defaultHealthEvery,
 		maxTCPConns: defaultMaxTCPConns, tcpIdle: defaultTCPIdle, tcpBody: defaultTCPBody,
 	}
 }
@@ -118,6 +123,7 @@ type Server struct {
 	tickMu  sync.Mutex        // one tick at a time: the loop, Shutdown, tests
 	told    map[string]uint64 // counters already added to the board
 	devices map[string]bool   // board device → connected
+	health  health            // the health series' ledger, under tickMu
 
 	rejMu    sync.Mutex
 	rejected map[netip.Addr]int64 // address → when its refusal was last put on the board
@@ -154,6 +160,7 @@ func newServer(cfg config.IPFIX, allowed func(netip.Addr) bool, dataDir string, 
 		cfg: cfg, allowed: allowed, board: board, log: logger, opt: opt,
 		quit: make(chan struct{}), conns: map[net.Conn]struct{}{}, told: map[string]uint64{},
 		rejected: map[netip.Addr]int64{}, logged: map[string]int64{}, devices: map[string]bool{},
+		health: health{devs: map[string]*devHealth{}, receiver: map[string]uint64{}},
 	}
 	if dataDir != "" {
 		s.tmplPath = templatesPath(dataDir)
@@ -161,9 +168,13 @@ func newServer(cfg config.IPFIX, allowed func(netip.Addr) bool, dataDir string, 
 	perWorker := max(maxExporters/cfg.Workers, 16)
 	for i := range cfg.Workers {
 		eng := opt.engine(i)
+		tab := newTable(perWorker)
+		if opt.series != nil {
+			tab.gone = &retired{devs: map[string]*retiredDev{}}
+		}
 		s.workers = append(s.workers, &worker{
 			id: i, s: s, q: make(chan item, cfg.QueueDatagrams), ctl: make(chan func(*worker)), done: make(chan struct{}),
-			tab: newTable(perWorker), eng: eng, udp: eng.newDecoder(), tcp: map[netip.AddrPort]decoder{},
+			tab: tab, eng: eng, udp: eng.newDecoder(), tcp: map[netip.AddrPort]decoder{},
 		})
 	}
 	s.restoreTemplates()
@@ -366,12 +377,18 @@ func (s *Server) tickLoop() {
 
 // tick moves counters to the board and tells it of exporters that started
 // or stopped sending. A device (address and ODID) is connected while any
-// of its rows (ports, transports) is not stopped.
-func (s *Server) tick() {
+// of its rows (ports, transports) is not stopped. Every healthEvery it
+// also writes the health series.
+func (s *Server) tick() { s.tickHealth(false) }
+
+// tickHealth is tick; force writes the health series even if not due (at
+// shutdown, so the last counts are kept).
+func (s *Server) tickHealth(force bool) {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
 	s.publishCounters()
 	nowMs := s.nowMs()
+	hr := s.healthRound(nowMs, force)
 	timeout := s.cfg.ExporterTimeout.Milliseconds()
 	type dev struct {
 		up             bool
@@ -386,7 +403,13 @@ func (s *Server) tick() {
 		w.tab.mu.Lock()
 		evicted += w.tab.evicted
 		w.tab.evicted = 0
+		if hr != nil {
+			hr.tableLocked(w.tab)
+		}
 		for _, e := range w.tab.m {
+			if hr != nil {
+				hr.rowLocked(e)
+			}
 			id := e.key.device()
 			d := devs[id]
 			if d == nil {
@@ -431,6 +454,9 @@ func (s *Server) tick() {
 		if devs[id] == nil { // its rows are gone, after it was seen stopped
 			delete(s.devices, id)
 		}
+	}
+	if hr != nil {
+		s.writeHealth(hr, nowMs)
 	}
 }
 
@@ -507,7 +533,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = fmt.Errorf("ipfix receiver: queues not drained by the shutdown deadline; the rest was discarded: %w", ctx.Err())
 		}
 		s.bgWG.Wait()
-		s.tick()
+		s.tickHealth(true)
 		if e := s.saveTemplates(true); e != nil {
 			err = errors.Join(err, e)
 		}

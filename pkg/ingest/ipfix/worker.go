@@ -238,6 +238,7 @@ func (w *worker) tick() {
 		// timeout; any row silent for a day goes. Each connection is a new
 		// port, so without this short ones would fill the table.
 		if silent := nowMs - e.lastMs; (e.closed && silent > timeoutMs) || silent > forgetRowAfterMs {
+			w.tab.retireLocked(e)
 			delete(w.tab.m, k)
 			continue
 		}
