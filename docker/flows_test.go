@@ -1237,6 +1237,32 @@ func checkSeries(t *testing.T, c *panelCase) {
 	}
 }
 
+// summary says what an answer holds, for go test -v.
+func summary(frames data.Frames) string {
+	var parts []string
+	for i, fr := range frames {
+		if i == 4 {
+			parts = append(parts, fmt.Sprintf("… %d frames in all", len(frames)))
+			break
+		}
+		rows, _ := fr.RowLen()
+		var fields []string
+		for _, f := range fr.Fields {
+			n := f.Name
+			if len(f.Labels) > 0 {
+				n += f.Labels.String()
+			}
+			fields = append(fields, n)
+		}
+		typ := ""
+		if fr.Meta != nil {
+			typ = string(fr.Meta.Type)
+		}
+		parts = append(parts, fmt.Sprintf("%s %d rows [%s]", typ, rows, strings.Join(fields, " ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // checkPanels runs every target of every panel as Grafana would for vars
 // and checks each answer against the flows sent.
 func (d *flowsDemo) checkPanels(t *testing.T, db *flowsDashboard, vars dashVars) {
@@ -1276,6 +1302,7 @@ func (d *flowsDemo) checkPanels(t *testing.T, db *flowsDashboard, vars dashVars)
 					}
 				}
 			}
+			t.Logf("%s: %s", c.where, summary(c.resp.Frames))
 			checkShape(t, c)
 			switch {
 			case c.q.Kind == query.KindSeries:
@@ -1362,6 +1389,33 @@ func TestFlowsOverviewShowsWhatTheExportersSent(t *testing.T) {
 	}
 	if slices.Sort(listed); !slices.Equal(listed, devices) {
 		t.Errorf("variable query through QueryData lists %v, want %v", listed, devices)
+	}
+
+	// The exporters panel links to the app page, which lists the
+	// receiver's view of each exporter from ipfix/exporters.
+	var health []struct {
+		Device       string
+		Records      uint64
+		LostRecords  uint64
+		SamplingRate uint64
+		Templates    []uint16
+		Drops        map[string]uint64
+		State        string
+	}
+	if err := json.Unmarshal(d.resource(t, "ipfix/exporters", nil), &health); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range health {
+		seen = append(seen, e.Device)
+		tot, cfg := d.totals[e.Device], d.exporters[e.Device]
+		if e.Records != tot.Flows.Records || e.SamplingRate != uint64(max(1, cfg.SamplingRate)) ||
+			e.LostRecords != 0 || len(e.Templates) == 0 || len(e.Drops) != 0 || e.State != "ok" {
+			t.Errorf("ipfix/exporters: %+v; sent %d records at 1:%d", e, tot.Flows.Records, max(1, cfg.SamplingRate))
+		}
+	}
+	if slices.Sort(seen); !slices.Equal(seen, devices) {
+		t.Errorf("ipfix/exporters lists %v, want %v", seen, devices)
 	}
 
 	// One exporter: the most heavily sampled, where scaling shows most.
