@@ -11,11 +11,23 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/pipeline/flows"
 )
 
 // DefaultScrapeInterval is how often a series gets a new sample when the
 // caller does not know better: FTD streams every 60 s by default.
 const DefaultScrapeInterval = 60 * time.Second
+
+// ScrapeIntervalOf is how often a source's series get samples: FTD devices
+// stream every 60 s by default, while the IPFIX collector writes its volume
+// counters every flows.EmitIntervalMs. An unknown or empty source keeps the
+// conservative default.
+func ScrapeIntervalOf(source Source) time.Duration {
+	if source == string(model.SourceIPFIX) {
+		return flows.EmitIntervalMs * time.Millisecond
+	}
+	return DefaultScrapeInterval
+}
 
 // MinRateInterval is the floor of $__rate_interval whatever the scrape
 // interval says, so a misconfigured 1 s scrape interval does not make every

@@ -155,3 +155,19 @@ func FuzzBuildPromQLCode(f *testing.F) {
 		}
 	})
 }
+
+// IPFIX volume counters arrive every 10 s, so their rate windows can be
+// shorter than FTD's and panels follow traffic changes sooner.
+func TestRateIntervalFollowsTheSource(t *testing.T) {
+	q := Query{Source: "ipfix", EditorMode: ModeCode, Expr: "rate(ipfix_bytes_total[$__rate_interval])"}
+	got, err := BuildPromQL(q, Vars{Interval: 5 * time.Second, ScrapeInterval: ScrapeIntervalOf(q.Source)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "rate(ipfix_bytes_total[40s])" {
+		t.Errorf("ipfix: %s", got)
+	}
+	if d := ScrapeIntervalOf("ftd"); d != DefaultScrapeInterval {
+		t.Errorf("ftd scrape interval %s", d)
+	}
+}

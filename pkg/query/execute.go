@@ -53,7 +53,7 @@ func Execute(ctx context.Context, st Store, q Query, tr backend.TimeRange, inter
 		return nil, fmt.Errorf("query %s: empty time range %s to %s", q.RefID, tr.From, tr.To)
 	}
 	step := Step(tr, interval, maxDataPoints)
-	expr, err := BuildPromQL(q, Vars{Interval: step, Range: tr.Duration()})
+	expr, err := BuildPromQL(q, Vars{Interval: step, ScrapeInterval: ScrapeIntervalOf(q.Source), Range: tr.Duration()})
 	if err != nil {
 		return nil, err
 	}

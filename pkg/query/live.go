@@ -39,7 +39,7 @@ func LiveHistory(ctx context.Context, st Store, q Query, tr backend.TimeRange, i
 		return nil, LiveQuery{}, fmt.Errorf("query %s: kind %q is not a series query", q.RefID, q.Kind)
 	}
 	step := Step(tr, interval, maxDataPoints)
-	expr, err := BuildPromQL(q, Vars{Interval: step, Range: tr.Duration()})
+	expr, err := BuildPromQL(q, Vars{Interval: step, ScrapeInterval: ScrapeIntervalOf(q.Source), Range: tr.Duration()})
 	if err != nil {
 		return nil, LiveQuery{}, err
 	}
