@@ -26,10 +26,11 @@ import (
 // the receiver (pkg/ingest/ipfix) decoding into the flow pipeline
 // (pkg/pipeline/flows), which writes an ipfix_flow record table.
 type collector struct {
-	addr   netip.AddrPort
-	server *ingest.Server
-	table  *records.Table
-	board  *status.Board
+	addr    netip.AddrPort // UDP
+	tcpAddr netip.AddrPort
+	server  *ingest.Server
+	table   *records.Table
+	board   *status.Board
 }
 
 // seriesSink stands in for the series store, which these tests do not
@@ -46,14 +47,14 @@ func (s *seriesSink) Append(_ context.Context, ss []model.Sample) (pipeline.Appe
 	return pipeline.AppendResult{Appended: len(ss)}, nil
 }
 
-// startCollector starts the receiver on 127.0.0.1 with a port from the OS,
-// with the product's configuration defaults otherwise.
+// startCollector starts the receiver on 127.0.0.1, UDP and TCP, with ports
+// from the OS and the product's configuration defaults otherwise.
 func startCollector(t *testing.T) *collector {
 	t.Helper()
 	env := map[string]string{
 		config.EnvPrefix + "DATA_DIR":                 t.TempDir(),
 		config.EnvPrefix + "IPFIX_UDP_LISTEN_ADDRESS": "127.0.0.1:0",
-		config.EnvPrefix + "IPFIX_TCP_LISTEN_ADDRESS": "off",
+		config.EnvPrefix + "IPFIX_TCP_LISTEN_ADDRESS": "127.0.0.1:0",
 	}
 	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -82,6 +83,12 @@ func startCollector(t *testing.T) *collector {
 		t.Fatalf("receiver UDP address %v", srv.UDPAddr())
 	}
 	c.addr = ua.AddrPort()
+	ta, ok := srv.TCPAddr().(*net.TCPAddr)
+	if !ok {
+		srv.Shutdown(context.Background())
+		t.Fatalf("receiver TCP address %v", srv.TCPAddr())
+	}
+	c.tcpAddr = ta.AddrPort()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -97,7 +104,11 @@ func startCollector(t *testing.T) *collector {
 // the flow count, packets, bytes, earliest start and latest end, grouped
 // by the record store itself. The receiver must have decoded every
 // datagram and flow record sent.
-func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map[Key]storedTotals, templates, optionsTemplates []uint16) {
+//
+// Over TCP, templates belong to the session (RFC 7011 §8.1): the exporter
+// has closed it by now, so the receiver names none and finish does not
+// wait for them.
+func (c *collector) finish(t *testing.T, datagrams, flowRecords int, tcp bool) (stored map[Key]storedTotals, templates, optionsTemplates []uint16) {
 	t.Helper()
 	var msgs, recs uint64
 	deadline := time.Now().Add(5 * time.Second)
@@ -109,7 +120,7 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map
 			templates = append(templates, e.Templates...)
 			optionsTemplates = append(optionsTemplates, e.OptionsTemplates...)
 		}
-		if (recs >= uint64(flowRecords) && len(templates) > 0) || time.Now().After(deadline) {
+		if (recs >= uint64(flowRecords) && (tcp || len(templates) > 0)) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -172,15 +183,38 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map
 		ms := func(col int) int64 { return res.Columns[col].Values.([]int64)[i] }
 		out[keyOf(res, i)] = storedTotals{Flows: u(5), Packets: u(6), Bytes: u(7), StartMs: ms(8), EndMs: ms(9)}
 	}
-	// Flags and TOS are not sums: read them from the raw rows.
-	raw, err := c.table.Query(ctx, records.Query{
-		Columns: append(slices.Clone(group), flows.ColTCPFlags, flows.ColTOS, flows.ColExporter), Limit: records.MaxLimit,
-	})
+	// Flags, TOS and the sampling rate are not sums, and the raw and
+	// reverse counts are there only when an exporter sent them: read them
+	// from the raw rows.
+	cols := append(slices.Clone(group), flows.ColTCPFlags, flows.ColTOS, flows.ColExporter)
+	have := map[string]bool{}
+	for _, ci := range c.table.Columns() {
+		have[ci.Name] = true
+	}
+	optional := []string{flows.ColPacketsRaw, flows.ColBytesRaw, flows.ColSamplingRate, flows.ColReversePackets, flows.ColReverseBytes}
+	for _, name := range optional {
+		if have[name] {
+			cols = append(cols, name)
+		}
+	}
+	raw, err := c.table.Query(ctx, records.Query{Columns: cols, Limit: records.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw.Columns) != len(group)+3 {
+	if len(raw.Columns) != len(cols) {
 		t.Fatalf("raw query returned columns %s", columnNames(raw))
+	}
+	byName := map[string]records.ResultColumn{}
+	for _, rc := range raw.Columns {
+		byName[rc.Name] = rc
+	}
+	// uintAt is a uint column's value in row i, 0 when null or absent.
+	uintAt := func(name string, i int) uint64 {
+		rc, ok := byName[name]
+		if !ok || (rc.Null != nil && rc.Null[i]) {
+			return 0
+		}
+		return rc.Values.([]uint64)[i]
 	}
 	for i := range raw.Columns[0].Len() {
 		k := keyOf(raw, i)
@@ -189,15 +223,16 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int) (stored map
 			t.Errorf("raw row %d (%s) is in no group", i, k)
 			continue
 		}
-		if raw.Columns[5].Null == nil || !raw.Columns[5].Null[i] {
-			s.Flags |= uint8(raw.Columns[5].Values.([]uint64)[i])
-		}
-		if raw.Columns[6].Null == nil || !raw.Columns[6].Null[i] {
-			s.TOS = uint8(raw.Columns[6].Values.([]uint64)[i])
-		}
+		s.Flags |= uint8(uintAt(flows.ColTCPFlags, i))
+		s.TOS = uint8(uintAt(flows.ColTOS, i))
+		s.PacketsRaw += uintAt(flows.ColPacketsRaw, i)
+		s.BytesRaw += uintAt(flows.ColBytesRaw, i)
+		s.RevPackets += uintAt(flows.ColReversePackets, i)
+		s.RevBytes += uintAt(flows.ColReverseBytes, i)
+		s.SamplingRate = uintAt(flows.ColSamplingRate, i)
 		out[k] = s
 		// The relay is the exporter the receiver sees, observation domain 0.
-		if exp := raw.Columns[7].Values.([]string)[i]; exp != "127.0.0.1/0" {
+		if exp := byName[flows.ColExporter].Values.([]string)[i]; exp != "127.0.0.1/0" {
 			t.Errorf("raw row %d (%s): exporter %q, want 127.0.0.1/0", i, k, exp)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -127,51 +128,110 @@ func start(ctx context.Context, path string, args []string, dir string, timeout 
 // few seconds (pmacctd sleeps 2 s before reading a savefile).
 const ExportTimeout = 30 * time.Second
 
-// RunSoftflowd replays pcapPath through softflowd, exporting IPFIX over
-// UDP to target, and returns its output (flow statistics at exit).
+// Export says how a peer exports; the zero value is what the first tests
+// used: IPFIX over UDP, every packet counted, one record per direction.
+type Export struct {
+	Version int  // 10 (IPFIX, also for 0) or 9 (NetFlow v9)
+	TCP     bool // IPFIX over TCP instead of UDP (softflowd -P tcp)
+	// Sampling is 1 in N packets, announced in options data: systematic
+	// count-based in softflowd (-s N), random in pmacctd (sampling_rate).
+	// 0 and 1 mean every packet.
+	Sampling int
+	// ExternalSampling is pmacctd_ext_sampling_rate: the exporter counts
+	// every packet it reads, as if the capture were already sampled 1 in
+	// N, and announces N.
+	ExternalSampling int
+	Biflow           bool // RFC 5103 bidirectional records (softflowd -b)
+}
+
+func (x Export) version() int {
+	if x.Version == 0 {
+		return 10
+	}
+	return x.Version
+}
+
+// ErrUnsupported says a peer cannot export in the way asked.
+var ErrUnsupported = errors.New("not supported by this exporter")
+
+// RunSoftflowd replays pcapPath through softflowd, exporting to target,
+// and returns its output (flow statistics at exit).
 //
 // -d keeps it in the foreground; it then expires every flow and exports
 // it when the capture ends. -a bases its clock on the capture's packet
 // times instead of the wall clock, so the sysUpTime-relative flow times
 // (flowStartSysUpTime/flowEndSysUpTime) plus the systemInitTimeMilliseconds
-// it exports in options data give the packets' capture times. The pid file
-// goes to dir instead of /var/run. "-c none" turns the control socket off:
-// with it at a path of 16 characters or more (any temporary directory)
-// softflowd 1.1.0 blocks in accept() on it after reading the capture's
-// header, and never exports (seen with strace; /tmp/s.ctl works).
-func RunSoftflowd(ctx context.Context, pcapPath string, target netip.AddrPort, dir string) ([]byte, error) {
+// it exports in options data (IPFIX) or the header's sysUpTime (v9) give
+// the packets' capture times. The pid file goes to dir instead of
+// /var/run. "-c none" turns the control socket off: with it at a path of
+// 16 characters or more (any temporary directory) softflowd 1.1.0 blocks
+// in accept() on it after reading the capture's header, and never exports
+// (seen with strace; /tmp/s.ctl works).
+//
+// softflowd 1.1.0 has no external sampling: -s samples itself.
+func RunSoftflowd(ctx context.Context, pcapPath string, target netip.AddrPort, dir string, x Export) ([]byte, error) {
 	path, err := Softflowd.Path()
 	if err != nil {
 		return nil, err
 	}
+	if x.ExternalSampling > 1 {
+		return nil, fmt.Errorf("softflowd: external sampling: %w", ErrUnsupported)
+	}
+	if (x.Biflow || x.TCP) && x.version() != 10 {
+		// -b works with -v 10 only (its usage says so), and NetFlow v9
+		// messages carry no length to frame them on a stream.
+		return nil, fmt.Errorf("softflowd: biflow or TCP with NetFlow v%d: %w", x.version(), ErrUnsupported)
+	}
 	args := []string{
-		"-d", "-r", pcapPath, "-n", target.String(), "-v", "10", "-a",
+		"-d", "-r", pcapPath, "-n", target.String(), "-v", strconv.Itoa(x.version()), "-a",
 		"-p", filepath.Join(dir, "softflowd.pid"), "-c", "none",
+	}
+	if x.TCP {
+		args = append(args, "-P", "tcp")
+	}
+	if x.Sampling > 1 {
+		args = append(args, "-s", strconv.Itoa(x.Sampling))
+	}
+	if x.Biflow {
+		args = append(args, "-b")
 	}
 	return run(ctx, path, args, dir, ExportTimeout)
 }
 
 // RunPmacctd replays pcapPath through pmacctd with the nfprobe plugin,
-// exporting IPFIX over UDP to target. Its configuration file is written
-// to dir. pmacctd exits when the savefile ends (pcap_savefile_wait is
-// false) and the plugin expires and exports every flow as it shuts down.
-// The aggregate list is nfprobe's default for IPFIX (src_host, dst_host,
-// src_port, dst_port, proto, tos) plus tcpflags.
-func RunPmacctd(ctx context.Context, pcapPath string, target netip.AddrPort, dir string) ([]byte, error) {
+// exporting over UDP to target. Its configuration file is written to dir.
+// pmacctd exits when the savefile ends (pcap_savefile_wait is false) and
+// the plugin expires and exports every flow as it shuts down. The
+// aggregate list is nfprobe's default for IPFIX and v9 (src_host,
+// dst_host, src_port, dst_port, proto, tos) plus tcpflags.
+//
+// pmacct 1.7.7's nfprobe exports over UDP only (nfprobe_dtls aside; no TCP
+// or SCTP key in CONFIG-KEYS) and one record per direction (no RFC 5103
+// biflow): asking for either is ErrUnsupported.
+func RunPmacctd(ctx context.Context, pcapPath string, target netip.AddrPort, dir string, x Export) ([]byte, error) {
 	path, err := Pmacctd.Path()
 	if err != nil {
 		return nil, err
 	}
-	conf := strings.Join([]string{
+	if x.TCP || x.Biflow {
+		return nil, fmt.Errorf("pmacctd nfprobe: TCP transport or biflow: %w", ErrUnsupported)
+	}
+	lines := []string{
 		"daemonize: false",
 		"pcap_savefile: " + pcapPath,
 		"pcap_savefile_wait: false",
 		"plugins: nfprobe",
 		"nfprobe_receiver: " + target.String(),
-		"nfprobe_version: 10",
+		"nfprobe_version: " + strconv.Itoa(x.version()),
 		"aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags",
-		"",
-	}, "\n")
+	}
+	if x.Sampling > 1 {
+		lines = append(lines, "sampling_rate: "+strconv.Itoa(x.Sampling))
+	}
+	if x.ExternalSampling > 1 {
+		lines = append(lines, "pmacctd_ext_sampling_rate: "+strconv.Itoa(x.ExternalSampling))
+	}
+	conf := strings.Join(append(lines, ""), "\n")
 	confPath := filepath.Join(dir, "pmacctd.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return nil, err

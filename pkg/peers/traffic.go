@@ -163,6 +163,11 @@ func Generate(start time.Time) *Traffic {
 			startMs: 30, gapMs: 19, up: rep(3, 48), down: rep(3, 48)},
 		{client: ap("[2001:db8:1::4]:50000"), server: ap("[2001:db8:2::4]:5004"), proto: ProtoUDP, tos: 0x88,
 			startMs: 50, gapMs: 4, up: rep(30, 172)},
+		// The client's address is above the server's: an exporter that
+		// orders a conversation by address (softflowd's biflow records)
+		// names the server first here, unlike in every other conversation.
+		{client: ap("10.0.9.9:40010"), server: ap("10.0.0.5:8443"), proto: ProtoTCP, tos: 0x48,
+			startMs: 35, gapMs: 6, up: []int{220, 90}, down: []int{1100, 640, 12}, close: true},
 	}
 
 	t := &Traffic{Flows: map[Key]*Totals{}}
@@ -177,9 +182,36 @@ func Generate(start time.Time) *Traffic {
 	return t
 }
 
+// Sample returns the traffic made of the packets whose index in capture
+// order (from 0) keep accepts, with its own totals.
+func (t *Traffic) Sample(keep func(i int) bool) *Traffic {
+	s := &Traffic{Flows: map[Key]*Totals{}}
+	for i, p := range t.Packets {
+		if keep(i) {
+			s.add(p)
+		}
+	}
+	return s
+}
+
+// Sizes returns the layer-3 lengths (IPLen) of k's packets.
+func (t *Traffic) Sizes(k Key) []uint64 {
+	var out []uint64
+	for _, p := range t.Packets {
+		if p.key() == k {
+			out = append(out, uint64(p.IPLen()))
+		}
+	}
+	return out
+}
+
+func (p Packet) key() Key {
+	return Key{Src: p.Src.Addr(), Dst: p.Dst.Addr(), SrcPort: p.Src.Port(), DstPort: p.Dst.Port(), Proto: p.Proto}
+}
+
 func (t *Traffic) add(tp TimedPacket) {
 	t.Packets = append(t.Packets, tp)
-	k := Key{Src: tp.Src.Addr(), Dst: tp.Dst.Addr(), SrcPort: tp.Src.Port(), DstPort: tp.Dst.Port(), Proto: tp.Proto}
+	k := tp.key()
 	f := t.Flows[k]
 	ms := tp.Time.UnixMilli()
 	if f == nil {

@@ -18,8 +18,11 @@ type TsharkMessage struct {
 	ExportTime uint32
 	Sequence   uint32
 	ODID       uint32
-	Templates  []TsharkTemplate // (options) templates defined in this message
-	Records    []TsharkRecord   // data and options data records, in message order
+	// SysUptimeMs is NetFlow v9's header sysUpTime: the exporter's
+	// milliseconds since boot at export time.
+	SysUptimeMs int64
+	Templates   []TsharkTemplate // (options) templates defined in this message
+	Records     []TsharkRecord   // data and options data records, in message order
 }
 
 // TsharkTemplate is a template record: its id and the element ids of its
@@ -45,15 +48,30 @@ type TsharkField struct {
 	Size                        int
 }
 
-// Field returns the first field called name ("cflow.octets").
+// Field returns the first field called name ("cflow.octets"), not
+// counting RFC 5103 reverse fields, which the dissector names as their
+// forward element.
 func (r TsharkRecord) Field(name string) (TsharkField, bool) {
 	for _, f := range r.Fields {
-		if f.Name == name {
+		if f.Name == name && !f.reverse() {
 			return f, true
 		}
 	}
 	return TsharkField{}, false
 }
+
+// ReverseField returns the first RFC 5103 reverse field called name: the
+// dissector shows it as "Octets: 5524 (Reverse Type 1 BYTES)".
+func (r TsharkRecord) ReverseField(name string) (TsharkField, bool) {
+	for _, f := range r.Fields {
+		if f.Name == name && f.reverse() {
+			return f, true
+		}
+	}
+	return TsharkField{}, false
+}
+
+func (f TsharkField) reverse() bool { return strings.Contains(f.ShowName, "(Reverse ") }
 
 // Labeled returns the first field whose display line starts with label
 // ("StartTime:"). The cflow dissector names flow times by how it
@@ -84,16 +102,21 @@ func (f TsharkField) Uint() (uint64, error) {
 	return v, nil
 }
 
-// TsharkDecode has tshark read pcapPath, decode UDP port as IPFIX/NetFlow
-// ("-d udp.port==N,cflow") and returns every message it found.
-func TsharkDecode(ctx context.Context, pcapPath string, port uint16) ([]TsharkMessage, error) {
+// TsharkDecode has tshark read pcapPath, decode port of transport ("udp"
+// or "tcp") as IPFIX/NetFlow ("-d udp.port==N,cflow") and returns every
+// message it found, in capture order; over TCP tshark reassembles the
+// stream and finds the messages by their length.
+func TsharkDecode(ctx context.Context, pcapPath, transport string, port uint16) ([]TsharkMessage, error) {
 	path, err := Tshark.Path()
 	if err != nil {
 		return nil, err
 	}
 	// -n: no name resolution; -o: the cflow dissector otherwise only
 	// looks at its default ports, and -d covers ours.
-	args := []string{"-n", "-r", pcapPath, "-d", "udp.port==" + strconv.Itoa(int(port)) + ",cflow", "-T", "pdml"}
+	if transport != "udp" && transport != "tcp" {
+		return nil, fmt.Errorf("tshark: transport %q", transport)
+	}
+	args := []string{"-n", "-r", pcapPath, "-d", transport + ".port==" + strconv.Itoa(int(port)) + ",cflow", "-T", "pdml"}
 	out, err := runStdout(ctx, path, args, 60*time.Second)
 	if err != nil {
 		return nil, err
@@ -166,6 +189,10 @@ func pdmlMessage(pr pdmlProto) (TsharkMessage, error) {
 		case "cflow.od_id", "cflow.source_id":
 			v, err = num(f)
 			m.ODID = uint32(v)
+		case "cflow.sysuptime":
+			// Shown in seconds; the raw value is milliseconds.
+			v, err = f.Uint()
+			m.SysUptimeMs = int64(v)
 		}
 		if err != nil {
 			return m, fmt.Errorf("%s %q: %w", f.Name, f.Show, err)
