@@ -159,8 +159,11 @@ func TestHealthSeriesOfASimulatedExporterWithAGap(t *testing.T) {
 		SeriesRecords + dev:     float64(tot.Flows.Records),
 		SeriesBytes + dev:       float64(tot.WireBytes),
 		SeriesLostPackets + dev: 0,
-		SeriesSilence + dev:     0,
 	})
+	// The clock is real here: silence is however long settling took.
+	if s := log.last(t)[SeriesSilence+dev]; s.Value > 5 {
+		t.Errorf("silence %v s right after the exporter sent", s.Value)
+	}
 	for k := range log.last(t) {
 		if strings.HasPrefix(k, SeriesDrops+",") {
 			t.Errorf("a healthy exporter has drops: %s", k)
