@@ -191,7 +191,11 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int, tcp bool) (
 	for _, ci := range c.table.Columns() {
 		have[ci.Name] = true
 	}
-	optional := []string{flows.ColPacketsRaw, flows.ColBytesRaw, flows.ColSamplingRate, flows.ColReversePackets, flows.ColReverseBytes}
+	// reverseTcpControlBits has no column of its own: the pipeline names
+	// it by its RFC 5103 element name.
+	const colReverseFlags = "reverseTcpControlBits"
+	optional := []string{flows.ColPacketsRaw, flows.ColBytesRaw, flows.ColSamplingRate, flows.ColReversePackets,
+		flows.ColReverseBytes, colReverseFlags}
 	for _, name := range optional {
 		if have[name] {
 			cols = append(cols, name)
@@ -229,6 +233,7 @@ func (c *collector) finish(t *testing.T, datagrams, flowRecords int, tcp bool) (
 		s.BytesRaw += uintAt(flows.ColBytesRaw, i)
 		s.RevPackets += uintAt(flows.ColReversePackets, i)
 		s.RevBytes += uintAt(flows.ColReverseBytes, i)
+		s.RevFlags |= uint8(uintAt(colReverseFlags, i))
 		s.SamplingRate = uintAt(flows.ColSamplingRate, i)
 		out[k] = s
 		// The relay is the exporter the receiver sees, observation domain 0.

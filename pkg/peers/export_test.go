@@ -109,6 +109,7 @@ type flowRecord struct {
 	Packets    uint64
 	// RFC 5103 reverseOctetDeltaCount and reversePacketDeltaCount.
 	RevOctets, RevPackets uint64
+	RevFlags              uint8
 	SamplingRate          uint64 // as our decoder resolved it
 	Flags                 uint8
 	TOS                   uint8
@@ -140,6 +141,8 @@ func (c *recordCollector) Record(r *ipfix.Record) {
 				f.RevOctets = fl.Uint()
 			case 2:
 				f.RevPackets = fl.Uint()
+			case 6:
+				f.RevFlags = uint8(fl.Uint())
 			}
 			continue
 		}
@@ -230,6 +233,7 @@ type storedTotals struct {
 	SamplingRate   uint64
 	RevPackets     uint64 // RFC 5103 reverse direction, scaled
 	RevBytes       uint64
+	RevFlags       uint8 // reverseTcpControlBits ORed
 	StartMs, EndMs int64
 	Flags          uint8 // TCP flags ORed over the flow's records
 	TOS            uint8
@@ -398,7 +402,7 @@ func wantTotals(e exporter, x Export, tr *Traffic) map[Key]storedTotals {
 			StartMs: first + shift, EndMs: last + shift, Flags: w.Flags, TOS: e.tos(counted, k)}
 		if x.Biflow {
 			if r := counted.Flows[k.Reverse()]; r != nil {
-				s.RevPackets, s.RevBytes = r.Packets*rate, e.octets(r)*rate
+				s.RevPackets, s.RevBytes, s.RevFlags = r.Packets*rate, e.octets(r)*rate, r.Flags
 			}
 		}
 		s.Packets, s.Bytes = s.PacketsRaw*rate, s.BytesRaw*rate
@@ -475,7 +479,7 @@ func checkRandomSample(t *testing.T, what string, e exporter, x Export, tr *Traf
 		check(g.Packets == g.PacketsRaw*n && g.Bytes == g.BytesRaw*n, "scaled = raw x rate")
 		check(g.StartMs >= first && g.EndMs <= last && g.StartMs <= g.EndMs, fmt.Sprintf("times within %d..%d", first, last))
 		check(g.Flags&^w.Flags == 0, fmt.Sprintf("flags within %#x", w.Flags))
-		check(g.RevPackets == 0 && g.RevBytes == 0, "no reverse counts")
+		check(g.RevPackets == 0 && g.RevBytes == 0 && g.RevFlags == 0, "no reverse counts")
 		if len(bad) > 0 {
 			t.Errorf("%s: %s: %+v breaks %v", what, k, g, bad)
 		}
@@ -499,6 +503,7 @@ func totalsOf(fs []flowRecord) map[Key]storedTotals {
 		s.Bytes += f.Octets * rate
 		s.RevPackets += f.RevPackets * rate
 		s.RevBytes += f.RevOctets * rate
+		s.RevFlags |= f.RevFlags
 		s.SamplingRate = rate
 		s.StartMs, s.EndMs = min(s.StartMs, f.StartMs), max(s.EndMs, f.EndMs)
 		s.Flags |= f.Flags
@@ -658,6 +663,8 @@ func compareRecord(t *testing.T, run *exportRun, i int, o flowRecord, m TsharkMe
 			eq("reverse octets", o.RevOctets, value("reverse cflow.octets", f, ok))
 			f, ok = r.ReverseField("cflow.packets")
 			eq("reverse packets", o.RevPackets, value("reverse cflow.packets", f, ok))
+			f, ok = r.ReverseField("cflow.tcpflags")
+			eq("reverse tcp flags", uint64(o.RevFlags), value("reverse cflow.tcpflags", f, ok))
 		} else if _, ok := r.ReverseField("cflow.octets"); ok || o.RevOctets != 0 || o.RevPackets != 0 {
 			diffs = append(diffs, "reverse counts in a unidirectional export")
 		}

@@ -1,9 +1,10 @@
 // Package peers checks the IPFIX collector against independent exporters
 // and decoders from Debian: softflowd and pmacctd (nfprobe plugin) replay a
-// pcap written here and export IPFIX to the collector on loopback, and
-// tshark decodes the same export. The package holds the traffic generator,
-// the frame builder and the code that runs the peer programs; the tests sit
-// in its _test files.
+// pcap written here and export IPFIX or NetFlow v9 (over UDP, or IPFIX over
+// TCP; sampled; RFC 5103 biflow, as far as each supports them: see Export)
+// to the collector on loopback, and tshark decodes the same export. The
+// package holds the traffic generator, the frame builder, the relays and
+// the code that runs the peer programs; the tests sit in its _test files.
 package peers
 
 import (
