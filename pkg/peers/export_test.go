@@ -367,7 +367,9 @@ func tsharkRecords(msgs []TsharkMessage) (flows []tsharkRecord, options []tshark
 	return flows, options, elems
 }
 
-// canonical is the direction softflowd names first in a biflow record:
+// canonical is the direction softflowd names first in a biflow record
+// (and keeps there with zero counts when only the other direction has
+// packets, as sampling can leave it):
 // it keeps each conversation with the lower address (in network byte
 // order) at index 0 and exports index 0 as the forward direction
 // (softflowd.c ipv4_to_flowrec/ipv6_to_flowrec: ndx = memcmp(src, dst) > 0),
@@ -393,17 +395,25 @@ func wantTotals(e exporter, x Export, tr *Traffic) map[Key]storedTotals {
 	shift := e.timeShift(tr, x)
 	want := map[Key]storedTotals{}
 	for _, k := range counted.Keys() {
-		if x.Biflow && k != canonical(k) && counted.Flows[canonical(k)] != nil {
-			continue // reported as the reverse half of its conversation's record
-		}
-		w := counted.Flows[k]
-		first, last := counted.Conversation(k)
-		s := storedTotals{Flows: 1, PacketsRaw: w.Packets, BytesRaw: e.octets(w), SamplingRate: rate,
-			StartMs: first + shift, EndMs: last + shift, Flags: w.Flags, TOS: e.tos(counted, k)}
+		fwd, rev := counted.Flows[k], (*Totals)(nil)
 		if x.Biflow {
-			if r := counted.Flows[k.Reverse()]; r != nil {
-				s.RevPackets, s.RevBytes, s.RevFlags = r.Packets*rate, e.octets(r)*rate, r.Flags
+			// One record per conversation, forward = the canonical
+			// direction, even when only the other one has packets.
+			k = canonical(k)
+			fwd, rev = counted.Flows[k], counted.Flows[k.Reverse()]
+			if _, done := want[k]; done {
+				continue
 			}
+		}
+		first, last := counted.Conversation(k)
+		if fwd == nil {
+			first, last = counted.Conversation(k.Reverse())
+			fwd = &Totals{}
+		}
+		s := storedTotals{Flows: 1, PacketsRaw: fwd.Packets, BytesRaw: e.octets(fwd), SamplingRate: rate,
+			StartMs: first + shift, EndMs: last + shift, Flags: fwd.Flags, TOS: e.tos(counted, k)}
+		if rev != nil {
+			s.RevPackets, s.RevBytes, s.RevFlags = rev.Packets*rate, e.octets(rev)*rate, rev.Flags
 		}
 		s.Packets, s.Bytes = s.PacketsRaw*rate, s.BytesRaw*rate
 		want[k] = s
@@ -450,6 +460,14 @@ func checkRandomSample(t *testing.T, what string, e exporter, x Export, tr *Traf
 	if len(got) == 0 {
 		t.Errorf("%s: nothing sampled", what)
 	}
+	var kept, all uint64
+	for _, g := range got {
+		kept += g.PacketsRaw
+	}
+	for _, w := range tr.Flows {
+		all += w.Packets
+	}
+	t.Logf("%s: random 1 in %d sampling kept %d of %d packets", what, n, kept, all)
 	for k, g := range got {
 		w := tr.Flows[k]
 		if w == nil {
@@ -797,6 +815,24 @@ func testExport(t *testing.T, e exporter, x Export) {
 	checkTotals(t, "collector's record table against the decoded export", decoded, run.stored)
 	want := map[Key]storedTotals(nil)
 	if x.Sampling > 1 && e.sampled == nil {
+		// The exporter's own options say its sampling is random
+		// (samplerMode 2), so which packets it counted is unknown
+		// (pmacct's CONFIG-KEYS: sampling_rate is "a simple randomic
+		// one"): bounds, not totals.
+		modes := map[uint64]bool{}
+		_, options, _ := tsharkRecords(run.tshark)
+		for _, o := range options {
+			if f, ok := o.rec.Field("cflow.sampler_mode"); ok {
+				v, err := f.Uint()
+				if err != nil {
+					t.Fatal(err)
+				}
+				modes[v] = true
+			}
+		}
+		if len(modes) != 1 || !modes[2] {
+			t.Errorf("sampler modes announced %v, want only 2 (random)", modes)
+		}
 		checkRandomSample(t, "decoded export", e, x, tr, decoded)
 	} else {
 		want = wantTotals(e, x, tr)
@@ -837,6 +873,7 @@ var exportCases = []struct {
 	{"softflowd/ipfix-biflow", softflowdExporter, Export{Biflow: true}},
 	{"softflowd/ipfix-sampled", softflowdExporter, Export{Sampling: 5}},
 	{"softflowd/v9-sampled", softflowdExporter, Export{Version: 9, Sampling: 3}},
+	{"softflowd/ipfix-tcp-biflow-sampled", softflowdExporter, Export{TCP: true, Biflow: true, Sampling: 4}},
 	{"pmacctd/ipfix", pmacctdExporter, Export{}},
 	{"pmacctd/v9", pmacctdExporter, Export{Version: 9}},
 	{"pmacctd/ipfix-external-sampling", pmacctdExporter, Export{ExternalSampling: 4}},
