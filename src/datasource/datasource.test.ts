@@ -3,7 +3,7 @@ import { BackendSrv, BackendSrvRequest, setBackendSrv } from '@grafana/runtime';
 import { lastValueFrom, of } from 'rxjs';
 
 import { FakeTemplateSrv } from './testing/fakeTemplateSrv';
-import { catalogHandler, fakeDataSource } from './testing/fakeDataSource';
+import { catalogHandler, fakeDataSource, FLOW_FIELDS } from './testing/fakeDataSource';
 import { NetlensQuery, NetlensVariableQuery } from './types';
 import { NetlensVariableSupport } from './variables';
 
@@ -258,13 +258,77 @@ describe('catalog resources', () => {
     expect(calls[1].params).toEqual({ source: 'ftd', metric: 'ftd_cpu_cpu_utilisation' });
   });
 
-  it('offers label names as ad-hoc keys and narrows values by the other ad-hoc filters', async () => {
+  it('offers FTD label names and flow record fields as ad-hoc keys, each once', async () => {
     const { ds, calls } = fakeDataSource(catalogHandler);
-    expect(await ds.getTagKeys({ filters: [] })).toEqual([
+    const range = { from: dateTime(1000), to: dateTime(5000), raw: { from: 'now-1h', to: 'now' } };
+    expect(await ds.getTagKeys({ filters: [], timeRange: range })).toEqual([
+      { text: 'device' },
+      { text: 'hostname' },
+      { text: 'interface' },
+      // FLOW_FIELDS, most filled first, as records/fields lists them.
+      { text: 'time' },
+      { text: 'exporter' },
+      { text: 'src_addr' },
+      { text: 'dst_addr' },
+      { text: 'src_port' },
+      { text: 'dst_port' },
+      { text: 'protocol' },
+      { text: 'bytes' },
+      { text: 'packets' },
+      { text: 'application' },
+      { text: 'rtt' },
+    ]);
+    expect(calls).toEqual([
+      { path: 'catalog/labels', params: { source: 'ftd', from: 1000, to: 5000 } },
+      { path: 'records/fields', params: { kind: 'ipfix_flow', from: 1000, to: 5000 } },
+    ]);
+  });
+
+  it('lists a key both sides have once', async () => {
+    const { ds } = fakeDataSource((path, params) =>
+      path === 'records/fields'
+        ? [{ name: 'device', type: 'string', rows: 1 }, ...FLOW_FIELDS]
+        : path === 'records/values'
+          ? ['a1b2', 'e5f6']
+          : catalogHandler(path, params)
+    );
+    const keys = (await ds.getTagKeys({ filters: [] })).map((k) => k.text);
+    expect(keys.filter((k) => k === 'device')).toHaveLength(1);
+    expect(await ds.getTagValues({ key: 'device', filters: [] })).toEqual([
+      { text: 'a1b2' },
+      { text: 'c3d4' },
+      { text: 'e5f6' },
+    ]);
+  });
+
+  it('still offers one side when the other fails', async () => {
+    const noRecords = fakeDataSource((path, params) => {
+      if (path.startsWith('records/')) {
+        throw new Error('records unavailable');
+      }
+      return catalogHandler(path, params);
+    });
+    expect(await noRecords.ds.getTagKeys({ filters: [] })).toEqual([
       { text: 'device' },
       { text: 'hostname' },
       { text: 'interface' },
     ]);
+    const noLabels = fakeDataSource((path, params) => {
+      if (path.startsWith('catalog/')) {
+        throw new Error('catalog unavailable');
+      }
+      return catalogHandler(path, params);
+    });
+    expect((await noLabels.ds.getTagKeys({ filters: [] })).map((k) => k.text)).toEqual(FLOW_FIELDS.map((f) => f.name));
+    expect(await noLabels.ds.getTagValues({ key: 'protocol', filters: [] })).toEqual([
+      { text: '6' },
+      { text: '17' },
+      { text: '1' },
+    ]);
+  });
+
+  it('narrows FTD label values by the other ad-hoc filters', async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
     const values = await ds.getTagValues({
       key: 'hostname',
       filters: [
@@ -273,14 +337,71 @@ describe('catalog resources', () => {
       ],
     });
     expect(values).toEqual([{ text: 'fw-edge-1' }, { text: 'fw-edge-2' }]);
-    expect(calls[1]).toEqual({
-      path: 'catalog/label-values',
-      params: {
-        source: 'ftd',
-        label: 'hostname',
-        matchers: JSON.stringify([{ label: 'device', op: '=', value: 'a1b2' }]),
+    // hostname is no flow record field: only the label values are asked.
+    expect(calls.filter((c) => c.path.endsWith('values'))).toEqual([
+      {
+        path: 'catalog/label-values',
+        params: {
+          source: 'ftd',
+          label: 'hostname',
+          matchers: JSON.stringify([{ label: 'device', op: '=', value: 'a1b2' }]),
+        },
       },
-    });
+    ]);
+  });
+
+  it("lists a flow record field's values from records/values over the time range", async () => {
+    const { ds, calls } = fakeDataSource(catalogHandler);
+    const range = { from: dateTime(1000), to: dateTime(5000), raw: { from: 'now-1h', to: 'now' } };
+    expect(await ds.getTagValues({ key: 'exporter', filters: [], timeRange: range })).toEqual([
+      { text: '192.0.2.7/0' },
+      { text: '192.0.2.9/256' },
+    ]);
+    expect(calls.filter((c) => c.path.endsWith('values'))).toEqual([
+      {
+        path: 'records/values',
+        params: { kind: 'ipfix_flow', field: 'exporter', prefix: '', limit: 100, from: 1000, to: 5000 },
+      },
+    ]);
+  });
+});
+
+describe('ad-hoc filters by query', () => {
+  const filters = [
+    { key: 'exporter', operator: '=', value: '192.0.2.7/0' },
+    { key: 'protocol', operator: '=', value: 'tcp' },
+    { key: 'src_addr', operator: '=', value: '10.0.0.1' },
+    { key: 'hostname', operator: '=', value: 'fw-edge-1' },
+  ];
+  const { ds } = fakeDataSource(catalogHandler);
+
+  it('sends every filter with a records query: the backend applies those the records have', () => {
+    const out = ds.applyTemplateVariables(
+      query({ source: 'ipfix', kind: 'records', recordKind: 'ipfix_flow' }),
+      {},
+      filters
+    );
+    expect(out.adhocFilters).toEqual([
+      { label: 'exporter', op: '=', value: '192.0.2.7/0' },
+      { label: 'protocol', op: '=', value: 'tcp' },
+      { label: 'src_addr', op: '=', value: '10.0.0.1' },
+      { label: 'hostname', op: '=', value: 'fw-edge-1' },
+    ]);
+  });
+
+  it('narrows IPFIX series by the exporter as their device, and leaves out fields they do not carry', () => {
+    const out = ds.applyTemplateVariables(query({ source: 'ipfix', metric: 'ipfix_bytes_total' }), {}, filters);
+    expect(out.adhocFilters).toEqual([
+      { label: 'device', op: '=', value: '192.0.2.7/0' },
+      { label: 'protocol', op: '=', value: 'tcp' },
+    ]);
+    const none = ds.applyTemplateVariables(query({ source: 'ipfix', metric: 'ipfix_bytes_total' }), {}, [filters[2]]);
+    expect(none.adhocFilters).toBeUndefined();
+  });
+
+  it('keeps every filter on FTD series, as before', () => {
+    const out = ds.applyTemplateVariables(query({ metric: 'ftd_cpu_cpu_utilisation' }), {}, filters);
+    expect(out.adhocFilters?.map((m) => m.label)).toEqual(['exporter', 'protocol', 'src_addr', 'hostname']);
   });
 });
 

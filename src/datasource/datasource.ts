@@ -128,10 +128,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     if (query.kind === 'records') {
       Object.assign(out, interpolateRecords(out, scopedVars));
     }
-    // Events carry only device and hostname: a dashboard filter on another
-    // label (interface, …) is about the panels' series, not these events.
-    const adhoc = (filters ?? [])
-      .filter((f) => query.kind !== 'events' || EVENT_LABELS.includes(f.key))
+    const adhoc = adhocFor(query, filters ?? [])
       .map((f) => adhocToMatcher(f, scopedVars))
       .filter((m): m is Matcher => m !== undefined);
     if (adhoc.length > 0) {
@@ -248,20 +245,42 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return listOf<ExporterStatus>(r, 'exporters');
   }
 
-  // Ad-hoc filters.
+  // Ad-hoc filters: FTD series labels and flow record fields, merged, so
+  // one dashboard variable serves the FTD and the Flows overview alike. One
+  // side failing (no records table yet) still leaves the other's keys.
 
   async getTagKeys(options?: DataSourceGetTagKeysOptions<NetlensQuery>): Promise<MetricFindValue[]> {
-    const labels = await this.getLabels('ftd', undefined, options?.timeRange);
-    return labels.map((text) => ({ text }));
+    const { labels, fields } = await this.tagKeySources(options?.timeRange);
+    return uniqueTexts([...labels, ...fields]);
   }
 
   async getTagValues(options: DataSourceGetTagValuesOptions<NetlensQuery>): Promise<MetricFindValue[]> {
-    const others = (options.filters ?? [])
-      .filter((f) => f.key !== options.key)
-      .map((f) => adhocToMatcher(f, {}))
-      .filter((m): m is Matcher => m !== undefined);
-    const values = await this.getLabelValues('ftd', options.key, undefined, others, options.timeRange);
-    return values.map((text) => ({ text }));
+    const { labels, fields } = await this.tagKeySources(options.timeRange);
+    const lookups: Array<Promise<string[]>> = [];
+    if (labels.includes(options.key)) {
+      const others = (options.filters ?? [])
+        .filter((f) => f.key !== options.key)
+        .map((f) => adhocToMatcher(f, {}))
+        .filter((m): m is Matcher => m !== undefined);
+      lookups.push(this.getLabelValues('ftd', options.key, undefined, others, options.timeRange));
+    }
+    if (fields.includes(options.key)) {
+      lookups.push(this.getRecordValues(ADHOC_RECORD_KIND, options.key, '', options.timeRange));
+    }
+    const settled = await Promise.allSettled(lookups);
+    return uniqueTexts(settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])));
+  }
+
+  /** The ad-hoc keys of each kind; a side that fails contributes none. */
+  private async tagKeySources(range?: TimeRange): Promise<{ labels: string[]; fields: string[] }> {
+    const [labels, fields] = await Promise.allSettled([
+      this.getLabels('ftd', undefined, range),
+      this.getRecordFields(ADHOC_RECORD_KIND, range),
+    ]);
+    return {
+      labels: labels.status === 'fulfilled' ? labels.value : [],
+      fields: fields.status === 'fulfilled' ? fields.value.map((f) => f.name) : [],
+    };
   }
 
   // Template variables.
@@ -306,6 +325,40 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async metricFindQuery(query: NetlensVariableQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
     return this.findVariableValues(query, options?.range);
   }
+}
+
+/** The record kind whose fields the ad-hoc filters offer. */
+const ADHOC_RECORD_KIND: RecordKind = 'ipfix_flow';
+
+/**
+ * Labels the IPFIX series carry: the volume series' device, protocol and
+ * application (contract section 4) and the exporter health drops' reason.
+ */
+export const IPFIX_SERIES_LABELS = ['device', 'protocol', 'application', 'reason'];
+
+/**
+ * The dashboard's ad-hoc filters that apply to a query. Events carry only
+ * device and hostname: a filter on another label (interface, …) is about
+ * the panels' series, not these events. IPFIX series call the records'
+ * exporter their device, and carry no other record field: a matcher on a
+ * label a series lacks would empty the panel, so such filters narrow the
+ * records panels only. Records queries take every filter; the backend
+ * applies those on fields the records have.
+ */
+export function adhocFor(query: NetlensQuery, filters: AdHocVariableFilter[]): AdHocVariableFilter[] {
+  if (query.kind === 'events') {
+    return filters.filter((f) => EVENT_LABELS.includes(f.key));
+  }
+  if (query.source === 'ipfix' && query.kind !== 'records') {
+    return filters
+      .map((f) => (f.key === 'exporter' ? { ...f, key: 'device' } : f))
+      .filter((f) => IPFIX_SERIES_LABELS.includes(f.key));
+  }
+  return filters;
+}
+
+function uniqueTexts(values: string[]): MetricFindValue[] {
+  return [...new Set(values)].map((text) => ({ text }));
 }
 
 /** How many values an editor's autocomplete asks for. */
