@@ -28,6 +28,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	ipfixdec "github.com/netlens/netlens/pkg/decode/ipfix"
+	ipfixrcv "github.com/netlens/netlens/pkg/ingest/ipfix"
 	"github.com/netlens/netlens/pkg/pipeline/flows"
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
@@ -158,6 +159,77 @@ type flowsDemo struct {
 	exporters map[string]ipfixsim.Config // by device
 	totals    map[string]ipfixsim.Totals // by device
 	flows     []sentFlow
+
+	// What the exporter health panels are checked against, by device:
+	// the template ids each exporter announced, when it last sent, and
+	// the one exporter whose sequence numbers jump (gapRecords).
+	templates  map[string]map[uint16]bool
+	lastSentMs map[string]int64
+	gapped     string
+}
+
+// gapRecords is the sequence gap the first simulated exporter makes, as
+// if one of its messages carrying that many records were lost: the only
+// loss the lost-records panel may show. The compose service makes none;
+// the test adds it to see the panel report it.
+const gapRecords = 37
+
+// gapShare is how far into its run the exporter makes the gap, as a share
+// of its data messages. Late in the run, so the exporter's first health
+// write (10 s in) has counted 0 lost records and rate() sees the counter
+// grow rather than start at the gap.
+const gapShare = 0.9
+
+// simFlushEvery is the simulator's default send interval
+// (ipfixsim.Config.FlushEvery): at the compose rate it sets how many data
+// messages an exporter sends, hence where the gap falls.
+const simFlushEvery = 20 * time.Millisecond
+
+// templateIDs lists the template and options template ids an IPFIX
+// message defines (sets 2 and 3, RFC 7011 §3.4), to know how many
+// templates the collector must hold per exporter.
+func templateIDs(msg []byte) ([]uint16, error) {
+	if len(msg) < 16 || binary.BigEndian.Uint16(msg) != 10 {
+		return nil, fmt.Errorf("not an IPFIX message")
+	}
+	var ids []uint16
+	for b := msg[16:]; len(b) >= 4; {
+		setID, n := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
+		if n < 4 || n > len(b) {
+			return nil, fmt.Errorf("set %d of length %d in %d bytes", setID, n, len(b))
+		}
+		recs := b[4:n]
+		b = b[n:]
+		if setID != 2 && setID != 3 {
+			continue
+		}
+		for len(recs) >= 4 {
+			id, fields := binary.BigEndian.Uint16(recs), int(binary.BigEndian.Uint16(recs[2:]))
+			head := 4
+			if setID == 3 {
+				head = 6
+			}
+			if id < 256 || len(recs) < head {
+				break // padding
+			}
+			recs = recs[head:]
+			for range fields {
+				if len(recs) < 4 {
+					return nil, fmt.Errorf("template %d runs past its set", id)
+				}
+				spec := 4
+				if binary.BigEndian.Uint16(recs)&0x8000 != 0 {
+					spec = 8
+				}
+				if len(recs) < spec {
+					return nil, fmt.Errorf("template %d runs past its set", id)
+				}
+				recs = recs[spec:]
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 func startFlowsDemo(t *testing.T) *flowsDemo {
@@ -167,20 +239,37 @@ func startFlowsDemo(t *testing.T) *flowsDemo {
 	if !ok || rcv.UDPAddr() == nil {
 		t.Fatal("the IPFIX receiver has no UDP listener")
 	}
-	d := &flowsDemo{srv: srv, exporters: map[string]ipfixsim.Config{}, totals: map[string]ipfixsim.Totals{}}
+	d := &flowsDemo{srv: srv, exporters: map[string]ipfixsim.Config{}, totals: map[string]ipfixsim.Totals{},
+		templates: map[string]map[uint16]bool{}, lastSentMs: map[string]int64{}}
 	var mu sync.Mutex
 	var exps []*ipfixsim.Exporter
 	var devices []string
-	for _, c := range simConfigs(t, ipfixSimCommand(t), rcv.UDPAddr().String(), simSeconds) {
+	for i, c := range simConfigs(t, ipfixSimCommand(t), rcv.UDPAddr().String(), simSeconds) {
 		// Unbound exporter sockets send to the loopback collector from the
 		// loopback address.
 		dev := ipfixdec.Scope{Exporter: netip.MustParseAddrPort("127.0.0.1:0"), ODID: c.ODID}.Device()
+		if i == 0 {
+			perMessage := max(1, c.Rate*simFlushEvery.Seconds())
+			c.GapAfter, c.GapRecords = int(gapShare*float64(c.Count)/perMessage), gapRecords
+			d.gapped = dev
+		}
+		d.templates[dev] = map[uint16]bool{}
 		var rate uint64
 		c.OnMessageSent = func(m *ipfixsim.SentMessage) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, f := range m.Flows {
 				d.flows = append(d.flows, sentFlow{Flow: f, device: dev, rate: rate})
+			}
+			d.lastSentMs[dev] = time.Now().UnixMilli()
+			if m.Templates > 0 {
+				ids, err := templateIDs(m.Data)
+				if err != nil || len(ids) != m.Templates {
+					t.Errorf("exporter %s sent %d templates; this test read %v (%v)", dev, m.Templates, ids, err)
+				}
+				for _, id := range ids {
+					d.templates[dev][id] = true
+				}
 			}
 		}
 		e, err := ipfixsim.New(c)
@@ -205,24 +294,32 @@ func startFlowsDemo(t *testing.T) *flowsDemo {
 		if tot.Errors > 0 || tot.Flows.Records != e.Config().Count {
 			t.Fatalf("exporter %s sent %d of %d records, %d errors (%s)", devices[i], tot.Flows.Records, e.Config().Count, tot.Errors, tot.LastError)
 		}
+		if want := map[bool]uint64{true: gapRecords}[devices[i] == d.gapped]; tot.SkippedRecords != want {
+			t.Fatalf("exporter %s skipped %d sequence numbers, want %d (gap after %d data messages)", devices[i], tot.SkippedRecords, want, e.Config().GapAfter)
+		}
 		d.totals[devices[i]] = tot
 		want += tot.Flows.Records
 	}
 
-	// Every record stored, and counted in the volume series: the receiver
-	// ticks every second and appends counters every flows.EmitIntervalMs.
+	// Every record stored, and counted in the volume series and the
+	// exporter health series: the receiver ticks every second, appends
+	// volume counters every flows.EmitIntervalMs and health every 10 s.
 	deadline := time.Now().Add(time.Duration(flows.EmitIntervalMs)*time.Millisecond + 10*time.Second)
 	for {
 		rows := srv.Flows.Stats().Rows
-		counted := -1.0
-		if v, err := srv.Store.InstantQuery(context.Background(), "sum(ipfix_flows_total)", time.Now()); err == nil && len(v) == 1 {
-			counted = v[0].F
+		sum := func(metric string) float64 {
+			if v, err := srv.Store.InstantQuery(context.Background(), "sum("+metric+")", time.Now()); err == nil && len(v) == 1 {
+				return v[0].F
+			}
+			return -1
 		}
-		if rows == int64(want) && counted == float64(want) {
+		counted, decoded := sum("ipfix_flows_total"), sum(ipfixrcv.SeriesRecords)
+		if rows == int64(want) && counted == float64(want) && decoded == float64(want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the collector stored %d of %d records and counted %v in ipfix_flows_total; board: %v", rows, want, counted, srv.Board.Snapshot())
+			t.Fatalf("the collector stored %d of %d records, counted %v in ipfix_flows_total and %v in %s; board: %v",
+				rows, want, counted, decoded, ipfixrcv.SeriesRecords, srv.Board.Snapshot())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -326,13 +423,15 @@ const (
 type dashVars struct {
 	text  map[string]string
 	multi map[string][]string
+	adhoc []query.Matcher // the ad-hoc filters, as the data source sends them
 }
 
 // newDashVars sets every variable of the dashboard: the data source is the
-// provisioned one, text boxes keep their defaults, and the exporter
-// variable takes exporters. A variable type this test cannot set fails it,
-// so a new one (an ad-hoc filter, say) gets handled here.
-func newDashVars(t *testing.T, db *flowsDashboard, exporters []string) dashVars {
+// provisioned one, text boxes keep their defaults, the exporter variable
+// takes exporters and the ad-hoc filter variable adhoc (the data source's
+// adhocToMatcher of what the user picked). A variable type this test
+// cannot set fails it, so a new one gets handled here.
+func newDashVars(t *testing.T, db *flowsDashboard, exporters []string, adhoc []query.Matcher) dashVars {
 	t.Helper()
 	v := dashVars{text: map[string]string{}, multi: map[string][]string{}}
 	for _, x := range db.Templating.List {
@@ -350,6 +449,11 @@ func newDashVars(t *testing.T, db *flowsDashboard, exporters []string) dashVars 
 				t.Fatalf("$exporter has a custom all value %q; records filters need the exporters themselves", x.AllValue)
 			}
 			v.multi[x.Name] = exporters
+		case x.Type == "adhoc":
+			if v.adhoc != nil {
+				t.Fatalf("a second ad-hoc variable %s: Grafana hands a query the filters of one", x.Name)
+			}
+			v.adhoc = append([]query.Matcher{}, adhoc...)
 		default:
 			t.Fatalf("variable %s of type %s: this test does not know how Grafana would set it", x.Name, x.Type)
 		}
@@ -455,7 +559,53 @@ func (v dashVars) interpolate(t *testing.T, q query.Query) query.Query {
 	for i, a := range q.Aggregates {
 		q.Aggregates[i].Field = text(a.Field)
 	}
+	q.AdhocFilters = adhocFor(q, v.adhoc)
 	return q
+}
+
+// ipfixSeriesLabels are the labels IPFIX series carry: the volume series'
+// device, protocol and application, and the drop series' reason.
+var ipfixSeriesLabels = []string{"device", "protocol", "application", "reason"}
+
+// adhocFor is what the data source's applyTemplateVariables sends of the
+// ad-hoc filters with a query: all of them with records queries (the
+// backend applies those on fields the records have); with IPFIX series
+// queries an exporter filter as the device label, and only filters on
+// labels those series carry, since a matcher on a label a series lacks
+// would leave the panel empty.
+func adhocFor(q query.Query, adhoc []query.Matcher) []query.Matcher {
+	var out []query.Matcher
+	for _, m := range adhoc {
+		if q.Kind == query.KindSeries && q.Source == "ipfix" {
+			if m.Label == query.ExporterColumn {
+				m.Label = "device"
+			}
+			if !slices.Contains(ipfixSeriesLabels, m.Label) {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// recordFilters are a records query's filters with its ad-hoc filters, as
+// the backend applies them (pkg/query/records.go): equality on the field,
+// device read as the exporter column.
+func recordFilters(t *testing.T, q query.Query) []query.RecordFilter {
+	t.Helper()
+	out := slices.Clone(q.Filters)
+	for _, m := range q.AdhocFilters {
+		if m.Op != "=" {
+			t.Fatalf("ad-hoc filter %+v: this test checks equality", m)
+		}
+		f := m.Label
+		if f == "device" {
+			f = query.ExporterColumn
+		}
+		out = append(out, query.RecordFilter{Field: f, Op: query.OpEqual, Values: []string{m.Value}})
+	}
+	return out
 }
 
 // unresolved finds a dashboard variable left in a query Grafana would send;
@@ -867,7 +1017,7 @@ func checkRaw(t *testing.T, c *panelCase) {
 	if !slices.Equal(names, c.q.Columns) || c.q.Columns[0] != "time" {
 		t.Errorf("%s: columns %v, want %v with time first", c.where, names, c.q.Columns)
 	}
-	fl := keep(t, c.d.flows, c.q.Filters)
+	fl := keep(t, c.d.flows, recordFilters(t, c.q))
 	limit := c.q.Limit
 	if limit == 0 {
 		limit = query.DefaultRecordLimit
@@ -961,7 +1111,7 @@ func checkGrouped(t *testing.T, c *panelCase) {
 	if slices.Contains(groupFields, nil) || slices.Contains(aggFields, nil) || len(fr.Fields) != len(groupFields)+len(aggFields) {
 		t.Fatalf("%s: fields %v, want %v then %v", c.where, fr.Fields, c.q.GroupBy, aggNames(c.q))
 	}
-	fl := keep(t, c.d.flows, c.q.Filters)
+	fl := keep(t, c.d.flows, recordFilters(t, c.q))
 	groups := map[string][]sentFlow{}
 	for i := range fl {
 		k := groupKeyOf(t, &fl[i], c.q.GroupBy)
@@ -1026,7 +1176,7 @@ func checkBucketed(t *testing.T, c *panelCase) {
 	}
 	b := query.Step(c.tr, panelInterval, panelMaxDataPoints).Milliseconds()
 	first := c.tr.From.UnixMilli() / b * b
-	fl := keep(t, c.d.flows, c.q.Filters)
+	fl := keep(t, c.d.flows, recordFilters(t, c.q))
 	names := aggNames(c.q)
 	byGroup := map[string][]sentFlow{}
 	var listed []string
@@ -1104,6 +1254,24 @@ func checkBucketed(t *testing.T, c *panelCase) {
 	}
 }
 
+// labelMatches applies a label matcher to a label's value ("" when the
+// series lacks the label), as PromQL does.
+func labelMatches(t *testing.T, where string, m query.Matcher, value string) bool {
+	t.Helper()
+	switch m.Op {
+	case "=", "!=":
+		return (value == m.Value) == (m.Op == "=")
+	case "=~", "!~":
+		re, err := regexp.Compile("^(?:" + m.Value + ")$")
+		if err != nil {
+			t.Fatalf("%s: matcher %+v: %v", where, m, err)
+		}
+		return re.MatchString(value) == (m.Op == "=~")
+	}
+	t.Fatalf("%s: matcher %+v: unknown operator", where, m)
+	return false
+}
+
 // seriesLabel is a flow's label in the volume series.
 func seriesLabel(t *testing.T, f *sentFlow, label string) string {
 	t.Helper()
@@ -1146,18 +1314,8 @@ func checkSeries(t *testing.T, c *panelCase) {
 	for i := range c.d.flows {
 		f := &c.d.flows[i]
 		ok := true
-		for _, m := range c.q.Matchers {
-			l := seriesLabel(t, f, m.Label)
-			switch m.Op {
-			case "=", "!=":
-				ok = ok && (l == m.Value) == (m.Op == "=")
-			case "=~", "!~":
-				re, err := regexp.Compile("^(?:" + m.Value + ")$")
-				if err != nil {
-					t.Fatalf("%s: matcher %+v: %v", c.where, m, err)
-				}
-				ok = ok && re.MatchString(l) == (m.Op == "=~")
-			}
+		for _, m := range slices.Concat(c.q.Matchers, c.q.AdhocFilters) {
+			ok = ok && labelMatches(t, c.where, m, seriesLabel(t, f, m.Label))
 		}
 		if ok {
 			fl = append(fl, *f)
@@ -1237,6 +1395,185 @@ func checkSeries(t *testing.T, c *panelCase) {
 	}
 }
 
+// isHealthMetric reports whether a query asks for the receiver's exporter
+// health series rather than the flows' volume series.
+func isHealthMetric(q query.Query) bool {
+	return q.Kind == query.KindSeries && (strings.HasPrefix(q.Metric, "ipfix_exporter_") || q.Metric == ipfixrcv.SeriesReceiverDrop)
+}
+
+// healthSeries is one exporter health series as the collector should have
+// written it from what the simulators sent: its labels and the range its
+// last value must lie in (one value where it is known exactly).
+type healthSeries struct {
+	labels map[string]string
+	lo, hi float64
+}
+
+// healthReference lists the series of a health metric and whether it is a
+// gauge. The simulators' exporters decode without drops or held sets; the
+// gapped one loses exactly gapRecords records, the others none; none is
+// NetFlow v9, so no export packets are lost; each holds the templates it
+// announced; each went silent when it stopped sending.
+func (d *flowsDemo) healthReference(t *testing.T, metric string) (out []healthSeries, gauge bool) {
+	t.Helper()
+	perDevice := func(value func(dev string) (lo, hi float64)) {
+		for dev := range d.exporters {
+			lo, hi := value(dev)
+			out = append(out, healthSeries{labels: map[string]string{"device": dev}, lo: lo, hi: hi})
+		}
+	}
+	exact := func(f func(dev string) float64) func(string) (float64, float64) {
+		return func(dev string) (float64, float64) { v := f(dev); return v, v }
+	}
+	switch metric {
+	case ipfixrcv.SeriesRecords:
+		perDevice(exact(func(dev string) float64 { return float64(d.totals[dev].Flows.Records) }))
+	case ipfixrcv.SeriesBytes:
+		perDevice(exact(func(dev string) float64 { return float64(d.totals[dev].WireBytes) }))
+	case ipfixrcv.SeriesLostRecords:
+		perDevice(exact(func(dev string) float64 { return float64(d.totals[dev].SkippedRecords) }))
+	case ipfixrcv.SeriesLostPackets:
+		perDevice(exact(func(string) float64 { return 0 }))
+	case ipfixrcv.SeriesDrops:
+		// Written per reason once an exporter has a drop: none here.
+	case ipfixrcv.SeriesReceiverDrop:
+		for _, r := range []string{ipfixrcv.DropSocketOverflow, ipfixrcv.DropQueueFull, ipfixrcv.DropNotAllowed, ipfixrcv.DropUnknownTemplate, ipfixrcv.DropTCPFraming} {
+			out = append(out, healthSeries{labels: map[string]string{"reason": r}})
+		}
+	case ipfixrcv.SeriesTemplates:
+		perDevice(exact(func(dev string) float64 { return float64(len(d.templates[dev])) }))
+		gauge = true
+	case ipfixrcv.SeriesHeldSets:
+		perDevice(exact(func(string) float64 { return 0 }))
+		gauge = true
+	case ipfixrcv.SeriesSilence:
+		// Written every 10 s: at most the time since the exporter's last
+		// message, and well below the exporter timeout the panel marks.
+		now := time.Now().UnixMilli()
+		perDevice(func(dev string) (float64, float64) { return 0, float64(now-d.lastSentMs[dev]+1000) / 1000 })
+		gauge = true
+	default:
+		t.Fatalf("this test has no reference for the health series %s", metric)
+	}
+	return out, gauge
+}
+
+// checkHealth checks an exporter health panel: one series per group of the
+// reference series its matchers (and the ad-hoc filters) select, named by
+// the legend; a counter's rate 0 throughout where nothing was counted and
+// above 0 somewhere where something was; and the values under the panel,
+// queried at the end of the range without rate(), equal to the reference
+// (silence within its bounds). A gauge's last point must be its value too.
+func checkHealth(t *testing.T, c *panelCase) {
+	t.Helper()
+	ref, gauge := c.d.healthReference(t, c.q.Metric)
+	if gauge == c.q.Rate {
+		t.Errorf("%s: rate %v on %s (gauge: %v)", c.where, c.q.Rate, c.q.Metric, gauge)
+	}
+	key := func(ls map[string]string) string {
+		var parts []string
+		for _, g := range c.q.GroupBy {
+			parts = append(parts, ls[g])
+		}
+		return strings.Join(parts, "|")
+	}
+	type bounds struct{ lo, hi float64 }
+	want := map[string]bounds{}
+	for _, s := range ref {
+		ok := true
+		for _, m := range slices.Concat(c.q.Matchers, c.q.AdhocFilters) {
+			ok = ok && labelMatches(t, c.where, m, s.labels[m.Label])
+		}
+		if !ok {
+			continue
+		}
+		k := key(s.labels)
+		b, seen := want[k]
+		switch {
+		case !seen:
+			b = bounds{s.lo, s.hi}
+		case c.q.Aggregation == "sum":
+			b = bounds{b.lo + s.lo, b.hi + s.hi}
+		case c.q.Aggregation == "max":
+			b = bounds{max(b.lo, s.lo), max(b.hi, s.hi)}
+		default:
+			t.Fatalf("%s: aggregation %q: this test sums or takes the maximum", c.where, c.q.Aggregation)
+		}
+		want[k] = b
+	}
+	within := func(v float64, b bounds) bool { return v >= b.lo && v <= b.hi }
+
+	legend := regexp.MustCompile(`\{\{\s*([a-z_]+)\s*\}\}`)
+	drawn := map[string]bool{}
+	for _, fr := range c.resp.Frames {
+		for _, f := range fr.Fields {
+			// No series at all comes back as one empty field: no data.
+			if !isNumeric(f) || f.Len() == 0 {
+				continue
+			}
+			k := key(f.Labels)
+			name := legend.ReplaceAllStringFunc(c.q.LegendFormat, func(m string) string { return f.Labels[legend.FindStringSubmatch(m)[1]] })
+			if f.Config == nil || f.Config.DisplayNameFromDS != name {
+				t.Errorf("%s: series %v is not named %q by its legend %s", c.where, f.Labels, name, c.q.LegendFormat)
+			}
+			positive, last, seen := false, 0.0, false
+			for i := range f.Len() {
+				v, ok := cellNum(f, i)
+				if !ok {
+					continue
+				}
+				if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Errorf("%s: %v: %v", c.where, f.Labels, v)
+				}
+				positive, last, seen = positive || v > 0, v, true
+			}
+			b := want[k]
+			switch {
+			case !seen:
+				t.Errorf("%s: %v: no values", c.where, f.Labels)
+			case gauge && !within(last, b):
+				t.Errorf("%s: %v: last point %v, want %v to %v", c.where, f.Labels, last, b.lo, b.hi)
+			case !gauge && b.hi == 0 && positive:
+				t.Errorf("%s: %v: a rate above 0 where nothing was counted", c.where, f.Labels)
+			case !gauge && b.lo > 0 && !positive:
+				t.Errorf("%s: %v: no rate above 0 for a count of %v", c.where, f.Labels, b.lo)
+			}
+			drawn[k] = true
+		}
+	}
+	if got, w := slices.Sorted(maps.Keys(drawn)), slices.Sorted(maps.Keys(want)); !slices.Equal(got, w) {
+		t.Errorf("%s: series %q, want %q", c.where, got, w)
+	}
+
+	cq := c.q
+	cq.Rate, cq.Instant = false, true
+	r := c.d.run(t, cq, c.tr)
+	if r.Error != nil {
+		t.Fatalf("%s: values: %v", c.where, r.Error)
+	}
+	got := map[string]float64{}
+	for _, fr := range r.Frames {
+		for _, f := range fr.Fields {
+			if !isNumeric(f) || f.Len() == 0 {
+				continue
+			}
+			if v, ok := cellNum(f, 0); ok {
+				got[key(f.Labels)] = v
+			}
+		}
+	}
+	for k, b := range want {
+		if v, ok := got[k]; !ok || !within(v, b) {
+			t.Errorf("%s: %s is %v (%v) for %q, want %v to %v", c.where, c.q.Metric, v, ok, k, b.lo, b.hi)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: %s is %v for %q, which the simulators never caused", c.where, c.q.Metric, v, k)
+		}
+	}
+}
+
 // summary says what an answer holds, for go test -v.
 func summary(frames data.Frames) string {
 	var parts []string
@@ -1289,7 +1626,10 @@ func (d *flowsDemo) checkPanels(t *testing.T, db *flowsDashboard, vars dashVars)
 				t.Errorf("%s: %v", c.where, c.resp.Error)
 				continue
 			}
-			if !hasValues(c.resp.Frames) {
+			// An exporter health series may rightly be absent (no drops
+			// of any exporter): its reference says when.
+			health := isHealthMetric(c.q)
+			if !health && !hasValues(c.resp.Frames) {
 				t.Errorf("%s: no values", c.where)
 				continue
 			}
@@ -1305,6 +1645,8 @@ func (d *flowsDemo) checkPanels(t *testing.T, db *flowsDashboard, vars dashVars)
 			t.Logf("%s: %s", c.where, summary(c.resp.Frames))
 			checkShape(t, c)
 			switch {
+			case health:
+				checkHealth(t, c)
 			case c.q.Kind == query.KindSeries:
 				checkSeries(t, c)
 			case c.q.Kind != query.KindRecords:
@@ -1409,9 +1751,11 @@ func TestFlowsOverviewShowsWhatTheExportersSent(t *testing.T) {
 	for _, e := range health {
 		seen = append(seen, e.Device)
 		tot, cfg := d.totals[e.Device], d.exporters[e.Device]
+		// The gapped exporter lost records a moment ago: it is losing.
+		state := map[bool]string{true: ipfixrcv.StateLosing, false: "ok"}[e.Device == d.gapped]
 		if e.Records != tot.Flows.Records || e.SamplingRate != uint64(max(1, cfg.SamplingRate)) ||
-			e.LostRecords != 0 || len(e.Templates) == 0 || len(e.Drops) != 0 || e.State != "ok" {
-			t.Errorf("ipfix/exporters: %+v; sent %d records at 1:%d", e, tot.Flows.Records, max(1, cfg.SamplingRate))
+			e.LostRecords != tot.SkippedRecords || len(e.Templates) == 0 || len(e.Drops) != 0 || e.State != state {
+			t.Errorf("ipfix/exporters: %+v; sent %d records at 1:%d, skipped %d", e, tot.Flows.Records, max(1, cfg.SamplingRate), tot.SkippedRecords)
 		}
 	}
 	if slices.Sort(seen); !slices.Equal(seen, devices) {
@@ -1422,12 +1766,18 @@ func TestFlowsOverviewShowsWhatTheExportersSent(t *testing.T) {
 	one := slices.MaxFunc(devices, func(a, b string) int {
 		return cmp.Compare(d.exporters[a].SamplingRate, d.exporters[b].SamplingRate)
 	})
+	// An ad-hoc filter on the exporter that made the gap, with $exporter
+	// at All: the records panels narrow to its flows, the series panels to
+	// its device, and the receiver-wide drops, which name no device, to
+	// nothing.
+	filter := []query.Matcher{{Label: query.ExporterColumn, Op: "=", Value: d.gapped}}
 	for _, sel := range []struct {
 		name      string
 		exporters []string
-	}{{"All", opts}, {"one exporter", []string{one}}} {
+		adhoc     []query.Matcher
+	}{{"All", opts, nil}, {"one exporter", []string{one}, nil}, {"All,filter=" + d.gapped, opts, filter}} {
 		t.Run("exporter="+sel.name, func(t *testing.T) {
-			d.checkPanels(t, &db, newDashVars(t, &db, sel.exporters))
+			d.checkPanels(t, &db, newDashVars(t, &db, sel.exporters, sel.adhoc))
 		})
 	}
 }

@@ -36,6 +36,20 @@ const COLUMN_VARIABLES = ['$rtt_field', '$srt_field'];
 const VOLUME_SERIES = ['ipfix_bytes_total', 'ipfix_packets_total', 'ipfix_flows_total'];
 const VOLUME_LABELS = ['device', 'protocol', 'application'];
 
+/** The receiver's exporter health series (pkg/ingest/ipfix/health.go), written every 10 s. */
+const HEALTH_COUNTERS = [
+  'ipfix_exporter_records_total',
+  'ipfix_exporter_bytes_total',
+  'ipfix_exporter_lost_records_total',
+  'ipfix_exporter_lost_packets_total',
+  'ipfix_exporter_drops_total',
+  'ipfix_receiver_drops_total',
+];
+const HEALTH_GAUGES = ['ipfix_exporter_templates', 'ipfix_exporter_held_sets', 'ipfix_exporter_silence_seconds'];
+const HEALTH_LABELS = ['device', 'reason'];
+/** Counts drops of the whole receiver: no device label, so $exporter cannot narrow it. */
+const RECEIVER_SERIES = 'ipfix_receiver_drops_total';
+
 interface Target {
   refId: string;
   source?: string;
@@ -104,17 +118,47 @@ describe('Flows overview dashboard', () => {
     }
   });
 
-  it('asks series queries only for the volume series and their labels, as rates', () => {
+  it('asks series queries only for the volume and exporter health series and their labels, counters as rates', () => {
     const series = targets.filter((t) => t.kind === 'series');
     expect(series.length).toBeGreaterThan(0);
     for (const t of series) {
       expect(t.editorMode).toBe('builder');
-      expect(VOLUME_SERIES).toContain(t.metric);
-      expect(t).toMatchObject({ rate: true });
+      expect([...VOLUME_SERIES, ...HEALTH_COUNTERS, ...HEALTH_GAUGES]).toContain(t.metric);
+      expect(t).toMatchObject({ rate: !HEALTH_GAUGES.includes(t.metric!) });
+      const labels = VOLUME_SERIES.includes(t.metric!) ? VOLUME_LABELS : HEALTH_LABELS;
       for (const l of [...(t.groupBy ?? []), ...(t.matchers ?? []).map((m) => m.label)]) {
-        expect(VOLUME_LABELS).toContain(l);
+        expect({ metric: t.metric, label: l, known: labels.includes(l) }).toEqual({
+          metric: t.metric,
+          label: l,
+          known: true,
+        });
       }
     }
+  });
+
+  it('has an Export health row with every exporter health series, silence marked at the exporter timeout', () => {
+    const row = panels.findIndex((p) => p.type === 'row' && p.title === 'Export health');
+    expect(row).toBeGreaterThan(-1);
+    const metrics = panels
+      .slice(row + 1)
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.metric);
+    expect([...new Set(metrics)].sort()).toEqual([...HEALTH_COUNTERS, ...HEALTH_GAUGES].sort());
+    const silence = dashboard.panels.find((p) => p.title === 'Silence per exporter') as unknown as {
+      fieldConfig: { defaults: { unit: string; thresholds: { steps: Array<{ value: number | null }> } } };
+    };
+    expect(silence.fieldConfig.defaults.unit).toBe('s');
+    expect(silence.fieldConfig.defaults.thresholds.steps.map((s) => s.value)).toEqual([null, 300]);
+  });
+
+  it('has an ad-hoc filter variable on the Netlens data source', () => {
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({
+        type: 'adhoc',
+        name: 'filters',
+        datasource: { type: 'netlens-telemetry-datasource', uid: '${ds}' },
+      })
+    );
   });
 
   it('asks records queries only for ipfix_flow columns, with operators and functions the backend knows', () => {
@@ -180,6 +224,8 @@ describe('Flows overview dashboard', () => {
     for (const t of targets) {
       if (t.kind === 'records') {
         expect(t.filters).toContainEqual({ field: 'exporter', op: 'in', values: ['$exporter'] });
+      } else if (t.metric === RECEIVER_SERIES) {
+        expect(t.matchers ?? []).toEqual([]);
       } else {
         expect(t.matchers).toContainEqual({ label: 'device', op: '=~', value: '$exporter' });
       }
