@@ -236,9 +236,15 @@ func (a *avgAcc) rank(cell int32) (float64, bool) {
 	return a.s[cell] / float64(a.n[cell]), true
 }
 func (a *avgAcc) out(name string, cells []int32) ResultColumn {
+	return rankedFloats(name, cells, a.rank)
+}
+
+// rankedFloats is the float column of an aggregate whose value is its rank
+// (avg, quantiles): null where a cell holds no value.
+func rankedFloats(name string, cells []int32, rank func(int32) (float64, bool)) ResultColumn {
 	b := newBuilder(Float, len(cells))
 	for _, cell := range cells {
-		if v, ok := a.rank(cell); ok {
+		if v, ok := rank(cell); ok {
 			b.f = append(b.f, v)
 			b.nulls = append(b.nulls, false)
 		} else {
@@ -335,16 +341,7 @@ func (a *quantAcc) rank(cell int32) (float64, bool) {
 	return a.sk[cell].quantile(a.q)
 }
 func (a *quantAcc) out(name string, cells []int32) ResultColumn {
-	b := newBuilder(Float, len(cells))
-	for _, cell := range cells {
-		if v, ok := a.rank(cell); ok {
-			b.f = append(b.f, v)
-			b.nulls = append(b.nulls, false)
-		} else {
-			b.null()
-		}
-	}
-	return b.column(name)
+	return rankedFloats(name, cells, a.rank)
 }
 
 // Quantile sketch: exact while a cell holds at most sketchExact values;
