@@ -29,12 +29,12 @@ func (e Encoding) String() string {
 type Kind uint8
 
 const (
-	LeafUint Kind = iota // U
-	LeafInt              // I
-	LeafFloat            // F
-	LeafBool             // B
-	LeafString           // S
-	LeafBytes            // S, raw bytes (not necessarily UTF-8)
+	LeafUint   Kind = iota // U
+	LeafInt                // I
+	LeafFloat              // F
+	LeafBool               // B
+	LeafString             // S
+	LeafBytes              // S, raw bytes (not necessarily UTF-8)
 )
 
 func (k Kind) String() string {
