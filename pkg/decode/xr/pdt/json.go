@@ -1,0 +1,245 @@
+package pdt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/netlens/netlens/pkg/decode/xr"
+)
+
+// DecodeJSON decodes one PDT JSON message. Header keys of both generations are read:
+// XR 6.0.0 ("Start Time", "End Time") and XR 6.0.1+ (CollectionID, Path,
+// CollectionStartTime, CollectionEndTime). Integers are kept exact.
+func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
+	lim := d.Limits.withDefaults()
+	if len(b) > lim.MaxBytes {
+		return nil, errAt(ReasonTooLarge, -1, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(lim.MaxBytes))
+	}
+	p := jsonParser{dec: json.NewDecoder(bytes.NewReader(b)), lim: lim}
+	p.dec.UseNumber()
+	root, err := p.document()
+	if err != nil {
+		return nil, err
+	}
+	if !root.obj {
+		return nil, errAt(ReasonBadJSON, 0, "message is not a JSON object")
+	}
+	msg := &xr.Message{Encoding: xr.EncodingJSON}
+	var start, end int64
+	var data *node
+	for k := range root.kids {
+		c := &root.kids[k]
+		var err error
+		switch c.name {
+		case "Policy":
+			msg.Policy, err = headerString(c)
+		case "Identifier":
+			msg.Node, err = headerString(c)
+		case "Path":
+			msg.Path, err = headerString(c)
+		case "CollectionID":
+			msg.CollectionID, err = headerUint(c)
+		case "CollectionStartTime", "Start Time":
+			start, err = headerMs(c)
+		case "CollectionEndTime", "End Time":
+			end, err = headerMs(c)
+		case "Data":
+			if !c.null {
+				data = c
+			}
+		}
+		if err != nil {
+			return nil, errAt(ReasonBadHeader, -1, strconv.Quote(c.name)+": "+err.Error())
+		}
+	}
+	msg.MsgTimestampMs = end
+	if end == 0 {
+		msg.MsgTimestampMs = start
+	}
+	if err := d.fillRows(msg, data); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// fillRows walks data along msg.Path, or along the first of d.Paths that yields rows
+// when the message names no path. A message without data (end of a collection) has no rows.
+func (d *Decoder) fillRows(msg *xr.Message, data *node) error {
+	if data == nil || !data.obj && !data.arr || len(data.kids) == 0 {
+		return nil
+	}
+	if msg.Path != "" {
+		els, err := ParsePath(msg.Path)
+		if err != nil {
+			return errAt(ReasonBadPath, -1, strconv.Quote(msg.Path)+": "+err.Error())
+		}
+		msg.Rows = rowsAlong(data, els, msg.MsgTimestampMs)
+		if len(msg.Rows) == 0 {
+			return errAt(ReasonPathMismatch, -1, "no data along "+strconv.Quote(msg.Path))
+		}
+		return nil
+	}
+	for _, p := range d.Paths {
+		els, err := ParsePath(p)
+		if err != nil {
+			continue
+		}
+		clearKeys(data)
+		if rows := rowsAlong(data, els, msg.MsgTimestampMs); len(rows) > 0 {
+			msg.Path, msg.Rows = p, rows
+			return nil
+		}
+	}
+	return errAt(ReasonNoPath, -1, "message names no path and none of "+strconv.Itoa(len(d.Paths))+" policy paths matches its data")
+}
+
+func clearKeys(n *node) {
+	n.key = false
+	for k := range n.kids {
+		clearKeys(&n.kids[k])
+	}
+}
+
+func headerString(n *node) (string, error) {
+	if n.null {
+		return "", nil
+	}
+	if !n.scalar() {
+		return "", errors.New("not a scalar")
+	}
+	switch n.leaf.Kind {
+	case xr.LeafString:
+		return n.leaf.S, nil
+	case xr.LeafUint:
+		return strconv.FormatUint(n.leaf.U, 10), nil
+	case xr.LeafInt:
+		return strconv.FormatInt(n.leaf.I, 10), nil
+	}
+	return "", errors.New("not a string")
+}
+
+// headerUint accepts a JSON number or a decimal string (MDT's proto3 mapping habit).
+func headerUint(n *node) (uint64, error) {
+	if n.null {
+		return 0, nil
+	}
+	if n.scalar() {
+		switch n.leaf.Kind {
+		case xr.LeafUint:
+			return n.leaf.U, nil
+		case xr.LeafString:
+			return strconv.ParseUint(n.leaf.S, 10, 64)
+		}
+	}
+	return 0, errors.New("not an unsigned integer")
+}
+
+func headerMs(n *node) (int64, error) {
+	u, err := headerUint(n)
+	if err != nil {
+		return 0, err
+	}
+	if u > 1<<62 {
+		return 0, errors.New("timestamp out of range")
+	}
+	return int64(u), nil
+}
+
+// jsonParser builds a node tree from strict JSON, keeping member order (naming values
+// come first in list instances, and leaves keep their order) and exact integers.
+type jsonParser struct {
+	dec    *json.Decoder
+	lim    Limits
+	leaves int
+}
+
+func (p *jsonParser) document() (node, error) {
+	tok, err := p.dec.Token()
+	if err != nil {
+		return node{}, p.syntax(err)
+	}
+	root, err := p.value(tok, 1)
+	if err != nil {
+		return node{}, err
+	}
+	if _, err := p.dec.Token(); err != io.EOF {
+		return node{}, errAt(ReasonBadJSON, int(p.dec.InputOffset()), "data after the message")
+	}
+	return root, nil
+}
+
+func (p *jsonParser) syntax(err error) *Error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return errAt(ReasonBadJSON, int(p.dec.InputOffset()), err.Error())
+}
+
+func (p *jsonParser) value(tok json.Token, depth int) (node, error) {
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth > p.lim.MaxDepth {
+			return node{}, errAt(ReasonTooDeep, int(p.dec.InputOffset()), "nesting over "+strconv.Itoa(p.lim.MaxDepth))
+		}
+		n := node{obj: t == '{', arr: t == '['}
+		for p.dec.More() {
+			var name string
+			if n.obj {
+				kt, err := p.dec.Token()
+				if err != nil {
+					return node{}, p.syntax(err)
+				}
+				name, _ = kt.(string)
+			}
+			vt, err := p.dec.Token()
+			if err != nil {
+				return node{}, p.syntax(err)
+			}
+			c, err := p.value(vt, depth+1)
+			if err != nil {
+				return node{}, err
+			}
+			c.name = name
+			n.kids = append(n.kids, c)
+		}
+		if _, err := p.dec.Token(); err != nil { // the closing delimiter
+			return node{}, p.syntax(err)
+		}
+		return n, nil
+	case nil:
+		return node{null: true}, nil
+	}
+	p.leaves++
+	if p.leaves > p.lim.MaxLeaves {
+		return node{}, errAt(ReasonTooManyLeaves, int(p.dec.InputOffset()), "over "+strconv.Itoa(p.lim.MaxLeaves)+" values")
+	}
+	switch t := tok.(type) {
+	case string:
+		return node{leaf: xr.Leaf{Kind: xr.LeafString, S: t}}, nil
+	case bool:
+		return node{leaf: xr.Leaf{Kind: xr.LeafBool, B: t}}, nil
+	case json.Number:
+		return node{leaf: numberLeaf(string(t))}, nil
+	}
+	return node{}, errAt(ReasonBadJSON, int(p.dec.InputOffset()), "unexpected token")
+}
+
+// numberLeaf keeps integers exact: unsigned when non-negative, signed when negative,
+// float only for fractions, exponents and integers beyond 64 bits.
+func numberLeaf(s string) xr.Leaf {
+	if !strings.ContainsAny(s, ".eE") {
+		if s[0] == '-' {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return xr.Leaf{Kind: xr.LeafInt, I: i}
+			}
+		} else if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return xr.Leaf{Kind: xr.LeafUint, U: u}
+		}
+	}
+	f, _ := strconv.ParseFloat(s, 64) // the decoder already checked the syntax; out of range gives ±Inf
+	return xr.Leaf{Kind: xr.LeafFloat, F: f}
+}
