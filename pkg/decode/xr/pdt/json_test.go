@@ -172,7 +172,7 @@ func TestJSONErrors(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)
 	cases := []struct {
 		name, in, reason string
-		lim               Limits
+		lim              Limits
 	}{
 		{"syntax", `{"Path": }`, ReasonBadJSON, Limits{}},
 		{"truncated", `{"Path": "x"`, ReasonBadJSON, Limits{}},
