@@ -42,15 +42,20 @@ func mdt(typ, encap, flags uint16, payload []byte) []byte {
 // router compresses messages as the seed says a router does: one zlib stream
 // per connection, flushed (sync) at the end of each message, restarted on reset.
 type router struct {
-	buf bytes.Buffer
-	zw  *zlib.Writer
+	buf   bytes.Buffer
+	zw    *zlib.Writer
+	fresh bool // zw starts a new stream at the next message
 }
 
 func (r *router) compress(t testing.TB, msg []byte) []byte {
 	t.Helper()
-	if r.zw == nil {
+	switch {
+	case r.zw == nil:
 		r.zw = zlib.NewWriter(&r.buf)
+	case r.fresh:
+		r.zw.Reset(&r.buf) // a zlib.Writer is large: reuse it for the new stream
 	}
+	r.fresh = false
 	if _, err := r.zw.Write(msg); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,7 @@ func (r *router) compress(t testing.TB, msg []byte) []byte {
 	return out
 }
 
-func (r *router) reset() { r.zw = nil }
+func (r *router) reset() { r.fresh = true }
 
 // leaves50 is a PDT JSON message of about the size of 50 interface counters.
 func leaves50(i int) []byte {
