@@ -46,7 +46,7 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 	}
 	p := gpbParser{lim: lim, all: b}
 	msg := &xr.Message{Encoding: xr.EncodingGPBKV}
-	data := node{obj: true}
+	data := node{obj: true, kids: make([]node, 0, countFields(b, tmFields))}
 	var start, stamp, end uint64
 	for rest := b; len(rest) > 0; {
 		num, typ, n := protowire.ConsumeTag(rest)
@@ -149,7 +149,7 @@ func (p *gpbParser) field(b []byte, depth int) (node, *Error) {
 	if depth > p.lim.MaxDepth {
 		return node{}, errAt(ReasonTooDeep, p.off(b), "nesting over "+strconv.Itoa(p.lim.MaxDepth))
 	}
-	var n node
+	n := node{kids: make([]node, 0, countFields(b, tfFields))}
 	hasValue := false
 	for rest := b; len(rest) > 0; {
 		num, typ, m := protowire.ConsumeTag(rest)
@@ -246,4 +246,26 @@ func (p *gpbParser) field(b []byte, depth int) (node, *Error) {
 		n.null = true
 	}
 	return n, nil
+}
+
+// countFields counts the occurrences of field num, so child slices are allocated once
+// at their final size. Malformed input stops the count; the decode then reports it.
+func countFields(b []byte, num protowire.Number) int {
+	c := 0
+	for len(b) > 0 {
+		n, typ, m := protowire.ConsumeTag(b)
+		if m < 0 {
+			return c
+		}
+		b = b[m:]
+		m = protowire.ConsumeFieldValue(n, typ, b)
+		if m < 0 {
+			return c
+		}
+		b = b[m:]
+		if n == num {
+			c++
+		}
+	}
+	return c
 }

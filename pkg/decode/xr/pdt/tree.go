@@ -189,7 +189,7 @@ func (w *walker) emit(v *node, keys []xr.Leaf, ts int64) {
 			ts, c.key = c.leaf.I, true
 		}
 	}
-	row := xr.Row{TimestampMs: ts, Keys: keys}
+	row := xr.Row{TimestampMs: ts, Keys: keys, Content: make([]xr.Leaf, 0, countScalars(v))}
 	flatten(v, "", &row.Content)
 	w.rows = append(w.rows, row)
 }
@@ -225,4 +225,19 @@ func rowsAlong(data *node, els []Element, ts int64) []xr.Row {
 	w := walker{els: els, ts: ts}
 	w.walk(data, 0, nil, ts)
 	return w.rows
+}
+
+// countScalars is the number of leaves flatten will append for v.
+func countScalars(v *node) int {
+	c := 0
+	for k := range v.kids {
+		switch n := &v.kids[k]; {
+		case n.key || n.null:
+		case n.obj || n.arr:
+			c += countScalars(n)
+		default:
+			c++
+		}
+	}
+	return c
 }
