@@ -353,7 +353,9 @@ func reason(err error) string {
 
 func TestGPBKVBadInput(t *testing.T) {
 	_, bins := kvVectors(t)
-	deep := field("v", func(b []byte) []byte { return protowire.AppendVarint(protowire.AppendTag(b, fFieldUint64, protowire.VarintType), 1) })
+	deep := field("v", func(b []byte) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(b, fFieldUint64, protowire.VarintType), 1)
+	})
 	for range 40 {
 		deep = field("c", nil, deep)
 	}
