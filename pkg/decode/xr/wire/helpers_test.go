@@ -88,11 +88,11 @@ func leaves50(i int) []byte {
 func messages(rng *rand.Rand, n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
-		switch rng.IntN(5) {
-		case 0:
+		switch rng.IntN(12) {
+		case 0, 1:
 			out[i] = []byte(fmt.Sprintf(`{"n":%d}`, i))
-		case 1:
-			p := make([]byte, 33<<10+rng.IntN(40<<10))
+		case 2:
+			p := make([]byte, 33<<10+rng.IntN(8<<10))
 			for k := range p {
 				p[k] = byte(rng.Uint32())
 			}
