@@ -99,7 +99,7 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 			break
 		}
 	}
-	if err := d.fillRows(msg, &data); err != nil {
+	if err := d.fillRows(msg, &data, lim); err != nil {
 		return nil, err
 	}
 	return msg, nil

@@ -60,7 +60,7 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 	if end == 0 {
 		msg.MsgTimestampMs = start
 	}
-	if err := d.fillRows(msg, data); err != nil {
+	if err := d.fillRows(msg, data, lim); err != nil {
 		return nil, err
 	}
 	return msg, nil
@@ -68,7 +68,7 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 
 // fillRows walks data along msg.Path, or along the first of d.Paths that yields rows
 // when the message names no path. A message without data (end of a collection) has no rows.
-func (d *Decoder) fillRows(msg *xr.Message, data *node) error {
+func (d *Decoder) fillRows(msg *xr.Message, data *node, lim Limits) error {
 	if data == nil || !data.obj && !data.arr || len(data.kids) == 0 {
 		return nil
 	}
@@ -77,7 +77,10 @@ func (d *Decoder) fillRows(msg *xr.Message, data *node) error {
 		if err != nil {
 			return errAt(ReasonBadPath, -1, strconv.Quote(msg.Path)+": "+err.Error())
 		}
-		msg.Rows = rowsAlong(data, els, msg.MsgTimestampMs)
+		var werr *Error
+		if msg.Rows, werr = rowsAlong(data, els, msg.MsgTimestampMs, lim.MaxLeaves); werr != nil {
+			return werr
+		}
 		if len(msg.Rows) == 0 {
 			return errAt(ReasonPathMismatch, -1, "no data along "+strconv.Quote(msg.Path))
 		}
@@ -89,7 +92,11 @@ func (d *Decoder) fillRows(msg *xr.Message, data *node) error {
 			continue
 		}
 		clearKeys(data)
-		if rows := rowsAlong(data, els, msg.MsgTimestampMs); len(rows) > 0 {
+		rows, werr := rowsAlong(data, els, msg.MsgTimestampMs, lim.MaxLeaves)
+		if werr != nil {
+			return werr
+		}
+		if len(rows) > 0 {
 			msg.Path, msg.Rows = p, rows
 			return nil
 		}

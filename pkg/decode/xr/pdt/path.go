@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// MaxPathElements bounds a path's length: real policy paths have under 15 elements,
+// and the walk along a path costs up to its length per node of a message.
+const MaxPathElements = 64
+
 // Element is one level of a policy path, e.g. Interface(*) or
 // Instance({'InstanceName': 'default'}).
 type Element struct {
@@ -50,6 +54,9 @@ func ParsePath(s string) ([]Element, error) {
 	parts, err := splitOutside(s, '.')
 	if err != nil {
 		return nil, err
+	}
+	if len(parts) > MaxPathElements {
+		return nil, errors.New("path has more than " + strconv.Itoa(MaxPathElements) + " elements")
 	}
 	els := make([]Element, 0, len(parts))
 	for _, p := range parts {
@@ -206,6 +213,9 @@ func unquote(s string) string {
 
 func parseYANGPath(s string) ([]Element, error) {
 	segs := strings.Split(s[1:], "/")
+	if len(segs) > MaxPathElements {
+		return nil, errors.New("path has more than " + strconv.Itoa(MaxPathElements) + " elements")
+	}
 	els := make([]Element, 0, len(segs))
 	for _, seg := range segs {
 		name, vals, keyed := strings.Cut(seg, "=")

@@ -1,6 +1,8 @@
 package pdt
 
 import (
+	"strconv"
+
 	"github.com/netlens/netlens/pkg/decode/xr"
 )
 
@@ -37,9 +39,15 @@ type walker struct {
 	els  []Element
 	ts   int64 // message timestamp, for rows without their own
 	rows []xr.Row
+	// budget is how many more leaves (keys repeated per row included) rows may hold;
+	// naming values copied into every row could otherwise multiply a message's size.
+	budget int
 }
 
 func (w *walker) walk(v *node, i int, keys []xr.Leaf, ts int64) {
+	if w.budget < 0 {
+		return
+	}
 	if v.ts != 0 {
 		ts = v.ts
 	}
@@ -84,6 +92,9 @@ func (w *walker) step(c *node, i int, keys []xr.Leaf, ts int64) {
 
 // keys takes the naming values of element i, from the j-th on, from v.
 func (w *walker) keys(v *node, i, j int, keys []xr.Leaf, ts int64) {
+	if w.budget < 0 {
+		return
+	}
 	if v.ts != 0 {
 		ts = v.ts
 	}
@@ -166,6 +177,7 @@ func (w *walker) emit(v *node, keys []xr.Leaf, ts int64) {
 	case v.scalar():
 		l := v.leaf
 		l.Name = v.name
+		w.budget -= len(keys) + 1
 		w.rows = append(w.rows, xr.Row{TimestampMs: ts, Keys: keys, Content: []xr.Leaf{l}})
 		return
 	}
@@ -189,7 +201,11 @@ func (w *walker) emit(v *node, keys []xr.Leaf, ts int64) {
 			ts, c.key = c.leaf.I, true
 		}
 	}
-	row := xr.Row{TimestampMs: ts, Keys: keys, Content: make([]xr.Leaf, 0, countScalars(v))}
+	n := countScalars(v)
+	if w.budget -= len(keys) + n; w.budget < 0 {
+		return
+	}
+	row := xr.Row{TimestampMs: ts, Keys: keys, Content: make([]xr.Leaf, 0, n)}
 	flatten(v, "", &row.Content)
 	w.rows = append(w.rows, row)
 }
@@ -220,11 +236,15 @@ func flatten(v *node, prefix string, out *[]xr.Leaf) {
 	}
 }
 
-// rows walks data along path and returns the rows found.
-func rowsAlong(data *node, els []Element, ts int64) []xr.Row {
-	w := walker{els: els, ts: ts}
+// rowsAlong walks data along path and returns the rows found, or an error when they
+// would hold more than maxLeaves leaves.
+func rowsAlong(data *node, els []Element, ts int64, maxLeaves int) ([]xr.Row, *Error) {
+	w := walker{els: els, ts: ts, budget: maxLeaves}
 	w.walk(data, 0, nil, ts)
-	return w.rows
+	if w.budget < 0 {
+		return nil, errAt(ReasonTooManyLeaves, -1, "rows would hold over "+strconv.Itoa(maxLeaves)+" leaves with their naming values")
+	}
+	return w.rows, nil
 }
 
 // countScalars is the number of leaves flatten will append for v.
