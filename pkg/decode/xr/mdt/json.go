@@ -1,12 +1,11 @@
 package mdt
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/netlens/netlens/pkg/decode/xr"
 )
@@ -28,169 +27,360 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 		return nil, errorf(ReasonTooLarge, "%d bytes, limit %d", len(b), d.lim.MaxBytes)
 	}
 	d.msg.Encoding = xr.EncodingJSON
-	j := &jsonReader{dec: json.NewDecoder(bytes.NewReader(b)), d: d}
-	j.dec.UseNumber()
+	j := jsonScanner{b: b, d: d}
 	if err := j.message(); err != nil {
 		return nil, err
 	}
-	if _, err := j.dec.Token(); err != io.EOF {
-		return nil, errorf(ReasonBadJSON, "data after the message")
+	j.ws()
+	if j.i != len(j.b) {
+		return nil, j.fail("data after the message")
 	}
 	return d.finish(), nil
 }
 
-type jsonReader struct {
-	dec *json.Decoder
+// jsonScanner is a strict JSON reader over the whole message. It exists
+// instead of encoding/json's token stream because that allocates for every
+// token (a message of the real capture has thousands of leaves); here a
+// leaf costs no allocation beyond its string value, and numbers stay text
+// until they are parsed exactly.
+type jsonScanner struct {
+	b   []byte
+	i   int
 	d   *Decoder
+	str []byte // unescaped string scratch
 }
 
-func (j *jsonReader) token() (json.Token, error) {
-	t, err := j.dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errorf(ReasonBadJSON, "unexpected end of input")
+func (j *jsonScanner) fail(what string) *Error {
+	return errorf(ReasonBadJSON, "%s at offset %d", what, j.i)
+}
+
+func (j *jsonScanner) ws() {
+	for j.i < len(j.b) {
+		switch j.b[j.i] {
+		case ' ', '\t', '\n', '\r':
+			j.i++
+		default:
+			return
 		}
-		return nil, errorf(ReasonBadJSON, "%v", err)
 	}
-	return t, nil
 }
 
-func (j *jsonReader) expect(want json.Delim) error {
-	t, err := j.token()
-	if err != nil {
-		return err
+// peek returns the next non-space byte without consuming it, 0 at the end.
+func (j *jsonScanner) peek() byte {
+	j.ws()
+	if j.i < len(j.b) {
+		return j.b[j.i]
 	}
-	if t != want {
-		return errorf(ReasonBadJSON, "want %v, got %v", want, t)
+	return 0
+}
+
+func (j *jsonScanner) expect(c byte) error {
+	if j.peek() != c {
+		return j.fail("want " + strconv.QuoteRune(rune(c)))
 	}
+	j.i++
 	return nil
 }
 
-func (j *jsonReader) message() error {
+// members calls fn for every member of an object, with the key (valid
+// until the next string is read) and the scanner placed at the value.
+func (j *jsonScanner) members(fn func(key []byte) error) error {
 	if err := j.expect('{'); err != nil {
 		return err
 	}
-	for j.dec.More() {
-		t, err := j.token()
+	if j.peek() == '}' {
+		j.i++
+		return nil
+	}
+	for {
+		if j.peek() != '"' {
+			return j.fail("want an object key")
+		}
+		key, err := j.str0()
 		if err != nil {
 			return err
 		}
-		key, _ := t.(string)
-		switch key {
+		if err := j.expect(':'); err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		switch j.peek() {
+		case ',':
+			j.i++
+		case '}':
+			j.i++
+			return nil
+		default:
+			return j.fail("want , or }")
+		}
+	}
+}
+
+// elements calls fn for every element of an array.
+func (j *jsonScanner) elements(fn func() error) error {
+	if err := j.expect('['); err != nil {
+		return err
+	}
+	if j.peek() == ']' {
+		j.i++
+		return nil
+	}
+	for {
+		if err := fn(); err != nil {
+			return err
+		}
+		switch j.peek() {
+		case ',':
+			j.i++
+		case ']':
+			j.i++
+			return nil
+		default:
+			return j.fail("want , or ]")
+		}
+	}
+}
+
+// str0 reads a string at the current position; the result aliases the
+// input when there are no escapes, else the scratch buffer.
+func (j *jsonScanner) str0() ([]byte, error) {
+	j.i++ // opening quote
+	start := j.i
+	for j.i < len(j.b) {
+		c := j.b[j.i]
+		switch {
+		case c == '"':
+			j.i++
+			return j.b[start : j.i-1], nil
+		case c == '\\':
+			return j.escaped(start)
+		case c < 0x20:
+			return nil, j.fail("control character in string")
+		}
+		j.i++
+	}
+	return nil, j.fail("unterminated string")
+}
+
+func (j *jsonScanner) escaped(start int) ([]byte, error) {
+	j.str = append(j.str[:0], j.b[start:j.i]...)
+	for j.i < len(j.b) {
+		c := j.b[j.i]
+		switch {
+		case c == '"':
+			j.i++
+			return j.str, nil
+		case c < 0x20:
+			return nil, j.fail("control character in string")
+		case c != '\\':
+			j.str = append(j.str, c)
+			j.i++
+			continue
+		}
+		if j.i+1 >= len(j.b) {
+			return nil, j.fail("unterminated escape")
+		}
+		e := j.b[j.i+1]
+		j.i += 2
+		switch e {
+		case '"', '\\', '/':
+			j.str = append(j.str, e)
+		case 'b':
+			j.str = append(j.str, '\b')
+		case 'f':
+			j.str = append(j.str, '\f')
+		case 'n':
+			j.str = append(j.str, '\n')
+		case 'r':
+			j.str = append(j.str, '\r')
+		case 't':
+			j.str = append(j.str, '\t')
+		case 'u':
+			r, ok := j.hex4()
+			if !ok {
+				return nil, j.fail("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if j.i+1 < len(j.b) && j.b[j.i] == '\\' && j.b[j.i+1] == 'u' {
+					j.i += 2
+					if r2, ok = j.hex4(); !ok {
+						return nil, j.fail("bad \\u escape")
+					}
+				}
+				r = utf16.DecodeRune(r, r2) // U+FFFD for a lone half, as encoding/json does
+			}
+			j.str = utf8.AppendRune(j.str, r)
+		default:
+			return nil, j.fail("bad escape")
+		}
+	}
+	return nil, j.fail("unterminated string")
+}
+
+func (j *jsonScanner) hex4() (rune, bool) {
+	if j.i+4 > len(j.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range j.b[j.i : j.i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	j.i += 4
+	return r, true
+}
+
+// num reads a number by the JSON grammar and returns its text.
+func (j *jsonScanner) num() ([]byte, error) {
+	start := j.i
+	b := j.b
+	digits := func() int {
+		n := 0
+		for j.i < len(b) && b[j.i] >= '0' && b[j.i] <= '9' {
+			j.i++
+			n++
+		}
+		return n
+	}
+	if j.i < len(b) && b[j.i] == '-' {
+		j.i++
+	}
+	if j.i < len(b) && b[j.i] == '0' {
+		j.i++
+	} else if digits() == 0 {
+		return nil, j.fail("bad number")
+	}
+	if j.i < len(b) && b[j.i] == '.' {
+		j.i++
+		if digits() == 0 {
+			return nil, j.fail("bad number")
+		}
+	}
+	if j.i < len(b) && (b[j.i] == 'e' || b[j.i] == 'E') {
+		j.i++
+		if j.i < len(b) && (b[j.i] == '+' || b[j.i] == '-') {
+			j.i++
+		}
+		if digits() == 0 {
+			return nil, j.fail("bad number")
+		}
+	}
+	return b[start:j.i], nil
+}
+
+func (j *jsonScanner) literal(word string) bool {
+	if len(j.b)-j.i >= len(word) && string(j.b[j.i:j.i+len(word)]) == word {
+		j.i += len(word)
+		return true
+	}
+	return false
+}
+
+func (j *jsonScanner) message() error {
+	d := j.d
+	if j.peek() != '{' {
+		return j.fail("want an object")
+	}
+	return j.members(func(key []byte) error {
+		switch string(key) {
 		case "node_id_str", "subscription_id_str", "encoding_path":
-			s, err := j.headerString(key)
+			k := string(key)
+			if c := j.peek(); c == 0 {
+				return j.fail("unexpected end of input")
+			} else if c != '"' {
+				return errorf(ReasonBadHeader, "%s is not a string", k)
+			}
+			v, err := j.str0()
 			if err != nil {
 				return err
 			}
-			switch key {
+			switch k {
 			case "node_id_str":
-				j.d.msg.Node = s
+				d.msg.Node = d.intern(v)
 			case "subscription_id_str":
-				j.d.msg.Subscription = s
+				d.msg.Subscription = d.intern(v)
 			default:
-				j.d.msg.Path = s
+				d.msg.Path = d.intern(v)
 			}
 		case "collection_id":
-			v, err := j.headerUint(key)
+			v, err := j.headerUint("collection_id")
 			if err != nil {
 				return err
 			}
-			j.d.msg.CollectionID = v
+			d.msg.CollectionID = v
 		case "msg_timestamp":
-			v, err := j.headerUint(key)
+			v, err := j.headerUint("msg_timestamp")
 			if err != nil {
 				return err
 			}
 			if v > math.MaxInt64 {
 				return errorf(ReasonBadHeader, "msg_timestamp %d out of range", v)
 			}
-			j.d.msg.MsgTimestampMs = int64(v)
+			d.msg.MsgTimestampMs = int64(v)
 		case "data_json":
-			if err := j.rows(); err != nil {
-				return err
+			if j.literal("null") {
+				return nil
 			}
+			if j.peek() != '[' {
+				return errorf(ReasonBadJSON, "data_json is not an array")
+			}
+			return j.elements(j.row)
 		case "data_gpb":
 			return errorf(ReasonCompactGPB, "message carries compact GPB rows (data_gpb)")
 		default:
-			if err := j.skip(0); err != nil {
-				return err
-			}
+			return j.skip(0)
 		}
-	}
-	return j.expect('}')
-}
-
-func (j *jsonReader) headerString(key string) (string, error) {
-	t, err := j.token()
-	if err != nil {
-		return "", err
-	}
-	s, ok := t.(string)
-	if !ok {
-		return "", errorf(ReasonBadHeader, "%s is %T, want a string", key, t)
-	}
-	return s, nil
+		return nil
+	})
 }
 
 // headerUint reads a uint64 header field, a string in the proto3 JSON
 // mapping, a number from some encoders.
-func (j *jsonReader) headerUint(key string) (uint64, error) {
-	t, err := j.token()
+func (j *jsonScanner) headerUint(key string) (uint64, error) {
+	var text []byte
+	var err error
+	switch c := j.peek(); {
+	case c == '"':
+		text, err = j.str0()
+	case c == '-' || (c >= '0' && c <= '9'):
+		text, err = j.num()
+	case c == 0:
+		return 0, j.fail("unexpected end of input")
+	default:
+		return 0, errorf(ReasonBadHeader, "%s is not an unsigned integer", key)
+	}
 	if err != nil {
 		return 0, err
 	}
-	var s string
-	switch v := t.(type) {
-	case string:
-		s = v
-	case json.Number:
-		s = string(v)
-	default:
-		return 0, errorf(ReasonBadHeader, "%s is %T, want an unsigned integer", key, t)
-	}
-	u, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, errorf(ReasonBadHeader, "%s %q is not an unsigned integer", key, s)
+	u, perr := strconv.ParseUint(string(text), 10, 64)
+	if perr != nil {
+		return 0, errorf(ReasonBadHeader, "%s %q is not an unsigned integer", key, text)
 	}
 	return u, nil
 }
 
-func (j *jsonReader) rows() error {
-	t, err := j.token()
-	if err != nil {
-		return err
-	}
-	if t == nil { // "data_json": null
-		return nil
-	}
-	if t != json.Delim('[') {
-		return errorf(ReasonBadJSON, "data_json is %v, want an array", t)
-	}
-	for j.dec.More() {
-		if err := j.row(); err != nil {
-			return err
-		}
-	}
-	return j.expect(']')
-}
-
-// row reads one data_json element. Keys are buffered apart from content
-// only in the rare case that "content" comes first; otherwise both go
-// straight into the leaves buffer as contiguous runs.
-func (j *jsonReader) row() error {
-	if err := j.expect('{'); err != nil {
-		return err
-	}
+// row reads one data_json element. Keys are moved ahead of content at the
+// end when "content" came first, so both are contiguous runs of leaves.
+func (j *jsonScanner) row() error {
 	d := j.d
-	span := rowSpan{keyLo: len(d.leaves), keyHi: len(d.leaves), cLo: len(d.leaves), cHi: len(d.leaves)}
-	var keys, content []xr.Leaf
-	for j.dec.More() {
-		t, err := j.token()
-		if err != nil {
-			return err
-		}
-		key, _ := t.(string)
-		switch key {
+	if j.peek() != '{' {
+		return j.fail("row is not an object")
+	}
+	span := rowSpan{keyLo: len(d.leaves)}
+	keyLo, keyHi, cLo, cHi := -1, -1, -1, -1
+	err := j.members(func(key []byte) error {
+		switch string(key) {
 		case "timestamp":
 			v, err := j.headerUint("row timestamp")
 			if err != nil {
@@ -201,83 +391,100 @@ func (j *jsonReader) row() error {
 			}
 			span.ts = int64(v)
 		case "keys", "content":
+			if (string(key) == "keys" && keyLo >= 0) || (string(key) == "content" && cLo >= 0) {
+				return errorf(ReasonBadJSON, "row has %s twice", key)
+			}
 			lo := len(d.leaves)
+			isKeys := string(key) == "keys"
 			d.name = d.name[:0]
 			if err := j.value(0); err != nil {
 				return err
 			}
-			got := d.leaves[lo:]
-			if key == "keys" {
-				keys = append(keys, got...)
+			if isKeys {
+				keyLo, keyHi = lo, len(d.leaves)
 			} else {
-				content = append(content, got...)
+				cLo, cHi = lo, len(d.leaves)
 			}
-			d.leaves = d.leaves[:lo]
 		default:
-			if err := j.skip(0); err != nil {
-				return err
-			}
+			return j.skip(0)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if keyLo > cLo && cLo >= 0 {
+		// content came first: rotate the keys in front of it.
+		rotate(d.leaves[cLo:keyHi], keyHi-keyLo)
+		keyLo, keyHi, cLo, cHi = cLo, cLo+(keyHi-keyLo), cLo+(keyHi-keyLo), keyHi
+	}
+	switch {
+	case keyLo >= 0 && cLo >= 0:
+		span.keyLo, span.keyHi, span.cLo, span.cHi = keyLo, keyHi, cLo, cHi
+	case keyLo >= 0:
+		span.keyLo, span.keyHi, span.cLo, span.cHi = keyLo, keyHi, keyHi, keyHi
+	case cLo >= 0:
+		span.keyLo, span.keyHi, span.cLo, span.cHi = cLo, cLo, cLo, cHi
+	default:
+		span.keyHi, span.cLo, span.cHi = span.keyLo, span.keyLo, span.keyLo
+	}
+	d.spans = append(d.spans, span)
+	return nil
+}
+
+// rotate moves the last k elements of s to its front, keeping both runs in
+// order (three reversals, no allocation).
+func rotate(s []xr.Leaf, k int) {
+	rev := func(s []xr.Leaf) {
+		for a, b := 0, len(s)-1; a < b; a, b = a+1, b-1 {
+			s[a], s[b] = s[b], s[a]
 		}
 	}
-	span.keyLo = len(d.leaves)
-	d.leaves = append(d.leaves, keys...)
-	span.keyHi = len(d.leaves)
-	span.cLo = span.keyHi
-	d.leaves = append(d.leaves, content...)
-	span.cHi = len(d.leaves)
-	d.spans = append(d.spans, span)
-	return j.expect('}')
+	rev(s)
+	rev(s[:k])
+	rev(s[k:])
 }
 
 // value turns one JSON value into leaves under the current name: objects
 // extend the name, arrays repeat it, null is no value.
-func (j *jsonReader) value(depth int) error {
+func (j *jsonScanner) value(depth int) error {
 	d := j.d
 	if depth > d.lim.MaxDepth {
 		return errorf(ReasonTooDeep, "nesting deeper than %d", d.lim.MaxDepth)
 	}
-	t, err := j.token()
-	if err != nil {
-		return err
-	}
 	var leaf xr.Leaf
-	switch v := t.(type) {
-	case json.Delim:
-		switch v {
-		case '{':
-			for j.dec.More() {
-				kt, err := j.token()
-				if err != nil {
-					return err
-				}
-				k, _ := kt.(string)
-				n := d.pushName([]byte(k))
-				if err := j.value(depth + 1); err != nil {
-					return err
-				}
-				d.name = d.name[:n]
-			}
-			return j.expect('}')
-		case '[':
-			for j.dec.More() {
-				if err := j.value(depth + 1); err != nil {
-					return err
-				}
-			}
-			return j.expect(']')
-		}
-		return errorf(ReasonBadJSON, "unexpected %v", v)
-	case nil:
-		return nil
-	case bool:
-		leaf = xr.Leaf{Kind: xr.LeafBool, B: v}
-	case string:
-		leaf = stringLeaf(v)
-	case json.Number:
-		leaf, err = number(string(v))
+	switch c := j.peek(); {
+	case c == '{':
+		return j.members(func(key []byte) error {
+			n := d.pushName(key)
+			err := j.value(depth + 1)
+			d.name = d.name[:n]
+			return err
+		})
+	case c == '[':
+		return j.elements(func() error { return j.value(depth + 1) })
+	case c == '"':
+		s, err := j.str0()
 		if err != nil {
 			return err
 		}
+		leaf = stringLeaf(string(s))
+	case c == '-' || (c >= '0' && c <= '9'):
+		text, err := j.num()
+		if err != nil {
+			return err
+		}
+		if leaf, err = number(text); err != nil {
+			return err
+		}
+	case j.literal("true"):
+		leaf = xr.Leaf{Kind: xr.LeafBool, B: true}
+	case j.literal("false"):
+		leaf = xr.Leaf{Kind: xr.LeafBool}
+	case j.literal("null"):
+		return nil
+	default:
+		return j.fail("want a value")
 	}
 	leaf.Name = d.intern(d.name)
 	return d.addLeaf(leaf)
@@ -285,7 +492,8 @@ func (j *jsonReader) value(depth int) error {
 
 // number keeps integers exact: non-negative ones as uint64, negative ones as
 // int64; only fractions, exponents and integers beyond 64 bits become float.
-func number(s string) (xr.Leaf, error) {
+func number(b []byte) (xr.Leaf, error) {
+	s := string(b)
 	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
 		return xr.Leaf{Kind: xr.LeafUint, U: u}, nil
 	}
@@ -300,29 +508,25 @@ func number(s string) (xr.Leaf, error) {
 }
 
 // skip consumes one value we do not keep, within the depth limit.
-func (j *jsonReader) skip(depth int) error {
+func (j *jsonScanner) skip(depth int) error {
 	if depth > j.d.lim.MaxDepth {
 		return errorf(ReasonTooDeep, "nesting deeper than %d", j.d.lim.MaxDepth)
 	}
-	t, err := j.token()
-	if err != nil {
+	switch c := j.peek(); {
+	case c == '{':
+		return j.members(func([]byte) error { return j.skip(depth + 1) })
+	case c == '[':
+		return j.elements(func() error { return j.skip(depth + 1) })
+	case c == '"':
+		_, err := j.str0()
 		return err
-	}
-	if dl, ok := t.(json.Delim); ok && (dl == '{' || dl == '[') {
-		for j.dec.More() {
-			if dl == '{' {
-				if _, err := j.token(); err != nil {
-					return err
-				}
-			}
-			if err := j.skip(depth + 1); err != nil {
-				return err
-			}
-		}
-		_, err := j.token()
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := j.num()
 		return err
+	case j.literal("true"), j.literal("false"), j.literal("null"):
+		return nil
 	}
-	return nil
+	return j.fail("want a value")
 }
 
 // stringLeaf follows the proto3 JSON mapping, which XR uses for 64-bit
@@ -332,7 +536,7 @@ func (j *jsonReader) skip(depth int) error {
 // as written.
 func stringLeaf(s string) xr.Leaf {
 	if canonicalInt(s) {
-		if l, err := number(s); err == nil && l.Kind != xr.LeafFloat {
+		if l, err := number([]byte(s)); err == nil && l.Kind != xr.LeafFloat {
 			l.S = s
 			return l
 		}

@@ -2,6 +2,7 @@ package mdt
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
@@ -229,6 +230,11 @@ func FuzzJSON(f *testing.F) {
 	d := NewDecoder(Limits{MaxBytes: 1 << 20, MaxLeaves: 10000})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := d.DecodeJSON(b)
+		// Our scanner must be at least as strict as encoding/json's grammar:
+		// what it accepts is valid JSON.
+		if err == nil && !json.Valid(b) {
+			t.Fatalf("accepted invalid JSON %q", b)
+		}
 		if err != nil {
 			if strings.HasPrefix(reason(err), "not an") {
 				t.Fatalf("error without a reason: %v", err)
@@ -266,4 +272,25 @@ func BenchmarkJSONRealCapture(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestJSONContentBeforeKeysEscapesAndEmptyRows(t *testing.T) {
+	in := `{"msg_timestamp":5,"data_json":[
+	  {"content":{"a":1,"b":{"c":2}},"timestamp":"7","keys":[{"k1":"x\u00e9\ud83d\ude00\n"},{"k2":2}]},
+	  {"keys":[{"k":"only keys"}]},
+	  {}]}`
+	m, err := DecodeJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []xr.Row{
+		{TimestampMs: 7,
+			Keys:    []xr.Leaf{{Name: "k1", Kind: xr.LeafString, S: "x\u00e9\U0001F600\n"}, {Name: "k2", Kind: xr.LeafUint, U: 2}},
+			Content: []xr.Leaf{{Name: "a", Kind: xr.LeafUint, U: 1}, {Name: "b/c", Kind: xr.LeafUint, U: 2}}},
+		{TimestampMs: 5, Keys: []xr.Leaf{{Name: "k", Kind: xr.LeafString, S: "only keys"}}, Content: []xr.Leaf{}},
+		{TimestampMs: 5, Keys: []xr.Leaf{}, Content: []xr.Leaf{}},
+	}
+	if !reflect.DeepEqual(m.Rows, want) {
+		t.Errorf("rows\n got %+v\nwant %+v", m.Rows, want)
+	}
 }
