@@ -1,12 +1,8 @@
 package pdt
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"strconv"
-	"strings"
 
 	"github.com/netlens/netlens/pkg/decode/xr"
 )
@@ -19,8 +15,7 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 	if len(b) > lim.MaxBytes {
 		return nil, errAt(ReasonTooLarge, -1, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(lim.MaxBytes))
 	}
-	p := jsonParser{dec: json.NewDecoder(bytes.NewReader(b)), lim: lim}
-	p.dec.UseNumber()
+	p := jsonParser{b: b, lim: lim}
 	root, err := p.document()
 	if err != nil {
 		return nil, err
@@ -154,99 +149,4 @@ func headerMs(n *node) (int64, error) {
 		return 0, errors.New("timestamp out of range")
 	}
 	return int64(u), nil
-}
-
-// jsonParser builds a node tree from strict JSON, keeping member order (naming values
-// come first in list instances, and leaves keep their order) and exact integers.
-type jsonParser struct {
-	dec    *json.Decoder
-	lim    Limits
-	leaves int
-}
-
-func (p *jsonParser) document() (node, error) {
-	tok, err := p.dec.Token()
-	if err != nil {
-		return node{}, p.syntax(err)
-	}
-	root, err := p.value(tok, 1)
-	if err != nil {
-		return node{}, err
-	}
-	if _, err := p.dec.Token(); err != io.EOF {
-		return node{}, errAt(ReasonBadJSON, int(p.dec.InputOffset()), "data after the message")
-	}
-	return root, nil
-}
-
-func (p *jsonParser) syntax(err error) *Error {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return errAt(ReasonBadJSON, int(p.dec.InputOffset()), err.Error())
-}
-
-func (p *jsonParser) value(tok json.Token, depth int) (node, error) {
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth > p.lim.MaxDepth {
-			return node{}, errAt(ReasonTooDeep, int(p.dec.InputOffset()), "nesting over "+strconv.Itoa(p.lim.MaxDepth))
-		}
-		n := node{obj: t == '{', arr: t == '['}
-		for p.dec.More() {
-			var name string
-			if n.obj {
-				kt, err := p.dec.Token()
-				if err != nil {
-					return node{}, p.syntax(err)
-				}
-				name, _ = kt.(string)
-			}
-			vt, err := p.dec.Token()
-			if err != nil {
-				return node{}, p.syntax(err)
-			}
-			c, err := p.value(vt, depth+1)
-			if err != nil {
-				return node{}, err
-			}
-			c.name = name
-			n.kids = append(n.kids, c)
-		}
-		if _, err := p.dec.Token(); err != nil { // the closing delimiter
-			return node{}, p.syntax(err)
-		}
-		return n, nil
-	case nil:
-		return node{null: true}, nil
-	}
-	p.leaves++
-	if p.leaves > p.lim.MaxLeaves {
-		return node{}, errAt(ReasonTooManyLeaves, int(p.dec.InputOffset()), "over "+strconv.Itoa(p.lim.MaxLeaves)+" values")
-	}
-	switch t := tok.(type) {
-	case string:
-		return node{leaf: xr.Leaf{Kind: xr.LeafString, S: t}}, nil
-	case bool:
-		return node{leaf: xr.Leaf{Kind: xr.LeafBool, B: t}}, nil
-	case json.Number:
-		return node{leaf: numberLeaf(string(t))}, nil
-	}
-	return node{}, errAt(ReasonBadJSON, int(p.dec.InputOffset()), "unexpected token")
-}
-
-// numberLeaf keeps integers exact: unsigned when non-negative, signed when negative,
-// float only for fractions, exponents and integers beyond 64 bits.
-func numberLeaf(s string) xr.Leaf {
-	if !strings.ContainsAny(s, ".eE") {
-		if s[0] == '-' {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return xr.Leaf{Kind: xr.LeafInt, I: i}
-			}
-		} else if u, err := strconv.ParseUint(s, 10, 64); err == nil {
-			return xr.Leaf{Kind: xr.LeafUint, U: u}
-		}
-	}
-	f, _ := strconv.ParseFloat(s, 64) // the decoder already checked the syntax; out of range gives ±Inf
-	return xr.Leaf{Kind: xr.LeafFloat, F: f}
 }

@@ -1,8 +1,6 @@
 package pdt
 
 import (
-	"bytes"
-	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,8 +119,7 @@ func ParsePolicy(name string, b []byte) (*Policy, error) {
 	if !ok || base == "" {
 		add("", PolicyBadFileName, "file name must be <Name>.policy")
 	}
-	p := jsonParser{dec: json.NewDecoder(bytes.NewReader(b)), lim: Limits{MaxDepth: 16, MaxLeaves: 100000}.withDefaults()}
-	p.dec.UseNumber()
+	p := jsonParser{b: b, lim: Limits{MaxDepth: 16, MaxLeaves: 100000}.withDefaults()}
 	root, err := p.document()
 	if err != nil {
 		add("", PolicyBadJSON, "not valid JSON: "+err.(*Error).Detail)
