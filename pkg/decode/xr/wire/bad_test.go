@@ -22,6 +22,7 @@ func TestFramerBadInput(t *testing.T) {
 		{"v2 type 5 after a good frame", 0, append(bytes.Clone(good), pdtV2(5, 0, nil)...), ReasonUnknownType, 14},
 		{"v2 type 0", 0, append(bytes.Clone(good), pdtV2(0, 0, nil)...), ReasonUnknownType, 14},
 		{"v2 undefined flag", 0, pdtV2(2, 0x2, []byte("{}")), ReasonBadFlags, 0},
+		{"v2 length beyond the default 16 MiB", 0, append(pdtV2(2, 0, nil)[:8:8], 0x01, 0x00, 0x00, 0x01), ReasonTooLong, 0}, // Length = 16 MiB + 1
 		{"v2 length beyond max", 1000, pdtV2(3, 0, make([]byte, 1001)), ReasonTooLong, 0},
 		{"v2 desync: ASCII length", 0, append(bytes.Clone(good), []byte("\x00\x00\x00\x02\x00\x00\x00\x00ionv")...), ReasonTooLong, 14},
 		{"MDT type 3", 0, append(mdt(1, 2, 0, nil), mdt(3, 2, 0, nil)...), ReasonUnknownType, 12},

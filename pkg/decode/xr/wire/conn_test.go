@@ -157,6 +157,31 @@ func TestInflaterStreamPerMessage(t *testing.T) {
 	}
 }
 
+// Real MDT messages exceed 600 KB (the capture's largest is 628,574 bytes):
+// one of 700 KB passes the default limits, compressed, read as TCP segments.
+func TestConnLargeMessage(t *testing.T) {
+	var big []byte
+	for i := 0; len(big) < 700<<10; i++ {
+		big = append(big, leaves50(i)...)
+	}
+	var r router
+	stream := mdt(1, 2, 0, big)
+	zs := pdtV2(2, FlagZlib, r.compress(t, big))
+	for _, s := range [][]byte{stream, zs} {
+		c := NewConn(0)
+		var g got
+		for b := s; len(b) > 0; b = b[min(1460, len(b)):] {
+			if err := c.Feed(b[:min(1460, len(b))], g.emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		if len(g.frames) != 1 || !bytes.Equal(g.frames[0].Payload, big) {
+			t.Fatalf("%d frames", len(g.frames))
+		}
+	}
+}
+
 func checkFrames(t *testing.T, got, want []Frame) {
 	t.Helper()
 	if len(got) != len(want) {
