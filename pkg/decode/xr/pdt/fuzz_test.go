@@ -38,6 +38,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(json601))
 	f.Add([]byte(json600))
 	f.Add([]byte(`{"Path": "Interfaces(*).Counters.Protocols('IPv4')", "Data": {"Interfaces": [{"Name": "a", "Counters": {"Protocols": [{"ProtoName": "IPv4", "InputPkts": 1}]}}]}}`))
+	f.Add([]byte(`{"Path": "A", "Data": {"A": {}}}`))
 	f.Add([]byte(`{"Path": "Foo.Destination(IPAddress=*, Port=*)", "Data": {"Foo": {"Destination": {"1.1.1.1": {"2000": {"Leaf1": 100}}}}}}`))
 	d := Decoder{Limits: Limits{MaxBytes: 1 << 16, MaxDepth: 32, MaxLeaves: 4096}, Paths: []string{genericCounters, dataRate}}
 	f.Fuzz(func(t *testing.T, b []byte) {

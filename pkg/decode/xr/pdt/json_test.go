@@ -188,6 +188,7 @@ func TestJSONErrors(t *testing.T) {
 		{"bad path", `{"Path": "RootOper..Interfaces", "Data": {"RootOper": {}}}`, ReasonBadPath, Limits{}},
 		{"path too long", `{"Path": "` + strings.Repeat("A.", MaxPathElements) + `B", "Data": {"A": 1}}`, ReasonBadPath, Limits{}},
 		{"naming values multiply leaves", `{"Path": "A(*).X(*).Y(*)", "Data": {"A": {"a1": {"X": {"x1": {"Y": {"y1": 1, "y2": 2}}}}}}}`, ReasonTooManyLeaves, Limits{MaxLeaves: 3}},
+		{"only empty containers", `{"Path": "A", "Data": {"A": {"B": {}}}}`, ReasonPathMismatch, Limits{}},
 		{"path mismatch", `{"Path": "` + genericCounters + `", "Data": {"RootOper": {"MemorySummary": {"Free": 1}}}}`, ReasonPathMismatch, Limits{}},
 	}
 	for _, c := range cases {

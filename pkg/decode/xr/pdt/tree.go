@@ -202,6 +202,9 @@ func (w *walker) emit(v *node, keys []xr.Leaf, ts int64) {
 		}
 	}
 	n := countScalars(v)
+	if n == 0 && len(keys) == 0 {
+		return // an empty container names nothing and holds nothing
+	}
 	if w.budget -= len(keys) + n; w.budget < 0 {
 		return
 	}
