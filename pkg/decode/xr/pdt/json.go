@@ -61,8 +61,8 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 	return msg, nil
 }
 
-// fillRows walks data along msg.Path, or along the first of d.Paths that yields rows
-// when the message names no path. A message without data (end of a collection) has no rows.
+// fillRows walks data along msg.Path, or along the one of d.Paths whose rows hold the
+// most leaves when the message names no path. A message without data (end of a collection) has no rows.
 func (d *Decoder) fillRows(msg *xr.Message, data *node, lim Limits) error {
 	if data == nil || !data.obj && !data.arr || len(data.kids) == 0 {
 		return nil
@@ -81,7 +81,10 @@ func (d *Decoder) fillRows(msg *xr.Message, data *node, lim Limits) error {
 		}
 		return nil
 	}
-	for _, p := range d.Paths {
+	// A 6.0.0 message may hold what several policy paths name (GenericCounters and
+	// DataRate side by side): the path whose rows hold the most leaves explains most of it.
+	best, bestLeaves := -1, 0
+	for k, p := range d.Paths {
 		els, err := ParsePath(p)
 		if err != nil {
 			continue
@@ -91,10 +94,17 @@ func (d *Decoder) fillRows(msg *xr.Message, data *node, lim Limits) error {
 		if werr != nil {
 			return werr
 		}
-		if len(rows) > 0 {
-			msg.Path, msg.Rows = p, rows
-			return nil
+		n := 0
+		for _, r := range rows {
+			n += len(r.Keys) + len(r.Content)
 		}
+		if n > bestLeaves {
+			best, bestLeaves = k, n
+			msg.Path, msg.Rows = p, rows
+		}
+	}
+	if best >= 0 {
+		return nil
 	}
 	return errAt(ReasonNoPath, -1, "message names no path and none of "+strconv.Itoa(len(d.Paths))+" policy paths matches its data")
 }

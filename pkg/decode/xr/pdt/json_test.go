@@ -71,6 +71,20 @@ func TestJSON600TakesPathFromPolicy(t *testing.T) {
 			u("InputDataRate", 17), u("OutputDataRate", 23), u("Bandwidth", 1000000)}},
 	})
 
+	d.Paths = append(d.Paths, "RootOper.InfraStatistics.Interface(*).Latest")
+	if msg, err = d.DecodeJSON([]byte(json600)); err != nil {
+		t.Fatal(err)
+	}
+	if msg.Path != "RootOper.InfraStatistics.Interface(*).Latest" {
+		t.Fatalf("path %q", msg.Path)
+	}
+	checkRows(t, msg.Rows, []xr.Row{
+		{TimestampMs: ts, Keys: []xr.Leaf{s("InterfaceName", "Null0")}, Content: []xr.Leaf{
+			u("GenericCounters/PacketsReceived", 0), u("DataRate/InputDataRate", 0)}},
+		{TimestampMs: ts, Keys: []xr.Leaf{s("InterfaceName", "GigabitEthernet0/0/0/0")}, Content: []xr.Leaf{
+			u("GenericCounters/PacketsReceived", 42), u("DataRate/InputDataRate", 17), u("DataRate/OutputDataRate", 23), u("DataRate/Bandwidth", 1000000)}},
+	})
+
 	if _, err := DecodeJSON([]byte(json600)); err == nil {
 		t.Fatal("6.0.0 message without policy paths decoded")
 	} else {

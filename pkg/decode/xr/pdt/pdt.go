@@ -45,8 +45,8 @@ func (l Limits) withDefaults() Limits {
 type Decoder struct {
 	Limits Limits
 	// Paths are the policy paths of the policy the messages belong to. XR 6.0.0 JSON
-	// does not say which path a message answers; the decoder then uses the first of
-	// these whose fixed leading elements are found in the data.
+	// does not say which path a message answers; the decoder then uses the one of
+	// these whose rows hold the most leaves (the first on a tie).
 	Paths []string
 }
 
