@@ -279,7 +279,10 @@ func (d *Decoder) field(b []byte, depth int) error {
 	if err != nil {
 		return err
 	}
-	n := d.pushName(h.name)
+	n, err := d.pushName(h.name)
+	if err != nil {
+		return err
+	}
 	if h.hasValue {
 		h.leaf.Name = d.intern(d.name)
 		if err := d.addLeaf(h.leaf); err != nil {

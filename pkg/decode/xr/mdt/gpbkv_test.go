@@ -373,6 +373,7 @@ func TestGPBKVBadInput(t *testing.T) {
 		{"too many leaves", Limits{MaxLeaves: 50}, bins[0], ReasonTooManyLeaves},
 		{"too deep", Limits{}, deepMsg, ReasonTooDeep},
 		{"compact rows", Limits{}, compact, ReasonCompactGPB},
+		{"name too long", Limits{MaxName: 20}, bins[0], ReasonNameTooLong},
 	} {
 		_, err := NewDecoder(c.lim).DecodeGPBKV(c.in)
 		if err == nil || reason(err) != c.want {
@@ -382,8 +383,16 @@ func TestGPBKVBadInput(t *testing.T) {
 }
 
 func FuzzGPBKV(f *testing.F) {
-	_, bins := kvVectors(f)
-	for _, b := range bins {
+	// One real row per message: whole messages (up to 42 KB) slow the
+	// fuzzer's mutation and minimisation to a crawl.
+	pbs, _ := kvVectors(f)
+	for _, tm := range pbs {
+		small := proto.Clone(tm).(*xrpb.Telemetry)
+		small.DataGpbkv = small.DataGpbkv[:1]
+		b, err := proto.Marshal(small)
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(b)
 	}
 	f.Add([]byte{0x5a, 0x04, 0x7a, 0x02, 0x12, 0x00})

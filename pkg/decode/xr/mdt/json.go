@@ -456,8 +456,11 @@ func (j *jsonScanner) value(depth int) error {
 	switch c := j.peek(); {
 	case c == '{':
 		return j.members(func(key []byte) error {
-			n := d.pushName(key)
-			err := j.value(depth + 1)
+			n, err := d.pushName(key)
+			if err != nil {
+				return err
+			}
+			err = j.value(depth + 1)
 			d.name = d.name[:n]
 			return err
 		})

@@ -1,7 +1,7 @@
 package mdt
 
 import (
-	"encoding/binary"
+	"bytes"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -9,11 +9,13 @@ import (
 	"testing"
 
 	"github.com/netlens/netlens/pkg/decode/xr"
+	"github.com/netlens/netlens/pkg/decode/xr/wire"
 	"github.com/netlens/netlens/pkg/pcap"
 )
 
-// captureMessages reassembles the pmacct IOS XR 24.4 capture and splits it
-// on the 12-byte MDT header (protocols.md 1.6), checking every header.
+// captureMessages reassembles the pmacct IOS XR 24.4 capture and frames it
+// the way a receiver will: the stream fed to a wire.Conn in reads of one
+// TCP segment's size, every frame an MDT JSON data message.
 func captureMessages(t testing.TB) [][]byte {
 	t.Helper()
 	streams, _, err := pcap.ReadTCPFile("testdata/pmacct-801-iosxr-24.4-mdt-tcp-json.pcap")
@@ -23,20 +25,22 @@ func captureMessages(t testing.TB) [][]byte {
 	if len(streams) != 1 || streams[0].Missing {
 		t.Fatalf("want one complete stream, got %d", len(streams))
 	}
-	data := streams[0].Data
+	c := wire.NewConn(0)
+	defer c.Close()
 	var msgs [][]byte
-	for len(data) > 0 {
-		if len(data) < 12 {
-			t.Fatalf("%d bytes left, less than a header", len(data))
+	for data := streams[0].Data; len(data) > 0; {
+		n := min(1428, len(data))
+		err := c.Feed(data[:n], func(f wire.Frame) error {
+			if f.Gen != wire.GenMDT || f.Kind != wire.KindData || f.Encoding != wire.EncodingJSON || f.Flags != 0 || f.Compressed {
+				t.Fatalf("frame %+v", f)
+			}
+			msgs = append(msgs, bytes.Clone(f.Payload))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		typ, encap := binary.BigEndian.Uint16(data[0:]), binary.BigEndian.Uint16(data[2:])
-		ver, flags := binary.BigEndian.Uint16(data[4:]), binary.BigEndian.Uint16(data[6:])
-		n := binary.BigEndian.Uint32(data[8:])
-		if typ != 1 || encap != 2 || ver != 1 || flags != 0 || int(n) > len(data)-12 {
-			t.Fatalf("header type %d encap %d version %d flags %d length %d (%d left)", typ, encap, ver, flags, n, len(data)-12)
-		}
-		msgs = append(msgs, data[12:12+n])
-		data = data[12+n:]
+		data = data[n:]
 	}
 	return msgs
 }
@@ -216,6 +220,7 @@ func TestJSONBadInput(t *testing.T) {
 		{"too large", `{"data_json":[]}`, Limits{MaxBytes: 5}, ReasonTooLarge},
 		{"too many leaves", `{"data_json":[{"content":{"a":1,"b":2}},{"content":{"c":3}}]}`, Limits{MaxLeaves: 2}, ReasonTooManyLeaves},
 		{"compact", `{"data_gpb":{"row":[]}}`, Limits{}, ReasonCompactGPB},
+		{"name too long", `{"data_json":[{"content":{"abcdef":{"ghijkl":1}}}]}`, Limits{MaxName: 10}, ReasonNameTooLong},
 	} {
 		_, err := NewDecoder(c.lim).DecodeJSON([]byte(c.in))
 		if err == nil || reason(err) != c.want {

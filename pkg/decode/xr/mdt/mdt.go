@@ -22,11 +22,16 @@ type Limits struct {
 	MaxBytes  int // payload size; real XR messages exceed 600 KB
 	MaxDepth  int // nesting of containers below a row
 	MaxLeaves int // leaves (keys and content) in one message
+	MaxName   int // bytes of a leaf's slash-joined name
 }
 
 // DefaultLimits fit the largest messages seen from real routers with room to
 // spare (protocols.md 1.6 recommends budgeting 16 MiB).
-var DefaultLimits = Limits{MaxBytes: 16 << 20, MaxDepth: 32, MaxLeaves: 1 << 20}
+// Names are bounded apart from depth because every leaf's name is a copy
+// of its whole path: without a cap, deep containers with long names make
+// the names cost depth times leaves times length, far beyond the input size.
+// Real YANG paths below a row stay under a few hundred bytes.
+var DefaultLimits = Limits{MaxBytes: 16 << 20, MaxDepth: 32, MaxLeaves: 1 << 20, MaxName: 1024}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
@@ -38,6 +43,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxLeaves <= 0 {
 		l.MaxLeaves = DefaultLimits.MaxLeaves
 	}
+	if l.MaxName <= 0 {
+		l.MaxName = DefaultLimits.MaxName
+	}
 	return l
 }
 
@@ -46,6 +54,7 @@ const (
 	ReasonTooLarge      = "too_large"
 	ReasonTooDeep       = "too_deep"
 	ReasonTooManyLeaves = "too_many_leaves"
+	ReasonNameTooLong   = "name_too_long"
 	ReasonBadProtobuf   = "bad_protobuf"
 	ReasonBadJSON       = "bad_json"
 	ReasonBadHeader     = "bad_header" // a header field of the wrong type or range
@@ -99,7 +108,7 @@ func (d *Decoder) reset() {
 	d.count = 0
 	d.spans = d.spans[:0]
 	d.name = d.name[:0]
-	if d.names == nil || len(d.names) > 1<<16 {
+	if d.names == nil || len(d.names) > 1<<14 {
 		// Leaf names repeat from message to message of one path; interning them
 		// saves an allocation per leaf. The cap keeps a stream of made-up names
 		// from growing the table without bound.
@@ -151,11 +160,14 @@ func (d *Decoder) finish() *xr.Message {
 
 // pushName appends "/"+part (or part at the root) and returns the previous
 // length, to be restored with d.name = d.name[:n].
-func (d *Decoder) pushName(part []byte) int {
+func (d *Decoder) pushName(part []byte) (int, error) {
 	n := len(d.name)
+	if n+1+len(part) > d.lim.MaxName {
+		return n, errorf(ReasonNameTooLong, "leaf name longer than %d bytes", d.lim.MaxName)
+	}
 	if n > 0 {
 		d.name = append(d.name, '/')
 	}
 	d.name = append(d.name, part...)
-	return n
+	return n, nil
 }
