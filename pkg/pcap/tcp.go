@@ -218,11 +218,13 @@ type tcpSegment struct {
 	payload  []byte
 }
 
-var errNotIP = errors.New("not ip")
+// ErrNotIP is NetworkLayer's answer for a packet that carries neither IPv4
+// nor IPv6 (ARP, LLDP, ...): not an error in the capture, just not ours.
+var ErrNotIP = errors.New("pcap: not an IP packet")
 
 // NetworkLayer strips the link-layer header of a packet of the given link
 // type and returns the EtherType of what follows (0x0800 IPv4, 0x86dd IPv6)
-// and those bytes.
+// and those bytes, the same link types the datagram Reader knows.
 func NetworkLayer(linkType uint32, pkt []byte) (etherType uint16, payload []byte, err error) {
 	short := func(n int) bool { return len(pkt) < n }
 	switch linkType {
@@ -277,14 +279,14 @@ func NetworkLayer(linkType uint32, pkt []byte) (etherType uint16, payload []byte
 		etherType = 0x86dd
 	}
 	if etherType != 0x0800 && etherType != 0x86dd {
-		return etherType, nil, errNotIP
+		return etherType, nil, ErrNotIP
 	}
 	return etherType, pkt, nil
 }
 
 func parseTCP(linkType uint32, pkt []byte, sk *TCPSkipped) (tcpSegment, bool) {
 	et, pkt, err := NetworkLayer(linkType, pkt)
-	if err == errNotIP {
+	if err == ErrNotIP {
 		sk.NotIP++
 		return tcpSegment{}, false
 	}
