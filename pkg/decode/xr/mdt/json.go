@@ -96,7 +96,7 @@ func (j *jsonScanner) members(fn func(key []byte) error) error {
 		if j.peek() != '"' {
 			return j.fail("want an object key")
 		}
-		key, err := j.str0()
+		key, err := j.quoted()
 		if err != nil {
 			return err
 		}
@@ -143,9 +143,9 @@ func (j *jsonScanner) elements(fn func() error) error {
 	}
 }
 
-// str0 reads a string at the current position; the result aliases the
+// quoted reads a string at the current position; the result aliases the
 // input when there are no escapes, else the scratch buffer.
-func (j *jsonScanner) str0() ([]byte, error) {
+func (j *jsonScanner) quoted() ([]byte, error) {
 	j.i++ // opening quote
 	start := j.i
 	for j.i < len(j.b) {
@@ -301,7 +301,7 @@ func (j *jsonScanner) message() error {
 			} else if c != '"' {
 				return errorf(ReasonBadHeader, "%s is not a string", k)
 			}
-			v, err := j.str0()
+			v, err := j.quoted()
 			if err != nil {
 				return err
 			}
@@ -352,7 +352,7 @@ func (j *jsonScanner) headerUint(key string) (uint64, error) {
 	var err error
 	switch c := j.peek(); {
 	case c == '"':
-		text, err = j.str0()
+		text, err = j.quoted()
 	case c == '-' || (c >= '0' && c <= '9'):
 		text, err = j.num()
 	case c == 0:
@@ -467,7 +467,7 @@ func (j *jsonScanner) value(depth int) error {
 	case c == '[':
 		return j.elements(func() error { return j.value(depth + 1) })
 	case c == '"':
-		s, err := j.str0()
+		s, err := j.quoted()
 		if err != nil {
 			return err
 		}
@@ -521,7 +521,7 @@ func (j *jsonScanner) skip(depth int) error {
 	case c == '[':
 		return j.elements(func() error { return j.skip(depth + 1) })
 	case c == '"':
-		_, err := j.str0()
+		_, err := j.quoted()
 		return err
 	case c == '-' || (c >= '0' && c <= '9'):
 		_, err := j.num()
