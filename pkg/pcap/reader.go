@@ -101,112 +101,70 @@ func (p *Reader) Skipped() Skipped { return p.skipped }
 // Payload is valid until the following call; copy it to keep it.
 func (p *Reader) Next() (Datagram, error) {
 	for {
-		if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
-			if err == io.EOF {
-				return Datagram{}, io.EOF
-			}
-			return Datagram{}, fmt.Errorf("pcap: record header: %w", err)
+		ts, pkt, err := p.nextRecord()
+		if err != nil {
+			return Datagram{}, err
 		}
-		sec := int64(p.order.Uint32(p.hdr[0:4]))
-		frac := int64(p.order.Uint32(p.hdr[4:8]))
-		capLen := p.order.Uint32(p.hdr[8:12])
-		origLen := p.order.Uint32(p.hdr[12:16])
-		if capLen > MaxSnapLen {
-			return Datagram{}, fmt.Errorf("pcap: record of %d bytes exceeds %d", capLen, MaxSnapLen)
-		}
-		if cap(p.buf) < int(capLen) {
-			p.buf = make([]byte, capLen)
-		}
-		pkt := p.buf[:capLen]
-		if _, err := io.ReadFull(p.r, pkt); err != nil {
-			return Datagram{}, fmt.Errorf("pcap: record body: %w", io.ErrUnexpectedEOF)
-		}
-		if capLen < origLen {
+		if pkt == nil {
 			p.skipped.Truncated++
 			continue
-		}
-		if !p.nanos {
-			frac *= 1000
 		}
 		d, ok := p.datagram(pkt)
 		if !ok {
 			continue
 		}
-		d.TimeNs = sec*1e9 + frac
+		d.TimeNs = ts
 		return d, nil
 	}
 }
 
+// nextRecord returns the next packet record and its time; pkt is nil for a
+// record cut short by the snap length. pkt is valid until the next call.
+func (p *Reader) nextRecord() (ts int64, pkt []byte, err error) {
+	if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
+		if err == io.EOF {
+			return 0, nil, io.EOF
+		}
+		return 0, nil, fmt.Errorf("pcap: record header: %w", err)
+	}
+	sec := int64(p.order.Uint32(p.hdr[0:4]))
+	frac := int64(p.order.Uint32(p.hdr[4:8]))
+	capLen := p.order.Uint32(p.hdr[8:12])
+	origLen := p.order.Uint32(p.hdr[12:16])
+	if capLen > MaxSnapLen {
+		return 0, nil, fmt.Errorf("pcap: record of %d bytes exceeds %d", capLen, MaxSnapLen)
+	}
+	if cap(p.buf) < int(capLen) {
+		p.buf = make([]byte, capLen)
+	}
+	pkt = p.buf[:capLen]
+	if _, err := io.ReadFull(p.r, pkt); err != nil {
+		return 0, nil, fmt.Errorf("pcap: record body: %w", io.ErrUnexpectedEOF)
+	}
+	if !p.nanos {
+		frac *= 1000
+	}
+	if capLen < origLen {
+		return sec*1e9 + frac, nil, nil
+	}
+	return sec*1e9 + frac, pkt, nil
+}
+
 // datagram strips the link layer and hands the network layer on.
 func (p *Reader) datagram(pkt []byte) (Datagram, bool) {
-	var etherType uint16
-	switch p.linkType {
-	case LinkEthernet:
-		if len(pkt) < 14 {
-			p.skipped.BadHeader++
-			return Datagram{}, false
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[12:14]), pkt[14:]
-		// 802.1Q, 802.1ad and the pre-standard QinQ type; any number of tags.
-		for etherType == 0x8100 || etherType == 0x88a8 || etherType == 0x9100 {
-			if len(pkt) < 4 {
-				p.skipped.BadHeader++
-				return Datagram{}, false
-			}
-			etherType, pkt = binary.BigEndian.Uint16(pkt[2:4]), pkt[4:]
-		}
-	case LinkLinuxSLL:
-		if len(pkt) < 16 {
-			p.skipped.BadHeader++
-			return Datagram{}, false
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[14:16]), pkt[16:]
-	case LinkLinuxSLL2:
-		if len(pkt) < 20 {
-			p.skipped.BadHeader++
-			return Datagram{}, false
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[0:2]), pkt[20:]
-	case LinkNull:
-		if len(pkt) < 4 {
-			p.skipped.BadHeader++
-			return Datagram{}, false
-		}
-		// The family is in the capturing host's byte order, which need not be
-		// the file's; AF_INET is 2 everywhere, AF_INET6 is 10, 24, 28 or 30.
-		fam := binary.LittleEndian.Uint32(pkt[:4])
-		if fam > 0xffff {
-			fam = binary.BigEndian.Uint32(pkt[:4])
-		}
-		pkt = pkt[4:]
-		switch fam {
-		case 2:
-			etherType = 0x0800
-		case 10, 24, 28, 30:
-			etherType = 0x86dd
-		}
-	case LinkRaw:
-		if len(pkt) > 0 {
-			switch pkt[0] >> 4 {
-			case 4:
-				etherType = 0x0800
-			case 6:
-				etherType = 0x86dd
-			}
-		}
-	case LinkIPv4:
-		etherType = 0x0800
-	case LinkIPv6:
-		etherType = 0x86dd
-	}
-	switch etherType {
-	case 0x0800:
+	etherType, pkt, err := NetworkLayer(p.linkType, pkt)
+	switch {
+	case err == ErrNotIP:
+		p.skipped.NotIP++
+		return Datagram{}, false
+	case err != nil:
+		p.skipped.BadHeader++
+		return Datagram{}, false
+	case etherType == 0x0800:
 		return p.ipv4(pkt)
-	case 0x86dd:
+	default:
 		return p.ipv6(pkt)
 	}
-	p.skipped.NotIP++
-	return Datagram{}, false
 }
 
 func (p *Reader) ipv4(pkt []byte) (Datagram, bool) {

@@ -2,7 +2,6 @@ package pcap
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -179,109 +178,11 @@ func (s *Stream) finish() {
 	}
 }
 
-// nextRecord returns the next packet record and its time; pkt is nil for a
-// record cut short by the snap length. pkt is valid until the next call.
-func (p *Reader) nextRecord() (ts int64, pkt []byte, err error) {
-	if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
-		if err == io.EOF {
-			return 0, nil, io.EOF
-		}
-		return 0, nil, fmt.Errorf("pcap: record header: %w", err)
-	}
-	sec := int64(p.order.Uint32(p.hdr[0:4]))
-	frac := int64(p.order.Uint32(p.hdr[4:8]))
-	capLen := p.order.Uint32(p.hdr[8:12])
-	origLen := p.order.Uint32(p.hdr[12:16])
-	if capLen > MaxSnapLen {
-		return 0, nil, fmt.Errorf("pcap: record of %d bytes exceeds %d", capLen, MaxSnapLen)
-	}
-	if cap(p.buf) < int(capLen) {
-		p.buf = make([]byte, capLen)
-	}
-	pkt = p.buf[:capLen]
-	if _, err := io.ReadFull(p.r, pkt); err != nil {
-		return 0, nil, fmt.Errorf("pcap: record body: %w", io.ErrUnexpectedEOF)
-	}
-	if !p.nanos {
-		frac *= 1000
-	}
-	if capLen < origLen {
-		return sec*1e9 + frac, nil, nil
-	}
-	return sec*1e9 + frac, pkt, nil
-}
-
 type tcpSegment struct {
 	src, dst netip.AddrPort
 	seq      uint32
 	syn      bool
 	payload  []byte
-}
-
-// ErrNotIP is NetworkLayer's answer for a packet that carries neither IPv4
-// nor IPv6 (ARP, LLDP, ...): not an error in the capture, just not ours.
-var ErrNotIP = errors.New("pcap: not an IP packet")
-
-// NetworkLayer strips the link-layer header of a packet of the given link
-// type and returns the EtherType of what follows (0x0800 IPv4, 0x86dd IPv6)
-// and those bytes, the same link types the datagram Reader knows.
-func NetworkLayer(linkType uint32, pkt []byte) (etherType uint16, payload []byte, err error) {
-	short := func(n int) bool { return len(pkt) < n }
-	switch linkType {
-	case LinkEthernet:
-		if short(14) {
-			return 0, nil, errors.New("short ethernet header")
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[12:14]), pkt[14:]
-		for etherType == 0x8100 || etherType == 0x88a8 || etherType == 0x9100 {
-			if short(4) {
-				return 0, nil, errors.New("short vlan tag")
-			}
-			etherType, pkt = binary.BigEndian.Uint16(pkt[2:4]), pkt[4:]
-		}
-	case LinkLinuxSLL:
-		if short(16) {
-			return 0, nil, errors.New("short sll header")
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[14:16]), pkt[16:]
-	case LinkLinuxSLL2:
-		if short(20) {
-			return 0, nil, errors.New("short sll2 header")
-		}
-		etherType, pkt = binary.BigEndian.Uint16(pkt[0:2]), pkt[20:]
-	case LinkNull:
-		if short(4) {
-			return 0, nil, errors.New("short loopback header")
-		}
-		fam := binary.LittleEndian.Uint32(pkt[:4])
-		if fam > 0xffff {
-			fam = binary.BigEndian.Uint32(pkt[:4])
-		}
-		pkt = pkt[4:]
-		switch fam {
-		case 2:
-			etherType = 0x0800
-		case 10, 24, 28, 30:
-			etherType = 0x86dd
-		}
-	case LinkRaw:
-		if len(pkt) > 0 {
-			switch pkt[0] >> 4 {
-			case 4:
-				etherType = 0x0800
-			case 6:
-				etherType = 0x86dd
-			}
-		}
-	case LinkIPv4:
-		etherType = 0x0800
-	case LinkIPv6:
-		etherType = 0x86dd
-	}
-	if etherType != 0x0800 && etherType != 0x86dd {
-		return etherType, nil, ErrNotIP
-	}
-	return etherType, pkt, nil
 }
 
 func parseTCP(linkType uint32, pkt []byte, sk *TCPSkipped) (tcpSegment, bool) {
