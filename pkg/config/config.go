@@ -32,6 +32,7 @@ type Config struct {
 
 	FTD   FTD
 	IPFIX IPFIX
+	XR    XR
 	// RecordsMaxBytes caps the in-memory record store (flows, INT reports);
 	// past it the oldest partition is evicted and counted.
 	RecordsMaxBytes int64
@@ -93,6 +94,43 @@ type IPFIX struct {
 	ExporterTimeout time.Duration
 }
 
+// XR configures the Cisco IOS XR telemetry receivers: policy-driven (PDT)
+// and model-driven (MDT) telemetry over TCP and UDP on one port, and MDT
+// gRPC dial-out on another.
+type XR struct {
+	// TCPListenAddress and UDPListenAddress are host:port; empty turns each
+	// off. Routers send PDT and MDT TCP dial-out to the same TCP port.
+	TCPListenAddress string
+	UDPListenAddress string
+	// GRPCListenAddress receives MDT gRPC dial-out (gRPCMdtDialout); empty
+	// turns it off.
+	GRPCListenAddress string
+	// GRPCCertFile and GRPCKeyFile turn on TLS for gRPC dial-out; with
+	// GRPCClientCAFile as well, routers must present a certificate signed by
+	// that CA (mutual TLS). All empty: plaintext, as routers dial by default.
+	GRPCCertFile     string
+	GRPCKeyFile      string
+	GRPCClientCAFile string
+	// AllowedNetworks narrows allowed_networks for routers; empty means the
+	// global list applies.
+	AllowedNetworks []netip.Prefix
+	// MaxMessageBytes bounds one framed message on the wire and, once
+	// inflated, its decompressed size (against zlib bombs).
+	MaxMessageBytes int
+	// MaxConnections bounds concurrent TCP and gRPC connections.
+	MaxConnections int
+	// PolicyDir holds the routers' .policy files and ProtoDir the .proto
+	// files of compact GPB rows; empty means none.
+	PolicyDir string
+	ProtoDir  string
+	// MaxSeriesPerRouter bounds the series one router may create; leaves
+	// past it are dropped and counted.
+	MaxSeriesPerRouter int
+	// RouterTimeout is how long a router that sent nothing, and no policy
+	// period says otherwise, may stay silent before health reports it.
+	RouterTimeout time.Duration
+}
+
 // SamplingOverride forces the sampling rate (1 in Rate packets) for
 // exporters inside Prefix.
 type SamplingOverride struct {
@@ -151,6 +189,19 @@ var Keys = []Key{
 	{"ipfix_template_lifetime", "30m", "how long a template learnt over UDP lives without a refresh"},
 	{"ipfix_max_templates", "4096", "most templates one exporter and observation domain may define; more are refused and counted"},
 	{"ipfix_exporter_timeout", "5m", "silence after which the health check reports an exporter stopped"},
+	{"xr_tcp_listen_address", ":57500", "IOS XR TCP listener for policy-driven telemetry and model-driven TCP dial-out (host:port); off turns it off"},
+	{"xr_udp_listen_address", ":57500", "IOS XR UDP listener for policy-driven compact GPB and model-driven UDP dial-out (host:port); off turns it off"},
+	{"xr_grpc_listen_address", ":57000", "IOS XR model-driven gRPC dial-out listener (host:port); off turns it off"},
+	{"xr_grpc_tls_cert_file", "", "certificate presented to routers on gRPC dial-out (PEM); empty for plaintext"},
+	{"xr_grpc_tls_key_file", "", "private key of that certificate (PEM)"},
+	{"xr_grpc_tls_client_ca_file", "", "CA that signed the routers' client certificates (PEM); set it to require mutual TLS"},
+	{"xr_allowed_networks", "", "comma-separated CIDRs of IOS XR routers; empty uses allowed_networks"},
+	{"xr_max_message_bytes", "16MB", "largest IOS XR message, framed and once inflated (real messages exceed 600KB)"},
+	{"xr_max_connections", "256", "most concurrent IOS XR TCP and gRPC connections"},
+	{"xr_policy_dir", "", "directory of the routers' .policy files (policy-driven telemetry); empty for none"},
+	{"xr_proto_dir", "", "directory of the .proto files of compact GPB rows; empty for none"},
+	{"xr_max_series_per_router", "100000", "most series one router may create; leaves past it are dropped and counted"},
+	{"xr_router_timeout", "5m", "silence after which health reports a router stopped, when no policy period says otherwise"},
 }
 
 // FromEnv reads the configuration through lookup (os.LookupEnv in main),
@@ -203,6 +254,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		bad("records_max_bytes", fmt.Errorf("%d bytes is below the minimum of 1MB", c.RecordsMaxBytes))
 	}
 	c.IPFIX, errs = readIPFIX(get, errs)
+	c.XR, errs = readXR(get, errs)
 
 	c.FTD.ListenAddress = listenAddress(get("ftd_listen_address"))
 	c.FTD.CertFile = get("ftd_tls_cert_file")
@@ -274,6 +326,50 @@ func readIPFIX(get func(string) string, errs []error) (IPFIX, []error) {
 		bad("ipfix_exporter_timeout", err)
 	} else if c.ExporterTimeout < 10*time.Second {
 		bad("ipfix_exporter_timeout", fmt.Errorf("%s is shorter than the minimum of 10s", c.ExporterTimeout))
+	}
+	return c, errs
+}
+
+func readXR(get func(string) string, errs []error) (XR, []error) {
+	bad := func(name string, err error) {
+		errs = append(errs, &KeyError{Key: name, Err: err})
+	}
+	var c XR
+	var err error
+	c.TCPListenAddress = listenAddress(get("xr_tcp_listen_address"))
+	c.UDPListenAddress = listenAddress(get("xr_udp_listen_address"))
+	c.GRPCListenAddress = listenAddress(get("xr_grpc_listen_address"))
+	c.GRPCCertFile = get("xr_grpc_tls_cert_file")
+	c.GRPCKeyFile = get("xr_grpc_tls_key_file")
+	c.GRPCClientCAFile = get("xr_grpc_tls_client_ca_file")
+	if (c.GRPCCertFile == "") != (c.GRPCKeyFile == "") {
+		bad("xr_grpc_tls_cert_file", errors.New("xr_grpc_tls_cert_file and xr_grpc_tls_key_file go together"))
+	}
+	if c.GRPCClientCAFile != "" && c.GRPCCertFile == "" {
+		bad("xr_grpc_tls_client_ca_file", errors.New("mutual TLS needs xr_grpc_tls_cert_file and xr_grpc_tls_key_file too"))
+	}
+	if c.AllowedNetworks, err = parsePrefixes(get("xr_allowed_networks")); err != nil {
+		bad("xr_allowed_networks", err)
+	}
+	if n, err := ParseBytes(get("xr_max_message_bytes")); err != nil {
+		bad("xr_max_message_bytes", err)
+	} else if n < 64<<10 || n > 1<<30 {
+		bad("xr_max_message_bytes", fmt.Errorf("%d bytes is outside 64KB..1GB", n))
+	} else {
+		c.MaxMessageBytes = int(n)
+	}
+	if c.MaxConnections, err = parseInt(get("xr_max_connections"), 1, 65536); err != nil {
+		bad("xr_max_connections", err)
+	}
+	c.PolicyDir = get("xr_policy_dir")
+	c.ProtoDir = get("xr_proto_dir")
+	if c.MaxSeriesPerRouter, err = parseInt(get("xr_max_series_per_router"), 100, 10_000_000); err != nil {
+		bad("xr_max_series_per_router", err)
+	}
+	if c.RouterTimeout, err = ParseDuration(get("xr_router_timeout")); err != nil {
+		bad("xr_router_timeout", err)
+	} else if c.RouterTimeout < 10*time.Second {
+		bad("xr_router_timeout", fmt.Errorf("%s is shorter than the minimum of 10s", c.RouterTimeout))
 	}
 	return c, errs
 }
