@@ -82,6 +82,7 @@ func (d *Datasource) health(now time.Time) healthReport {
 		r.Notes = append(r.Notes, fmt.Sprintf("store holds %d series", st.HeadSeries))
 	}
 	d.ipfixHealth(&r)
+	d.xrHealth(&r, now)
 	connected, withErrors := 0, 0
 	for _, dev := range d.devices("") {
 		if dev.State == status.StateConnected {

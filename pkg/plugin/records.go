@@ -20,24 +20,57 @@ import (
 	"github.com/netlens/netlens/pkg/records"
 )
 
-// FlowKind is the record kind of IPFIX flows, the only record kind so far.
-const FlowKind = "ipfix_flow"
+// Record kinds: IPFIX flows and IOS XR string leaves.
+const (
+	FlowKind    = "ipfix_flow"
+	XRStateKind = "xr_state"
+)
 
 // errIPFIXOff answers records requests while the flow table does not exist.
 var errIPFIXOff = errors.New("the IPFIX collector is off (no IPFIX listener configured, or it failed to start; see the data source's health check)")
 
-// recordTable returns the table a records query or resource names.
+// recordTable returns the table a records query or resource names: by its
+// kind, else by its source (flows for ipfix and for neither, as before
+// there was a second kind).
 func (d *Datasource) recordTable(source, kind string) (*records.Table, error) {
-	if source != "" && source != string(model.SourceIPFIX) {
-		return nil, badRequest{fmt.Errorf("source %q has no records", source)}
+	if kind == "" {
+		switch model.Source(source) {
+		case "", model.SourceIPFIX:
+			kind = FlowKind
+		case model.SourceXR:
+			kind = XRStateKind
+		default:
+			return nil, badRequest{fmt.Errorf("source %q has no records", source)}
+		}
 	}
-	if kind != "" && kind != FlowKind {
-		return nil, badRequest{fmt.Errorf("unknown record kind %q (want %s)", kind, FlowKind)}
+	switch kind {
+	case FlowKind:
+		if source != "" && source != string(model.SourceIPFIX) {
+			return nil, badRequest{fmt.Errorf("record kind %s is not from source %q", kind, source)}
+		}
+		if d.srv.Flows == nil {
+			return nil, errIPFIXOff
+		}
+		return d.srv.Flows, nil
+	case XRStateKind:
+		if source != "" && source != string(model.SourceXR) {
+			return nil, badRequest{fmt.Errorf("record kind %s is not from source %q", kind, source)}
+		}
+		if d.srv.XRState == nil {
+			return nil, errXROff
+		}
+		return d.srv.XRState, nil
 	}
-	if d.srv.Flows == nil {
-		return nil, errIPFIXOff
+	return nil, badRequest{fmt.Errorf("unknown record kind %q (want %s or %s)", kind, FlowKind, XRStateKind)}
+}
+
+// deviceColumn is the column holding what series call the device: the
+// exporter of a flow, the router of an xr_state record.
+func deviceColumn(t *records.Table) string {
+	if t.Name() == XRStateKind {
+		return "device"
 	}
-	return d.srv.Flows, nil
+	return query.ExporterColumn
 }
 
 // knownFields reports which fields a table has: ad-hoc filters on others
@@ -56,15 +89,16 @@ func knownFields(t *records.Table) func(string) bool {
 }
 
 // restrictRecords narrows a records query to the instance's devices: an
-// exporter (address and observation domain) is the flows' device.
-func (d *Datasource) restrictRecords(q *query.Query) {
+// exporter (address and observation domain) is the flows' device, the
+// router the xr_state records'.
+func (d *Datasource) restrictRecords(t *records.Table, q *query.Query) {
 	if len(d.settings.Devices) > 0 {
-		q.Filters = append(q.Filters, query.RecordFilter{Field: query.ExporterColumn, Op: query.OpIn, Values: slices.Clone(d.settings.Devices)})
+		q.Filters = append(q.Filters, query.RecordFilter{Field: deviceColumn(t), Op: query.OpIn, Values: slices.Clone(d.settings.Devices)})
 	}
 }
 
 func recordsError(err error) backend.DataResponse {
-	if errors.Is(err, errIPFIXOff) {
+	if errors.Is(err, errIPFIXOff) || errors.Is(err, errXROff) {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
 	return errorResponse(err)
@@ -77,7 +111,7 @@ func (d *Datasource) recordsQuery(ctx context.Context, pc backend.PluginContext,
 	if err != nil {
 		return recordsError(err)
 	}
-	d.restrictRecords(&q)
+	d.restrictRecords(t, &q)
 	if query.IsRecordValues(q) {
 		vals, err := d.recordValues(ctx, t, q.Field, "", dq.TimeRange.From.UnixMilli(), dq.TimeRange.To.UnixMilli(), maxCatalogValues)
 		if err != nil {
@@ -107,8 +141,8 @@ func (d *Datasource) recordsQuery(ctx context.Context, pc backend.PluginContext,
 }
 
 // recordValues lists a field's values, most frequent first. A restricted
-// instance must not see other exporters' values, and the table's own
-// value index knows nothing of exporters, so it asks a grouped count.
+// instance must not see other devices' values, and the table's own value
+// index knows nothing of devices, so it asks a grouped count.
 func (d *Datasource) recordValues(ctx context.Context, t *records.Table, field, prefix string, fromMs, toMs int64, limit int) ([]string, error) {
 	if field == "" {
 		return nil, badRequest{errors.New("field: required")}
@@ -125,7 +159,7 @@ func (d *Datasource) recordValues(ctx context.Context, t *records.Table, field, 
 	}
 	res, err := t.Query(ctx, records.Query{
 		FromMs: fromMs, ToMs: toMs, GroupBy: []string{field},
-		Filters:    []records.Filter{{Column: query.ExporterColumn, Op: query.OpIn, Values: d.settings.Devices}},
+		Filters:    []records.Filter{{Column: deviceColumn(t), Op: query.OpIn, Values: d.settings.Devices}},
 		Aggregates: []records.Aggregate{{Func: "count"}}, TopN: query.MaxRecordGroups,
 	})
 	if errors.Is(err, records.ErrUnknownColumn) {
@@ -159,7 +193,7 @@ type recordField struct {
 }
 
 func (d *Datasource) handleRecordFields(w http.ResponseWriter, r *http.Request) {
-	t, err := d.recordTable("", r.URL.Query().Get("kind"))
+	t, err := d.recordTable(r.URL.Query().Get("source"), r.URL.Query().Get("kind"))
 	if err != nil {
 		writeRecordsError(w, err)
 		return
@@ -179,7 +213,7 @@ func (d *Datasource) handleRecordFields(w http.ResponseWriter, r *http.Request) 
 
 func (d *Datasource) handleRecordValues(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	t, err := d.recordTable("", q.Get("kind"))
+	t, err := d.recordTable(q.Get("source"), q.Get("kind"))
 	if err != nil {
 		writeRecordsError(w, err)
 		return
@@ -219,7 +253,7 @@ func (d *Datasource) handleRecordValues(w http.ResponseWriter, r *http.Request) 
 func writeRecordsError(w http.ResponseWriter, err error) {
 	var bad badRequest
 	switch {
-	case errors.Is(err, errIPFIXOff):
+	case errors.Is(err, errIPFIXOff), errors.Is(err, errXROff):
 		writeError(w, http.StatusServiceUnavailable, err)
 	case errors.As(err, &bad):
 		writeError(w, http.StatusBadRequest, err)

@@ -40,6 +40,7 @@ func (d *Datasource) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /records/fields", d.handleRecordFields)
 	mux.HandleFunc("GET /records/values", d.handleRecordValues)
 	mux.HandleFunc("GET /ipfix/exporters", d.handleExporters)
+	d.xrRoutes(mux)
 }
 
 // catalogScope turns the common parameters (source, metric, matchers, time
@@ -359,6 +360,7 @@ func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"problems":  problems,
 		"live":      d.liveStats(),
 		"ipfix":     d.ipfixStatus(),
+		"xr":        d.xrStatus(time.Now()),
 	}
 	if d.srv.Store != nil {
 		body["store"] = d.srv.Store.Stats()

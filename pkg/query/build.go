@@ -18,13 +18,26 @@ import (
 // caller does not know better: FTD streams every 60 s by default.
 const DefaultScrapeInterval = 60 * time.Second
 
+// XRScrapeInterval is the cadence $__rate_interval assumes for IOS XR
+// series. XR data comes at each policy group's period (5 s to a day) or
+// each subscription's sample interval, which the query does not know; the
+// receiver's own health series come every 10 s. 30 s is the period of
+// Cisco's examples for interface counters and the common production
+// choice, so $__rate_interval is 2 minutes: four samples at 30 s, twelve at
+// 10 s, and still the two rate() needs at 60 s. Slower groups (inventory,
+// hourly) are gauges or want a longer window chosen in the panel.
+const XRScrapeInterval = 30 * time.Second
+
 // ScrapeIntervalOf is how often a source's series get samples: FTD devices
-// stream every 60 s by default, while the IPFIX collector writes its volume
-// counters every flows.EmitIntervalMs. An unknown or empty source keeps the
-// conservative default.
+// stream every 60 s by default, the IPFIX collector writes its volume
+// counters every flows.EmitIntervalMs, and XR as XRScrapeInterval says. An
+// unknown or empty source keeps the conservative default.
 func ScrapeIntervalOf(source Source) time.Duration {
-	if source == string(model.SourceIPFIX) {
+	switch source {
+	case string(model.SourceIPFIX):
 		return flows.EmitIntervalMs * time.Millisecond
+	case string(model.SourceXR):
+		return XRScrapeInterval
 	}
 	return DefaultScrapeInterval
 }

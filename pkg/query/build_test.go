@@ -170,4 +170,13 @@ func TestRateIntervalFollowsTheSource(t *testing.T) {
 	if d := ScrapeIntervalOf("ftd"); d != DefaultScrapeInterval {
 		t.Errorf("ftd scrape interval %s", d)
 	}
+	// XR groups commonly send every 30 s: a two-minute window holds four.
+	xr := Query{Source: "xr", Metric: "xr_generic_counters_bytes_received", Rate: true}
+	got, err = BuildPromQL(xr, Vars{Interval: 5 * time.Second, ScrapeInterval: ScrapeIntervalOf(xr.Source)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "rate(xr_generic_counters_bytes_received[2m])" {
+		t.Errorf("xr: %s", got)
+	}
 }

@@ -230,7 +230,9 @@ func recordBucket(s string, tr backend.TimeRange, interval time.Duration, maxDat
 // a reason, because records filter on values, not patterns.
 func adhocRecordFilter(m Matcher, known func(string) bool) (records.Filter, bool, string) {
 	col := m.Label
-	if col == "device" {
+	// Flows call their device the exporter; xr_state records have a
+	// device column of their own.
+	if col == "device" && (known == nil || !known("device")) {
 		col = ExporterColumn
 	}
 	if col == "" || (known != nil && !known(col)) {
@@ -244,7 +246,7 @@ func adhocRecordFilter(m Matcher, known func(string) bool) (records.Filter, bool
 	case "=~", "!~":
 		vals, ok := literalAlternatives(m.Value)
 		if !ok {
-			return records.Filter{}, false, fmt.Sprintf("ad-hoc filter %s %s %q is a pattern; flow records filter on values only, so it is not applied", m.Label, m.Op, m.Value)
+			return records.Filter{}, false, fmt.Sprintf("ad-hoc filter %s %s %q is a pattern; records filter on values only, so it is not applied", m.Label, m.Op, m.Value)
 		}
 		op := OpIn
 		if m.Op == "!~" {

@@ -157,6 +157,24 @@ func TestAdhocFiltersBecomeEqualityFiltersOnKnownFields(t *testing.T) {
 	}
 }
 
+// xr_state records name their router "device", as the series do: a
+// device filter stays on that column instead of becoming an exporter one.
+func TestAdhocDeviceFilterKeepsATablesOwnDeviceColumn(t *testing.T) {
+	known := func(c string) bool { return c == "device" || c == "leaf" || c == "value" || c == "interface_name" }
+	q := Query{Kind: KindRecords, AdhocFilters: []Matcher{
+		{Label: "device", Op: "=", Value: "xr-pe1"},
+		{Label: "interface_name", Op: "=~", Value: `Gi0/0/0/0|Gi0/0/0/1`},
+	}}
+	p, err := PlanRecords(q, flowRange, time.Second, 1000, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Query.Filters
+	if len(f) != 2 || f[0].Column != "device" || f[0].Values[0] != "xr-pe1" || f[1].Column != "interface_name" || f[1].Op != OpIn {
+		t.Fatalf("filters = %+v", f)
+	}
+}
+
 func TestRawRowsAreATableWithTimeFirstAndTypedFields(t *testing.T) {
 	res := &records.Result{RowsScanned: 3, Columns: []records.ResultColumn{
 		{Name: "src_addr", Type: records.Addr, Values: []string{"10.0.0.1", "2001:db8::1"}},

@@ -43,6 +43,12 @@ type Server struct {
 	Flows *records.Table
 	IPFIX IPFIXReceiver
 
+	// XRState is the xr_state record table (string leaves of IOS XR
+	// telemetry) and XR the receiver and mapper filling it and the series
+	// store; both nil while XR is off.
+	XRState *records.Table
+	XR      XRService
+
 	// Problems are start-up failures: bad configuration, a store that did
 	// not open, a receiver that did not start. The process keeps running so
 	// the health check can tell the operator instead of Grafana restarting

@@ -1,0 +1,320 @@
+package plugin
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/netlens/netlens/pkg/records"
+	"github.com/netlens/netlens/pkg/server"
+)
+
+const (
+	ifCounters = "RootOper.InfraStatistics.Interface(*).Latest.GenericCounters"
+	ifRate     = "RootOper.InfraStatistics.Interface(*).Latest.DataRate"
+	memSummary = "RootOper.MemorySummary.Node(*).Summary"
+	mdtIf      = "Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface/latest/generic-counters"
+)
+
+// fakeXR is the receiver and mapper as the plugin sees them: one policy
+// file with two groups, a broken policy file, a proto file, two routers
+// (a policy-driven one and a model-driven one) and what they sent.
+type fakeXR struct {
+	routers  []server.XRRouter
+	policies []server.XRPolicyFile
+	protos   []server.XRProtoFile
+	silent   []server.XRSilentGroup
+	paths    []server.XRDataPath
+	leaves   map[string][]server.XRLeaf // by device+" "+path
+}
+
+func (f *fakeXR) Routers() []server.XRRouter                { return f.routers }
+func (f *fakeXR) Policies() []server.XRPolicyFile           { return f.policies }
+func (f *fakeXR) Protos() []server.XRProtoFile              { return f.protos }
+func (f *fakeXR) SilentGroups(int64) []server.XRSilentGroup { return f.silent }
+func (f *fakeXR) Leaves(dev, path string) []server.XRLeaf   { return f.leaves[dev+" "+path] }
+func (f *fakeXR) Paths(device string) []server.XRDataPath {
+	var out []server.XRDataPath
+	for _, p := range f.paths {
+		if device == "" || p.Device == device {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newFakeXR() *fakeXR {
+	now := time.Now().UnixMilli()
+	counter := server.XRLeaf{Leaf: "BytesReceived", Metric: "xr_generic_counters_bytes_received", Kind: "counter", Type: "uint"}
+	return &fakeXR{
+		routers: []server.XRRouter{
+			{Device: "pe1", Remote: "192.0.2.1:40000", Transports: []string{"tcp"}, Generations: []string{"pdt-v2"}, Encodings: []string{"gpb-compact"},
+				LastSeenMs: now, Messages: 40, Drops: map[string]uint64{"bad_zlib": 2}, MissingProtos: map[string]uint64{memSummary: 7}},
+			{Device: "pe2", Remote: "192.0.2.2:50000", Transports: []string{"grpc"}, Generations: []string{"mdt"}, Encodings: []string{"gpbkv"}, LastSeenMs: now, Messages: 9},
+		},
+		policies: []server.XRPolicyFile{
+			{File: "Basic.policy", Name: "Basic", Groups: []server.XRGroup{
+				{Name: "Interfaces", PeriodSeconds: 30, Paths: []string{ifCounters, ifRate}},
+				{Name: "Memory", PeriodSeconds: 300, Paths: []string{memSummary}},
+			}},
+			{File: "Broken.policy", Problems: []server.XRProblem{{Where: "Broken.policy:4", Reason: "bad_period", Detail: "period 2 is outside 5..86400 s"}}},
+		},
+		protos: []server.XRProtoFile{{File: "generic_counters.proto", Paths: []server.XRSchemaPath{{Path: ifCounters, Message: "ifstatsbag_generic", Keys: []string{"InterfaceName"}, Fields: []string{"BytesReceived"}}}}},
+		silent: []server.XRSilentGroup{{Router: "pe1", Policy: "Basic", Group: "Memory", PeriodSeconds: 300, LastSeenMs: now - 1_000_000, SinceMs: now - 1_000_000}},
+		paths: []server.XRDataPath{
+			{Device: "pe1", Path: ifCounters, Policy: "Basic", Subscription: "Interfaces", Encoding: "gpb-compact", LastSeenMs: now, Messages: 40, Rows: 4, Keys: []string{"interface_name"}, Leaves: 20},
+			{Device: "pe2", Path: mdtIf, Subscription: "sub1", Encoding: "gpbkv", LastSeenMs: now, Messages: 9, Rows: 4, Keys: []string{"interface_name"}, Leaves: 22},
+		},
+		leaves: map[string][]server.XRLeaf{
+			"pe1 " + ifCounters: {counter, {Leaf: "PacketsReceived", Metric: "xr_generic_counters_packets_received", Kind: "counter", Type: "uint"}},
+			"pe2 " + ifCounters: {counter, {Leaf: "LastDiscontinuityTime", Metric: "xr_generic_counters_last_discontinuity_time", Kind: "gauge", Type: "uint"}},
+			" " + ifCounters:    {counter},
+		},
+	}
+}
+
+func xrServer(t *testing.T) (*server.Server, *fakeXR) {
+	t.Helper()
+	srv := testServer(t)
+	x := newFakeXR()
+	srv.XR = x
+	srv.XRState = records.NewTable(server.XRTable, records.Options{MaxBytes: 4 << 20})
+	return srv, x
+}
+
+// The editor lists a policy's paths with their cadence before any data;
+// data that arrived joins its policy entry, and model-driven sensor paths
+// (no policy) stand on their own.
+func TestXRPathsMergePoliciesWithWhatArrived(t *testing.T) {
+	srv, _ := xrServer(t)
+	ds := instance(t, srv, `{}`)
+	var paths []xrPath
+	if code := get(t, ds, "xr/paths", nil, &paths); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	got := map[string]xrPath{}
+	for _, p := range paths {
+		got[p.Policy+"|"+p.Path] = p
+	}
+	if len(paths) != 4 {
+		t.Fatalf("paths = %+v", paths)
+	}
+	if p := got["Basic|"+ifCounters]; p.Source != "both" || p.Group != "Interfaces" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe1" || p.Leaves != 20 || p.Keys[0] != "interface_name" {
+		t.Errorf("counters = %+v", p)
+	}
+	if p := got["Basic|"+ifRate]; p.Source != "policy" || p.PeriodSeconds != 30 || len(p.Devices) != 0 || p.Keys == nil {
+		t.Errorf("data rate (policy only) = %+v", p)
+	}
+	if p := got["Basic|"+memSummary]; p.Source != "policy" || p.Group != "Memory" || p.PeriodSeconds != 300 {
+		t.Errorf("memory = %+v", p)
+	}
+	if p := got["|"+mdtIf]; p.Source != "data" || p.Group != "sub1" || p.PeriodSeconds != 0 || p.Devices[0] != "pe2" {
+		t.Errorf("model-driven path = %+v", p)
+	}
+
+	// One router: the policies' paths still show, the other router's data not.
+	get(t, ds, "xr/paths", url.Values{"device": {"pe2"}}, &paths)
+	for _, p := range paths {
+		if p.Path == ifCounters && p.Source != "policy" {
+			t.Errorf("pe2's view of %s = %+v", p.Path, p)
+		}
+	}
+	// A restricted instance neither lists nor may name other routers.
+	restricted := instance(t, srv, `{"devices":["pe2"]}`)
+	get(t, restricted, "xr/paths", nil, &paths)
+	for _, p := range paths {
+		if len(p.Devices) > 0 && p.Devices[0] != "pe2" {
+			t.Errorf("restricted instance sees %+v", p)
+		}
+	}
+	if code := get(t, restricted, "xr/paths", url.Values{"device": {"pe1"}}, nil); code != 400 {
+		t.Errorf("restricted instance asking for pe1: status %d", code)
+	}
+}
+
+func TestXRLeavesRoutersAndFiles(t *testing.T) {
+	srv, _ := xrServer(t)
+	ds := instance(t, srv, `{}`)
+	if code := get(t, ds, "xr/leaves", nil, nil); code != 400 {
+		t.Fatalf("leaves without a path: status %d", code)
+	}
+	var leaves []server.XRLeaf
+	get(t, ds, "xr/leaves", url.Values{"path": {ifCounters}, "device": {"pe1"}}, &leaves)
+	if len(leaves) != 2 || leaves[0].Leaf != "BytesReceived" || leaves[0].Kind != "counter" || leaves[1].Metric != "xr_generic_counters_packets_received" {
+		t.Fatalf("pe1 leaves = %+v", leaves)
+	}
+	// A restricted instance gets the union over its own routers only.
+	restricted := instance(t, srv, `{"devices":["pe1","pe2"]}`)
+	get(t, restricted, "xr/leaves", url.Values{"path": {ifCounters}}, &leaves)
+	if len(leaves) != 3 {
+		t.Fatalf("union leaves = %+v", leaves)
+	}
+
+	var routers []server.XRRouter
+	get(t, instance(t, srv, `{"devices":["pe2"]}`), "xr/routers", nil, &routers)
+	if len(routers) != 1 || routers[0].Device != "pe2" || routers[0].Drops == nil || routers[0].MissingProtos == nil {
+		t.Fatalf("routers = %+v", routers)
+	}
+	var pols []server.XRPolicyFile
+	get(t, ds, "xr/policies", nil, &pols)
+	if len(pols) != 2 || pols[1].Groups == nil || pols[1].Problems[0].Reason != "bad_period" {
+		t.Fatalf("policies = %+v", pols)
+	}
+	var protos []server.XRProtoFile
+	get(t, ds, "xr/protos", nil, &protos)
+	if len(protos) != 1 || protos[0].Paths[0].Path != ifCounters || protos[0].Problems == nil {
+		t.Fatalf("protos = %+v", protos)
+	}
+
+	off := instance(t, testServer(t), `{}`)
+	for _, r := range []string{"xr/routers", "xr/paths", "xr/policies", "xr/protos"} {
+		if code := get(t, off, r, nil, nil); code != 503 {
+			t.Errorf("%s with XR off: status %d", r, code)
+		}
+	}
+}
+
+// Health names each kind of XR trouble, as warnings: data still flows.
+func TestXRHealthWarnings(t *testing.T) {
+	srv, x := xrServer(t)
+	res := health(t, instance(t, srv, `{}`))
+	if res.Status != backend.HealthStatusOk {
+		t.Fatalf("status %v: %s", res.Status, res.Message)
+	}
+	for _, want := range []string{
+		"IOS XR router pe1 (192.0.2.1:40000): the receiver dropped; dropped 2 bad_zlib",
+		"compact GPB for " + memSummary + ", which no .proto in xr_proto_dir describes: 7 rows skipped",
+		"IOS XR policy file Broken.policy:4: bad_period: period 2 is outside 5..86400 s",
+		"IOS XR policy Basic group Memory (every 300s): router pe1 silent since",
+	} {
+		if !strings.Contains(res.Message, want) {
+			t.Errorf("health lacks %q:\n%s", want, res.Message)
+		}
+	}
+	if strings.Contains(res.Message, "router pe2") {
+		t.Errorf("pe2 has no trouble: %s", res.Message)
+	}
+
+	// Many paths without a .proto: ten lines and a count of the rest.
+	x.routers[0].MissingProtos = map[string]uint64{}
+	for i := range 25 {
+		x.routers[0].MissingProtos[memSummary+strings.Repeat("x", i)] = 1
+	}
+	res = health(t, instance(t, srv, `{}`))
+	if n := strings.Count(res.Message, "rows skipped"); n != maxXRHealthLines || !strings.Contains(res.Message, "15 more paths without a .proto") {
+		t.Fatalf("%d missing-proto lines: %s", n, res.Message)
+	}
+}
+
+// xrStateWriter appends xr_state records as the mapper does: long format,
+// one record per row and string leaf, keys as columns.
+func writeXRState(t *testing.T, tab *records.Table, at time.Time, device, iface, leaf, value string) {
+	t.Helper()
+	app := tab.NewAppender()
+	app.Begin(at.UnixMilli())
+	for _, c := range [][2]string{{"device", device}, {"path", ifCounters}, {"policy", "Basic"}, {"leaf", leaf}, {"value", value}, {"interface_name", iface}} {
+		col, err := tab.Column(c[0], records.String)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.String(col, []byte(c[1]))
+	}
+	app.Commit()
+	app.Flush()
+}
+
+// String leaves are records of kind xr_state: raw rows for a state table,
+// filtered by leaf and key, restricted to the instance's routers (their
+// column is device, as in the series), with fields and values for the
+// editor.
+func TestXRStateRecords(t *testing.T) {
+	srv, _ := xrServer(t)
+	now := time.Now()
+	writeXRState(t, srv.XRState, now.Add(-2*time.Minute), "pe1", "Gi0/0/0/0", "State", "up")
+	writeXRState(t, srv.XRState, now.Add(-time.Minute), "pe1", "Gi0/0/0/0", "State", "down")
+	writeXRState(t, srv.XRState, now.Add(-time.Minute), "pe2", "Gi0/0/0/1", "State", "up")
+	writeXRState(t, srv.XRState, now.Add(-time.Minute), "pe1", "Gi0/0/0/0", "Description", "to core")
+	ds := instance(t, srv, `{}`)
+
+	r := recordsQuery(t, ds, `{"kind":"records","source":"xr","recordKind":"xr_state","columns":["time","device","interface_name","value"],
+		"filters":[{"field":"leaf","op":"=","values":["State"]}]}`, now.Add(-time.Hour), now, time.Second)
+	f := r.Frames[0]
+	if f.Rows() != 3 {
+		t.Fatalf("%d state rows", f.Rows())
+	}
+	if v, _ := f.FieldByName("value"); v.At(0) != "down" && v.At(0) != "up" {
+		t.Fatalf("newest value %v", v.At(0))
+	}
+
+	// The source alone names the table.
+	r = recordsQuery(t, ds, `{"kind":"records","source":"xr","aggregates":[{"func":"count"}],"groupBy":["leaf"]}`, now.Add(-time.Hour), now, time.Second)
+	if r.Frames[0].Rows() != 2 {
+		t.Fatalf("leaves counted: %d rows", r.Frames[0].Rows())
+	}
+
+	restricted := instance(t, srv, `{"devices":["pe2"]}`)
+	r = recordsQuery(t, restricted, `{"kind":"records","recordKind":"xr_state","columns":["device"],"adhocFilters":[{"label":"device","op":"!=","value":"x"}]}`, now.Add(-time.Hour), now, time.Second)
+	if dev, _ := r.Frames[0].FieldByName("device"); r.Frames[0].Rows() != 1 || dev.At(0) != "pe2" {
+		t.Fatalf("restricted instance sees %d rows", r.Frames[0].Rows())
+	}
+	var vals []string
+	get(t, restricted, "records/values", url.Values{"kind": {"xr_state"}, "field": {"interface_name"}}, &vals)
+	if len(vals) != 1 || vals[0] != "Gi0/0/0/1" {
+		t.Fatalf("restricted values = %v", vals)
+	}
+	var fields []recordField
+	get(t, ds, "records/fields", url.Values{"source": {"xr"}}, &fields)
+	names := map[string]bool{}
+	for _, fl := range fields {
+		names[fl.Name] = true
+	}
+	if !names["leaf"] || !names["value"] || !names["interface_name"] || names["exporter"] {
+		t.Fatalf("fields = %+v", fields)
+	}
+
+	// Wrong pairs and XR off are the caller's to hear about.
+	off := instance(t, testServer(t), `{}`)
+	res, _ := off.QueryData(t.Context(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{RefID: "A",
+		JSON: []byte(`{"kind":"records","recordKind":"xr_state"}`), TimeRange: backend.TimeRange{From: now.Add(-time.Hour), To: now}}}})
+	if e := res.Responses["A"]; e.Error == nil || !strings.Contains(e.Error.Error(), "IOS XR receiver is off") {
+		t.Fatalf("xr_state with XR off: %v", e.Error)
+	}
+	res, _ = ds.QueryData(t.Context(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{RefID: "A",
+		JSON: []byte(`{"kind":"records","source":"ipfix","recordKind":"xr_state"}`), TimeRange: backend.TimeRange{From: now.Add(-time.Hour), To: now}}}})
+	if e := res.Responses["A"]; e.Error == nil || e.Status != backend.StatusBadRequest {
+		t.Fatalf("xr_state from source ipfix: %v", e.Error)
+	}
+}
+
+// A live state table: new xr_state records reach RunStream.
+func TestXRStateLive(t *testing.T) {
+	srv, _ := xrServer(t)
+	now := time.Now()
+	writeXRState(t, srv.XRState, now.Add(-time.Minute), "pe1", "Gi0/0/0/0", "State", "up")
+	ds := instance(t, srv, `{}`)
+	r := recordsQuery(t, ds, `{"kind":"records","recordKind":"xr_state","columns":["time","interface_name","value"],"live":true}`, now.Add(-time.Hour), now, time.Second)
+	hist := r.Frames[0]
+	if hist.Meta.Channel == "" || hist.Rows() != 1 {
+		t.Fatalf("live history: channel %q, %d rows", hist.Meta.Channel, hist.Rows())
+	}
+	c, cancel, done := subscribeAndRun(t, ds, hist.Meta.Channel)
+	defer cancel()
+	time.Sleep(2 * recordsPoll)
+	writeXRState(t, srv.XRState, time.Now(), "pe1", "Gi0/0/0/0", "State", "down")
+	select {
+	case raw := <-c.frames:
+		f := decodeFull(t, raw)
+		if v, _ := f.FieldByName("value"); f.Rows() != 1 || v.At(0) != "down" {
+			t.Fatalf("pushed %d rows", f.Rows())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live frame for a state change")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
