@@ -103,6 +103,16 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 	keys["ftd_listen_address"] = "127.0.0.1:0"
 	keys["ipfix_udp_listen_address"] = "127.0.0.1:0"
 	keys["ipfix_tcp_listen_address"] = "127.0.0.1:0"
+	for _, k := range []string{"xr_tcp_listen_address", "xr_udp_listen_address", "xr_grpc_listen_address"} {
+		keys[k] = "127.0.0.1:0"
+	}
+	// The image's XR policy and proto folders are the repository's
+	// provisioning/xr, copied in.
+	for _, k := range []string{"xr_policy_dir", "xr_proto_dir"} {
+		if v, ok := keys[k]; ok {
+			keys[k] = filepath.Join(root, "provisioning", strings.TrimPrefix(v, "/etc/grafana/provisioning/"))
+		}
+	}
 	keys["ipfix_definitions_file"] = filepath.Join(root, "provisioning", strings.TrimPrefix(keys["ipfix_definitions_file"], "/etc/grafana/provisioning/"))
 	for _, k := range []string{"ftd_tls_cert_file", "ftd_tls_key_file", "ftd_tls_ca_file"} {
 		keys[k] = filepath.Join(certDir, path.Base(keys[k]))

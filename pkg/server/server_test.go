@@ -12,12 +12,19 @@ import (
 	"github.com/netlens/netlens/pkg/config"
 )
 
-// env serves settings from m. IPFIX is off unless m turns it on: by
-// default it listens on :4739 on every interface.
+// offByDefault are the listeners a test gets only when it asks: by default
+// they listen on every interface (IPFIX :4739, XR :57500 and :57000).
+var offByDefault = map[string]bool{
+	"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS": true, "GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS": true,
+	"GF_PLUGIN_XR_TCP_LISTEN_ADDRESS": true, "GF_PLUGIN_XR_UDP_LISTEN_ADDRESS": true, "GF_PLUGIN_XR_GRPC_LISTEN_ADDRESS": true,
+}
+
+// env serves settings from m, with the listeners of offByDefault off
+// unless m turns them on.
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
 		v, ok := m[k]
-		if !ok && (k == "GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS" || k == "GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS") {
+		if !ok && offByDefault[k] {
 			return "off", true
 		}
 		return v, ok
