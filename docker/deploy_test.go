@@ -121,7 +121,7 @@ func iniKeys(t *testing.T, rel, section string) map[string]string {
 
 // setOnPurpose lists keys with an empty default that the image sets anyway;
 // grafana.ini says why next to each.
-var setOnPurpose = map[string]bool{"ipfix_definitions_file": true}
+var setOnPurpose = map[string]bool{"ipfix_definitions_file": true, "xr_policy_dir": true, "xr_proto_dir": true}
 
 func TestGrafanaIniWritesEverySettingWithItsDefault(t *testing.T) {
 	keys := iniKeys(t, "docker/grafana.ini", iniSection)
