@@ -6,8 +6,8 @@ import (
 	"github.com/netlens/netlens/pkg/proto/internal/protogen"
 )
 
-// TestGeneratedCodeIsCurrent regenerates the Go code from telemetry.proto
-// and fails when it differs from the committed files.
+// TestGeneratedCodeIsCurrent regenerates the Go code from telemetry.proto and
+// mdt_grpc_dialout.proto and fails when it differs from the committed files.
 func TestGeneratedCodeIsCurrent(t *testing.T) {
 	protogen.CheckCurrent(t, "./pkg/proto/xrpb")
 }
