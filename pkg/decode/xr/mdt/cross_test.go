@@ -76,7 +76,7 @@ func kvFromJSON(t testing.TB, msg []byte) []byte {
 			f, _ := x.Float64()
 			return []*xrpb.TelemetryField{{Name: name, ValueByType: &xrpb.TelemetryField_DoubleValue{DoubleValue: f}}}
 		case string:
-			if l := stringLeaf(x); l.Kind == xr.LeafUint {
+			if l := stringLeaf([]byte(x)); l.Kind == xr.LeafUint {
 				return []*xrpb.TelemetryField{{Name: name, ValueByType: &xrpb.TelemetryField_Uint64Value{Uint64Value: l.U}}}
 			} else if l.Kind == xr.LeafInt {
 				return []*xrpb.TelemetryField{{Name: name, ValueByType: &xrpb.TelemetryField_Sint64Value{Sint64Value: l.I}}}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 
 	"github.com/netlens/netlens/pkg/decode/xr"
+	"github.com/netlens/netlens/pkg/decode/xr/xrjson"
 )
 
 // Limits bound what one message may cost. Zero fields take the defaults.
@@ -61,6 +62,12 @@ const (
 	ReasonCompactGPB    = "compact_gpb"
 )
 
+// Reasons lists every Reason, for registering counters up front.
+var Reasons = []string{
+	ReasonTooLarge, ReasonTooDeep, ReasonTooManyLeaves, ReasonNameTooLong,
+	ReasonBadProtobuf, ReasonBadJSON, ReasonBadHeader, ReasonCompactGPB,
+}
+
 // Error is what every decoder here returns on bad input.
 type Error struct {
 	Reason string
@@ -96,6 +103,7 @@ type Decoder struct {
 	name   []byte
 	count  int // leaves so far in this message, against MaxLeaves
 	names  map[string]string
+	js     xrjson.Scanner // kept for its scratch buffer
 }
 
 // NewDecoder returns a Decoder with the given limits (zero fields: defaults).
