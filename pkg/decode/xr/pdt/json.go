@@ -15,10 +15,9 @@ func (d *Decoder) DecodeJSON(b []byte) (*xr.Message, error) {
 	if len(b) > lim.MaxBytes {
 		return nil, errAt(ReasonTooLarge, -1, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(lim.MaxBytes))
 	}
-	p := jsonParser{b: b, lim: lim}
-	root, err := p.document()
-	if err != nil {
-		return nil, err
+	root, perr := parseJSON(b, lim)
+	if perr != nil {
+		return nil, perr
 	}
 	if !root.obj {
 		return nil, errAt(ReasonBadJSON, 0, "message is not a JSON object")

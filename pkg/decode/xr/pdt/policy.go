@@ -119,10 +119,9 @@ func ParsePolicy(name string, b []byte) (*Policy, error) {
 	if !ok || base == "" {
 		add("", PolicyBadFileName, "file name must be <Name>.policy")
 	}
-	p := jsonParser{b: b, lim: Limits{MaxDepth: 16, MaxLeaves: 100000}.withDefaults()}
-	root, err := p.document()
+	root, err := parseJSON(b, Limits{MaxDepth: 16, MaxLeaves: 100000}.withDefaults())
 	if err != nil {
-		add("", PolicyBadJSON, "not valid JSON: "+err.(*Error).Detail)
+		add("", PolicyBadJSON, "not valid JSON: "+err.Detail)
 		return nil, pe
 	}
 	if !root.obj {

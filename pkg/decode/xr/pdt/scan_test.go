@@ -98,8 +98,7 @@ func sameAny(a, b any) bool {
 }
 
 func compareWithEncodingJSON(t *testing.T, in []byte) {
-	p := jsonParser{b: in, lim: Limits{MaxDepth: 1000, MaxLeaves: 1 << 30, MaxBytes: 1 << 30}}
-	got, err := p.document()
+	got, err := parseJSON(in, Limits{MaxDepth: 1000, MaxLeaves: 1 << 30, MaxBytes: 1 << 30})
 	if valid := json.Valid(in); valid != (err == nil) {
 		t.Fatalf("%q: ours %v, encoding/json valid %v", in, err, valid)
 	}
