@@ -149,90 +149,81 @@ func (s *Scanner) Finish() error {
 	return nil
 }
 
-func (s *Scanner) open(c byte) error {
-	if s.next() != c {
-		return s.fail("want " + strconv.QuoteRune(rune(c)))
-	}
-	max := s.MaxDepth
-	if max <= 0 {
-		max = DefaultMaxDepth
-	}
-	if s.depth >= max {
-		return &Error{Offset: s.i, Msg: "nesting deeper than " + strconv.Itoa(max), TooDeep: true}
-	}
-	s.depth++
-	s.i++
-	return nil
-}
-
 // Object reads an object, calling fn once per member in document order with
 // the member's name and the Scanner placed at its value, which fn must consume.
 // name is valid until the next string is read; fn's error ends the reading and
 // is returned as it is. Duplicate names are passed on: what they mean is the
 // caller's choice (encoding/json keeps the last).
 func (s *Scanner) Object(fn func(name []byte) error) error {
-	if err := s.open('{'); err != nil {
-		return err
-	}
-	if s.next() == '}' {
-		s.i++
-		s.depth--
-		return nil
-	}
-	for {
+	more, err := s.open('{', '}')
+	for more && err == nil {
 		if s.next() != '"' {
 			return s.fail("want a member name")
 		}
-		name, err := s.str()
-		if err != nil {
-			return err
+		name, serr := s.str()
+		if serr != nil {
+			return serr
 		}
 		if s.next() != ':' {
 			return s.fail("want ':'")
 		}
 		s.i++
-		if err := fn(name); err != nil {
-			return err
+		if ferr := fn(name); ferr != nil {
+			return ferr
 		}
-		switch s.next() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return nil
-		default:
-			return s.fail("want ',' or '}'")
-		}
+		more, err = s.after('}')
 	}
+	return err
 }
 
 // Array reads an array, calling fn once per element with the Scanner placed at
 // the element, which fn must consume.
 func (s *Scanner) Array(fn func() error) error {
-	if err := s.open('['); err != nil {
-		return err
+	more, err := s.open('[', ']')
+	for more && err == nil {
+		if ferr := fn(); ferr != nil {
+			return ferr
+		}
+		more, err = s.after(']')
 	}
-	if s.next() == ']' {
+	return err
+}
+
+// open consumes a container's opening byte, and its closing one too when it is
+// empty; more says whether items follow.
+func (s *Scanner) open(open, close byte) (more bool, err error) {
+	if s.next() != open {
+		return false, s.fail("want " + strconv.QuoteRune(rune(open)))
+	}
+	max := s.MaxDepth
+	if max <= 0 {
+		max = DefaultMaxDepth
+	}
+	if s.depth >= max {
+		return false, &Error{Offset: s.i, Msg: "nesting deeper than " + strconv.Itoa(max), TooDeep: true}
+	}
+	s.depth++
+	s.i++
+	if s.next() == close {
 		s.i++
 		s.depth--
-		return nil
+		return false, nil
 	}
-	for {
-		if err := fn(); err != nil {
-			return err
-		}
-		switch s.next() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return nil
-		default:
-			return s.fail("want ',' or ']'")
-		}
+	return true, nil
+}
+
+// after consumes what follows an item: a comma (more items) or the closing byte.
+func (s *Scanner) after(close byte) (more bool, err error) {
+	switch s.next() {
+	case ',':
+		s.i++
+		return true, nil
+	case close:
+		s.i++
+		s.depth--
+		return false, nil
 	}
+	return false, s.fail("want ',' or " + strconv.QuoteRune(rune(close)))
 }
 
 // Skip reads one value of any kind and drops it.

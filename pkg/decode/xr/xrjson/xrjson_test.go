@@ -13,28 +13,25 @@ import (
 	"github.com/netlens/netlens/pkg/decode/xr"
 )
 
-// member keeps an object's members in order, so tests can see that order holds.
-type member struct {
-	name  string
-	value any
-}
-
-// read turns the next value into plain Go values: []member for objects, []any for
-// arrays, string, bool, nil, and xr.Leaf for numbers.
-func read(s *Scanner) (any, error) {
+// decodeAny reads the next value into what encoding/json gives with UseNumber,
+// so the two can be compared with reflect.DeepEqual: the last of duplicate
+// members wins, and numbers are json.Number holding the text as written. Each
+// number's NumberLeaf is checked on the way against strconv.
+func decodeAny(t testing.TB, s *Scanner) (any, error) {
 	switch s.Peek() {
 	case Object:
-		obj := []member{}
+		obj := map[string]any{}
 		err := s.Object(func(name []byte) error {
-			v, err := read(s)
-			obj = append(obj, member{string(name), v})
+			key := string(name)
+			v, err := decodeAny(t, s)
+			obj[key] = v
 			return err
 		})
 		return obj, err
 	case Array:
 		arr := []any{}
 		err := s.Array(func() error {
-			v, err := read(s)
+			v, err := decodeAny(t, s)
 			arr = append(arr, v)
 			return err
 		})
@@ -44,7 +41,10 @@ func read(s *Scanner) (any, error) {
 		return string(b), err
 	case Number:
 		b, err := s.Num()
-		return NumberLeaf(b), err
+		if err == nil {
+			checkNumberLeaf(t, string(b))
+		}
+		return json.Number(b), err
 	case True, False:
 		return s.Bool()
 	case Null:
@@ -53,71 +53,32 @@ func read(s *Scanner) (any, error) {
 	return nil, s.Unexpected()
 }
 
-func readDocument(in []byte, maxDepth int) (any, error) {
-	s := Scanner{MaxDepth: maxDepth}
-	s.Reset(in)
-	v, err := read(&s)
-	if err == nil {
-		err = s.Finish()
+// checkNumberLeaf classifies text with strconv: uint64 first, then int64, then
+// float64 (whose range errors give the ±Inf or 0 wanted).
+func checkNumberLeaf(t testing.TB, text string) {
+	t.Helper()
+	want := xr.Leaf{Kind: xr.LeafFloat}
+	if u, err := strconv.ParseUint(text, 10, 64); err == nil {
+		want = xr.Leaf{Kind: xr.LeafUint, U: u}
+	} else if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		want = xr.Leaf{Kind: xr.LeafInt, I: i}
+	} else {
+		want.F, _ = strconv.ParseFloat(text, 64)
 	}
-	return v, err
-}
-
-// asEncodingJSON rewrites what read returns the way encoding/json (with
-// UseNumber) decodes the same text: maps where the last duplicate wins, and
-// numbers classified by strconv, independently of NumberLeaf.
-func asEncodingJSON(v any) any {
-	switch t := v.(type) {
-	case []member:
-		m := map[string]any{}
-		for _, e := range t {
-			m[e.name] = asEncodingJSON(e.value)
-		}
-		return m
-	case []any:
-		for k, e := range t {
-			t[k] = asEncodingJSON(e)
-		}
-		return t
-	case xr.Leaf:
-		switch t.Kind {
-		case xr.LeafUint:
-			return "u" + strconv.FormatUint(t.U, 10)
-		case xr.LeafInt:
-			return "i" + strconv.FormatInt(t.I, 10)
-		}
-		return t.F
+	if got := NumberLeaf([]byte(text)); got != want {
+		t.Errorf("NumberLeaf(%s) = %+v, want %+v", text, got, want)
 	}
-	return v
-}
-
-func classify(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = classify(e)
-		}
-	case []any:
-		for k, e := range t {
-			t[k] = classify(e)
-		}
-	case json.Number:
-		if u, err := strconv.ParseUint(string(t), 10, 64); err == nil {
-			return "u" + strconv.FormatUint(u, 10)
-		}
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return "i" + strconv.FormatInt(i, 10)
-		}
-		f, _ := strconv.ParseFloat(string(t), 64)
-		return f
-	}
-	return v
 }
 
 // matchEncodingJSON is the scanner's contract: the same inputs accepted, the
 // same values read.
 func matchEncodingJSON(t *testing.T, in []byte) {
-	got, err := readDocument(in, 100000)
+	s := Scanner{MaxDepth: 100000}
+	s.Reset(in)
+	got, err := decodeAny(t, &s)
+	if err == nil {
+		err = s.Finish()
+	}
 	if valid := json.Valid(in); valid != (err == nil) {
 		t.Fatalf("%q: scanner says %v, encoding/json valid %v", in, err, valid)
 	}
@@ -134,8 +95,8 @@ func matchEncodingJSON(t *testing.T, in []byte) {
 	if err := dec.Decode(&want); err != nil {
 		t.Fatalf("%q: encoding/json: %v", in, err)
 	}
-	if g, w := asEncodingJSON(got), classify(want); !reflect.DeepEqual(g, w) {
-		t.Fatalf("%q:\n scanner       %#v\n encoding/json %#v", in, g, w)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n scanner       %#v\n encoding/json %#v", in, got, want)
 	}
 }
 
@@ -169,17 +130,22 @@ func FuzzAgreesWithEncodingJSON(f *testing.F) {
 }
 
 func TestMembersInDocumentOrder(t *testing.T) {
-	got, err := readDocument([]byte(`{"z":1,"a":{"y":"b","x":null},"z":[true]}`), 0)
-	if err != nil {
+	var s Scanner
+	s.Reset([]byte(`{"z":1,"a":{"y":"b","x":null},"z":[true]}`))
+	var names []string
+	var visit func(name []byte) error
+	visit = func(name []byte) error {
+		names = append(names, string(name))
+		if s.Peek() == Object {
+			return s.Object(visit)
+		}
+		return s.Skip()
+	}
+	if err := s.Object(visit); err != nil {
 		t.Fatal(err)
 	}
-	want := []member{
-		{"z", xr.Leaf{Kind: xr.LeafUint, U: 1}},
-		{"a", []member{{"y", "b"}, {"x", nil}}},
-		{"z", []any{true}},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %#v\nwant %#v", got, want)
+	if want := []string{"z", "a", "y", "x", "z"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("members %q, want %q", names, want)
 	}
 }
 
@@ -307,7 +273,12 @@ func TestErrorsSayWhere(t *testing.T) {
 		`[tru]`:         "json: want true or false at offset 1",
 		`{"a":[null,n]`: "json: want null at offset 11",
 	} {
-		_, err := readDocument([]byte(in), 0)
+		var s Scanner
+		s.Reset([]byte(in))
+		_, err := decodeAny(t, &s)
+		if err == nil {
+			err = s.Finish()
+		}
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: got %v, want %s", in, err, want)
 		}
