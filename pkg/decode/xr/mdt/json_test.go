@@ -299,3 +299,49 @@ func TestJSONContentBeforeKeysEscapesAndEmptyRows(t *testing.T) {
 		t.Errorf("rows\n got %+v\nwant %+v", m.Rows, want)
 	}
 }
+
+// Strings read as encoding/json reads them, so a router's odd bytes show the
+// same in every tool: invalid UTF-8 and unpaired surrogates become U+FFFD.
+func TestJSONStringsDecodeAsEncodingJSON(t *testing.T) {
+	in := "{\"node_id_str\":\"r\xff1\",\"data_json\" : null}"
+	m, err := DecodeJSON([]byte(in))
+	if err != nil || m.Node != "r\uFFFD1" || len(m.Rows) != 0 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	m, err = DecodeJSON([]byte(`{"data_json":[{"content":{"a":"\ud800\u0041"}}]}`))
+	if err != nil || len(m.Rows) != 1 || m.Rows[0].Content[0].S != "\uFFFDA" {
+		t.Fatalf("%+v %v", m, err)
+	}
+}
+
+// Members the decoder skips are bounded too: nesting is counted from the
+// message down, MaxDepth below a row plus the four levels above it.
+func TestJSONSkippedMembersAreBounded(t *testing.T) {
+	nested := func(n int) string { return strings.Repeat(`[`, n) + strings.Repeat(`]`, n) }
+	lim := Limits{MaxDepth: 8}
+	if _, err := NewDecoder(lim).DecodeJSON([]byte(`{"model_version":` + nested(11) + `}`)); err != nil {
+		t.Errorf("12 levels with MaxDepth 8: %v", err)
+	}
+	_, err := NewDecoder(lim).DecodeJSON([]byte(`{"model_version":` + nested(12) + `}`))
+	if reason(err) != ReasonTooDeep {
+		t.Errorf("13 levels with MaxDepth 8: %v", err)
+	}
+	_, err = DecodeJSON([]byte(`{"x":` + nested(100000) + `}`))
+	if reason(err) != ReasonTooDeep {
+		t.Errorf("100000 levels: %v", err)
+	}
+}
+
+// MaxDepth counts from a row's content: a leaf MaxDepth objects down is kept.
+func TestJSONDepthBoundary(t *testing.T) {
+	content := func(n int) string {
+		return `{"data_json":[{"content":` + strings.Repeat(`{"a":`, n) + `1` + strings.Repeat(`}`, n) + `}]}`
+	}
+	m, err := DecodeJSON([]byte(content(DefaultLimits.MaxDepth)))
+	if err != nil || m.Rows[0].Content[0].Name != strings.TrimSuffix(strings.Repeat("a/", DefaultLimits.MaxDepth), "/") {
+		t.Errorf("leaf at MaxDepth: %+v %v", m, err)
+	}
+	if _, err := DecodeJSON([]byte(content(DefaultLimits.MaxDepth + 1))); reason(err) != ReasonTooDeep {
+		t.Errorf("leaf below MaxDepth: %v", err)
+	}
+}
