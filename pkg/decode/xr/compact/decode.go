@@ -235,8 +235,11 @@ func (d *decoder) table(msg *xr.Message, plan *msgPlan, b []byte, rows int) *Err
 	if nc == 0 {
 		nc = 1
 	}
-	d.keys = make([]xr.Leaf, 0, min(nk*rows, d.lim.MaxLeaves))
-	d.content = make([]xr.Leaf, 0, min(nc*rows, d.lim.MaxLeaves))
+	// Every leaf takes at least two bytes on the wire, which bounds the guess when a
+	// hostile table holds many empty rows.
+	most := len(b)/2 + 1
+	d.keys = make([]xr.Leaf, 0, min(nk*rows, most))
+	d.content = make([]xr.Leaf, 0, min(nc*rows, most))
 	d.row = 0
 	for rest := b; len(rest) > 0; {
 		num, typ, n := protowire.ConsumeTag(rest)
@@ -384,13 +387,18 @@ func (d *decoder) count() *Error {
 	return nil
 }
 
-func (d *decoder) put(f *fieldPlan, l xr.Leaf) {
-	l.Name = f.leaf
+// slot appends a leaf named for f to the keys or the content and returns it to be
+// filled in place: copying a whole Leaf (which holds pointers) into the arena would cost a
+// bulk write barrier per leaf while the collector runs.
+func (d *decoder) slot(f *fieldPlan) *xr.Leaf {
+	dst := &d.content
 	if f.key {
-		d.keys = append(d.keys, l)
-	} else {
-		d.content = append(d.content, l)
+		dst = &d.keys
 	}
+	*dst = append(*dst, xr.Leaf{})
+	l := &(*dst)[len(*dst)-1]
+	l.Name = f.leaf
+	return l
 }
 
 // emit converts a varint or fixed-width value by the field's declared type; integers
@@ -399,7 +407,7 @@ func (d *decoder) emit(f *fieldPlan, v uint64) *Error {
 	if e := d.count(); e != nil {
 		return e
 	}
-	var l xr.Leaf
+	l := d.slot(f)
 	switch f.conv {
 	case convBool:
 		l.Kind, l.B = xr.LeafBool, v != 0
@@ -427,7 +435,6 @@ func (d *decoder) emit(f *fieldPlan, v uint64) *Error {
 	case convDouble:
 		l.Kind, l.F = xr.LeafFloat, math.Float64frombits(v)
 	}
-	d.put(f, l)
 	return nil
 }
 
@@ -435,10 +442,10 @@ func (d *decoder) emitBytes(f *fieldPlan, v []byte) *Error {
 	if e := d.count(); e != nil {
 		return e
 	}
-	l := xr.Leaf{Kind: xr.LeafString, S: string(v)}
+	l := d.slot(f)
+	l.Kind, l.S = xr.LeafString, string(v)
 	if f.conv == convBytes {
 		l.Kind = xr.LeafBytes
 	}
-	d.put(f, l)
 	return nil
 }
