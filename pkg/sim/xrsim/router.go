@@ -4,7 +4,8 @@
 // GPB, over TCP with the v1 TLV or v2 Type/Flags/Length framing and an
 // optional per-connection zlib stream reset every N messages, or compact
 // GPB over UDP) and model-driven telemetry (key-value GPB or JSON over the
-// dial-out TCP header). The data is the seed's example paths: interface
+// dial-out TCP header, or as a gRPCMdtDialout client, plaintext, TLS or
+// mutual TLS). The data is the seed's example paths: interface
 // counters and rates, interface state, memory per node, BGP neighbours and
 // inventory, moving as a real router's would.
 //
@@ -18,6 +19,7 @@ package xrsim
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -39,9 +41,10 @@ type Config struct {
 	Name       string // hostname: PDT Identifier, MDT node_id_str
 	Target     string // collector host:port
 	Generation Generation
-	Encoding   string // EncJSON (default), EncGPBKV or EncCompact (PDT only)
-	Transport  string // "tcp" (default) or "udp" (PDT compact only)
-	V1         bool   // PDT over TCP: XR 6.0.0 TLV framing (JSON, always zlib)
+	Encoding   string      // EncJSON (default), EncGPBKV or EncCompact (PDT only)
+	Transport  string      // "tcp" (default), "udp" (PDT compact only) or "grpc" (MDT gRPC dial-out)
+	TLS        *tls.Config // gRPC: nil for plaintext; with Certificates for mutual TLS
+	V1         bool        // PDT over TCP: XR 6.0.0 TLV framing (JSON, always zlib)
 	JSONKeys   JSONKeys
 	Zlib       bool // PDT over TCP: compress, one zlib stream per connection
 	ResetEvery int  // with Zlib: a RESET_COMPRESSOR and a new stream after this many messages (0: never)
@@ -86,7 +89,7 @@ type Router struct {
 	model *model
 	items []item
 
-	conn      net.Conn
+	conn      sender
 	comp      Compressor
 	sinceRst  int
 	firstV1   bool
@@ -99,6 +102,12 @@ type Router struct {
 	mu        sync.Mutex
 	totals    Totals
 	connected bool
+}
+
+// sender is a connection: a net.Conn, or a gRPC dial-out stream.
+type sender interface {
+	Write(b []byte) (int, error)
+	Close() error
 }
 
 type item struct {
@@ -123,12 +132,16 @@ func New(cfg Config) (*Router, error) {
 	switch {
 	case cfg.Encoding != EncJSON && cfg.Encoding != EncGPBKV && cfg.Encoding != EncCompact:
 		return nil, fmt.Errorf("xrsim: encoding %q: want json, gpbkv or compact", cfg.Encoding)
-	case cfg.Transport != "tcp" && cfg.Transport != "udp":
-		return nil, fmt.Errorf("xrsim: transport %q: want tcp or udp", cfg.Transport)
+	case cfg.Transport != "tcp" && cfg.Transport != "udp" && cfg.Transport != "grpc":
+		return nil, fmt.Errorf("xrsim: transport %q: want tcp, udp or grpc", cfg.Transport)
+	case cfg.Transport == "grpc" && cfg.Generation != GenMDT:
+		return nil, errors.New("xrsim: gRPC dial-out is model-driven only")
+	case cfg.TLS != nil && cfg.Transport != "grpc":
+		return nil, errors.New("xrsim: TLS is for gRPC dial-out only")
 	case cfg.Generation == GenMDT && cfg.Encoding == EncCompact:
 		return nil, errors.New("xrsim: model-driven compact GPB is not simulated (use json or gpbkv)")
-	case cfg.Generation == GenMDT && (cfg.Zlib || cfg.V1 || cfg.Transport != "tcp"):
-		return nil, errors.New("xrsim: model-driven telemetry goes over TCP without compression or v1 framing")
+	case cfg.Generation == GenMDT && (cfg.Zlib || cfg.V1 || cfg.Transport == "udp"):
+		return nil, errors.New("xrsim: model-driven telemetry goes over TCP or gRPC, without compression or v1 framing")
 	case cfg.Transport == "udp" && (cfg.Encoding != EncCompact || cfg.Zlib || cfg.V1):
 		return nil, errors.New("xrsim: policy-driven UDP carries compact GPB only, uncompressed")
 	case cfg.V1 && cfg.Encoding != EncJSON:
@@ -257,7 +270,10 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-func (r *Router) dial(ctx context.Context) (net.Conn, error) {
+func (r *Router) dial(ctx context.Context) (sender, error) {
+	if r.cfg.Transport == "grpc" {
+		return dialGRPC(ctx, r.cfg.Target, r.cfg.TLS, r.cfg.Logf, r.cfg.Name)
+	}
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if r.cfg.LocalAddr != "" {
 		var err error
@@ -281,9 +297,10 @@ func (r *Router) session(ctx context.Context) error {
 		return err
 	}
 	r.device = r.cfg.Name
-	if r.cfg.Generation == GenPDT && r.cfg.Encoding == EncGPBKV {
+	nc, isNet := conn.(net.Conn)
+	if r.cfg.Generation == GenPDT && r.cfg.Encoding == EncGPBKV && isNet {
 		// PDT key-value messages name no router: the collector knows it by address.
-		if ap, err := netip.ParseAddrPort(conn.LocalAddr().String()); err == nil {
+		if ap, err := netip.ParseAddrPort(nc.LocalAddr().String()); err == nil {
 			r.device = ap.Addr().Unmap().String()
 		}
 	}
@@ -297,6 +314,7 @@ func (r *Router) session(ctx context.Context) error {
 	r.sinceRst = 0
 	r.firstV1 = r.cfg.V1
 	if r.cfg.Transport == "tcp" {
+		conn := nc
 		// Reading notices the collector closing the connection, so that
 		// the next write fails instead of filling a dead socket.
 		go func() {
@@ -413,7 +431,12 @@ func (r *Router) send(g *Group, p *Path) error {
 		if err != nil {
 			return err
 		}
-		r.wire = AppendMDT(r.wire[:0], encap, r.payload)
+		if r.cfg.Transport == "grpc" {
+			// gRPC frames the message itself: no dial-out header.
+			r.wire = append(r.wire[:0], r.payload...)
+		} else {
+			r.wire = AppendMDT(r.wire[:0], encap, r.payload)
+		}
 		return r.write(l, c, false)
 	case r.cfg.Encoding == EncCompact:
 		l.path, l.policy = p.Schema, c.Policy
