@@ -260,3 +260,45 @@ message tree_bag {
 		t.Fatalf("err %v, want too_deep", err)
 	}
 }
+
+// Fields the .proto does not know (a router newer than its files) are skipped, groups
+// included, and the known fields around them still decode.
+func TestDecodeSkipsUnknownFields(t *testing.T) {
+	sch := mustCompile(t, testFiles())
+	group := protowire.AppendTag(nil, 120, protowire.StartGroupType)
+	group = protowire.AppendVarint(protowire.AppendTag(group, 1, protowire.VarintType), 5)
+	group = protowire.AppendTag(group, 120, protowire.EndGroupType)
+	row := enc(nil).str(1, "0/RP0/CPU0").varint(99, 1).fixed64(100, 2).str(101, "new")
+	row = append(row, group...)
+	row = row.varint(51, 77)
+	msgs, _, err := sch.Decode(header{tables: []table{{path: "RootOper.MemorySummary.Node.Summary", rows: []enc{row}}}}.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, msgs[0].Rows, []xr.Row{{Keys: []xr.Leaf{ls("NodeName", "0/RP0/CPU0")}, Content: []xr.Leaf{lu("RAMMemory", 77)}}})
+}
+
+// One Schema serves many connections at once (run with -race): the lazily built
+// plans of nested messages are shared safely.
+func TestDecodeConcurrent(t *testing.T) {
+	sch := mustCompile(t, testFiles())
+	in := fuzzSeeds()[1]
+	want, _, err := sch.Decode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := mustCompile(t, testFiles())
+	done := make(chan []*xr.Message)
+	for range 4 {
+		go func() {
+			got, _, _ := fresh.Decode(in)
+			done <- got
+		}()
+	}
+	for range 4 {
+		got := <-done
+		if len(got) != 1 || !reflect.DeepEqual(got[0].Rows, want[0].Rows) {
+			t.Errorf("concurrent decode: %+v", got)
+		}
+	}
+}
