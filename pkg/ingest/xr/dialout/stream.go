@@ -61,8 +61,10 @@ func (s *Server) serveStream(stream grpc.ServerStream) error {
 		s.board.Connected(ref, 0)
 	}
 	s.board.Add(CounterStreams, 1)
+	s.log.Debug("IOS XR gRPC dial-out stream opened", "remote", ap.String(), "security", s.mode)
 	reason := "stream closed by the router"
 	defer func() {
+		s.log.Debug("IOS XR gRPC dial-out stream ended", "remote", ap.String(), "reason", reason)
 		if r.closed() {
 			s.board.Disconnected(ref, reason)
 		}
