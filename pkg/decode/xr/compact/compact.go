@@ -20,10 +20,11 @@ type Limits struct {
 	MaxRowLeaves int // leaves of one row, keys included (default 1<<16)
 	MaxLeaves    int // leaves of the whole header, every table and row (default 1<<20)
 	MaxRows      int // rows of the whole header (default 1<<18)
+	MaxTables    int // tables of one header (default 4096; routers send one per path)
 }
 
 // DefaultLimits are used for zero fields of Schema.Limits, and by a nil *Schema.
-var DefaultLimits = Limits{MaxBytes: 16 << 20, MaxDepth: 32, MaxRowLeaves: 1 << 16, MaxLeaves: 1 << 20, MaxRows: 1 << 18}
+var DefaultLimits = Limits{MaxBytes: 16 << 20, MaxDepth: 32, MaxRowLeaves: 1 << 16, MaxLeaves: 1 << 20, MaxRows: 1 << 18, MaxTables: 4096}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -41,6 +42,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxRows > 0 {
 		d.MaxRows = l.MaxRows
+	}
+	if l.MaxTables > 0 {
+		d.MaxTables = l.MaxTables
 	}
 	return d
 }
@@ -69,12 +73,13 @@ const (
 	ReasonTooDeep         = "too_deep"          // nested row messages over Limits.MaxDepth
 	ReasonTooManyLeaves   = "too_many_leaves"   // leaves over Limits.MaxRowLeaves or Limits.MaxLeaves
 	ReasonTooManyRows     = "too_many_rows"     // rows over Limits.MaxRows
+	ReasonTooManyTables   = "too_many_tables"   // tables over Limits.MaxTables
 )
 
 // Reasons lists every Reason, for registering counters up front.
 var Reasons = []string{
 	ReasonTooLarge, ReasonBadGPB, ReasonBadEncodingWord, ReasonBadRow,
-	ReasonSchemaMismatch, ReasonTooDeep, ReasonTooManyLeaves, ReasonTooManyRows,
+	ReasonSchemaMismatch, ReasonTooDeep, ReasonTooManyLeaves, ReasonTooManyRows, ReasonTooManyTables,
 }
 
 func newErr(reason, detail string) *Error { return &Error{Reason: reason, Detail: detail} }

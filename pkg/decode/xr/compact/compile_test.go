@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,10 +29,10 @@ func TestCompilePaths(t *testing.T) {
 	}
 	bgp := got[0]
 	if bgp.Message != "xr.bgp.bgp_nbr_bag" || !reflect.DeepEqual(bgp.Keys, []string{"InstanceName", "NeighborAddress"}) ||
-		!contains(bgp.Fields, "AF/PrefixCounts/PrefixesDenied") || !contains(bgp.Fields, "HoldTimes") {
+		!slices.Contains(bgp.Fields, "AF/PrefixCounts/PrefixesDenied") || !slices.Contains(bgp.Fields, "HoldTimes") {
 		t.Errorf("bgp: %+v", bgp)
 	}
-	if got[2].Path != "RootOper.MemorySummary.Node(*).Summary" || !contains(got[2].Fields, "RAMMemory") {
+	if got[2].Path != "RootOper.MemorySummary.Node(*).Summary" || !slices.Contains(got[2].Fields, "RAMMemory") {
 		t.Errorf("memory: %+v", got[2])
 	}
 	if files := sch.Files(); !reflect.DeepEqual(files, []string{"bgp_neighbor.proto", "infrastatistics_generic.proto", "memory_summary.proto"}) {

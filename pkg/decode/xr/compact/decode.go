@@ -110,10 +110,14 @@ func (s *Schema) Decode(b []byte) (msgs []*xr.Message, missing []string, err err
 		}
 		return nil, nil, newErr(ReasonBadEncodingWord, detail)
 	}
+	if tables > d.lim.MaxTables {
+		return nil, nil, newErr(ReasonTooManyTables, strconv.Itoa(tables)+" tables, limit "+strconv.Itoa(d.lim.MaxTables))
+	}
 	ts := msToInt(endMs)
 	if ts == 0 {
 		ts = msToInt(startMs)
 	}
+	var seenMissing pathSet
 
 	for rest := b; len(rest) > 0; {
 		num, typ, n := protowire.ConsumeTag(rest)
@@ -136,7 +140,7 @@ func (s *Schema) Decode(b []byte) (msgs []*xr.Message, missing []string, err err
 			if rows == 0 && path == "" {
 				continue // an empty table says nothing
 			}
-			if !contains(missing, path) {
+			if !seenMissing.has(path) {
 				missing = append(missing, path)
 			}
 			continue
@@ -160,10 +164,32 @@ func msToInt(v uint64) int64 {
 	return int64(v)
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
+// pathSet remembers paths, by list while few (the usual one or two missing .proto
+// files) and by map past that, so a header of thousands of distinct paths stays linear.
+type pathSet struct {
+	few  []string
+	many map[string]bool
+}
+
+// has reports whether p was seen and remembers it.
+func (ps *pathSet) has(p string) bool {
+	if ps.many != nil {
+		if ps.many[p] {
 			return true
+		}
+		ps.many[p] = true
+		return false
+	}
+	for _, x := range ps.few {
+		if x == p {
+			return true
+		}
+	}
+	ps.few = append(ps.few, p)
+	if len(ps.few) > 16 {
+		ps.many = make(map[string]bool, 2*len(ps.few))
+		for _, x := range ps.few {
+			ps.many[x] = true
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -164,6 +165,20 @@ func TestDecodeMissingProto(t *testing.T) {
 	if none.Paths() != nil || none.Files() != nil {
 		t.Error("nil schema lists paths or files")
 	}
+
+	// Many distinct paths, each sent twice: listed once each, in order of arrival.
+	var many header
+	var want []string
+	for n := range 40 {
+		p := "RootOper.P" + strconv.Itoa(n%20)
+		many.tables = append(many.tables, table{path: p})
+		if n < 20 {
+			want = append(want, p)
+		}
+	}
+	if _, missing, err := sch.Decode(many.bytes()); err != nil || !reflect.DeepEqual(missing, want) {
+		t.Errorf("many missing: %q, %v", missing, err)
+	}
 }
 
 // Every rejection carries a reason from Reasons; none panics.
@@ -187,6 +202,8 @@ func TestDecodeErrors(t *testing.T) {
 	fewLeaves.Limits = Limits{MaxRowLeaves: 2}
 	fewRows := *sch
 	fewRows.Limits = Limits{MaxRows: 1}
+	oneTable := *sch
+	oneTable.Limits = Limits{MaxTables: 1}
 	twoRows := good
 	twoRows.tables = []table{{path: "RootOper.MemorySummary.Node.Summary", rows: []enc{enc(nil).varint(51, 1), enc(nil).varint(51, 2)}}}
 
@@ -209,6 +226,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"uint64 field as fixed32", sch, withRow(enc(nil).fixed32(51, 5)), ReasonSchemaMismatch},
 		{"row leaves over limit", &fewLeaves, withRow(enc(nil).str(1, "n").varint(50, 1).varint(51, 2)), ReasonTooManyLeaves},
 		{"rows over limit", &fewRows, twoRows.bytes(), ReasonTooManyRows},
+		{"tables over limit", &oneTable, header{tables: []table{{path: "a"}, {path: "b"}}}.bytes(), ReasonTooManyTables},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
