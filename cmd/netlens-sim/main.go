@@ -4,6 +4,7 @@
 //	netlens-sim certs -dir DIR -server-hosts localhost,127.0.0.1,grafana
 //	netlens-sim ftd -target host:port -ca FILE -cert FILE -key FILE [-devices N] [-speedup X] ...
 //	netlens-sim ipfix [-target host:port] [-transport udp|tcp] [-rate N] [-exporters N] ...
+//	netlens-sim xr [-target host:port] [-generation pdt|mdt] [-encoding json|gpbkv|compact] [-transport tcp|udp|grpc] ...
 //
 // See README.md beside this file.
 package main
@@ -43,6 +44,7 @@ commands:
   certs   write the demo PKI (CA, collector and device certificates); keeps valid files
   ftd     run simulated Cisco FTD devices streaming telemetry to a collector
   ipfix   run simulated IPFIX exporters sending flows to a collector
+  xr      run simulated Cisco IOS XR routers streaming telemetry to a collector
 
 run "netlens-sim <command> -h" for the flags of a command.
 `
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return runFTD(ctx, args[1:], stderr)
 	case "ipfix":
 		return runIPFIX(ctx, args[1:], stderr)
+	case "xr":
+		return runXR(ctx, args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usage)
 		return exitOK
