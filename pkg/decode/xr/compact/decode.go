@@ -287,11 +287,20 @@ func (d *decoder) table(msg *xr.Message, plan *msgPlan, b []byte, rows int) *Err
 		}
 		msg.Rows = append(msg.Rows, xr.Row{
 			TimestampMs: msg.MsgTimestampMs,
-			Keys:        d.keys[k0:len(d.keys):len(d.keys)],
-			Content:     d.content[c0:len(d.content):len(d.content)],
+			Keys:        leaves(d.keys, k0),
+			Content:     leaves(d.content, c0),
 		})
 	}
 	return nil
+}
+
+// leaves returns the arena's tail from start as a row's own slice (capacity capped, so
+// later rows never write into it), nil when empty.
+func leaves(arena []xr.Leaf, start int) []xr.Leaf {
+	if len(arena) == start {
+		return nil
+	}
+	return arena[start:len(arena):len(arena)]
 }
 
 func (d *decoder) rowErr(reason, detail string) *Error {

@@ -320,3 +320,22 @@ func TestDecodeConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A map field decodes as repeated Name/key and Name/value leaves, entry by entry.
+func TestDecodeMapField(t *testing.T) {
+	sch := mustCompile(t, map[string][]byte{"m.proto": []byte(`syntax = "proto3";
+import "cisco.proto";
+message m_bag {
+  option (cisco_msg).schema_path = "RootOper.M";
+  map<string, uint64> drops = 50 [(cisco_field).name = "Drops"];
+}
+`)})
+	entry := func(k string, v uint64) enc { return enc(nil).str(1, k).varint(2, v) }
+	row := enc(nil).bytes(50, entry("tail", 3)).bytes(50, entry("red", 1<<60))
+	msgs, _, err := sch.Decode(header{tables: []table{{path: "RootOper.M", rows: []enc{row}}}}.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, msgs[0].Rows, []xr.Row{{Content: []xr.Leaf{
+		ls("Drops/key", "tail"), lu("Drops/value", 3), ls("Drops/key", "red"), lu("Drops/value", 1<<60)}}})
+}
