@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/netlens/netlens/pkg/decode/xr"
 	"github.com/netlens/netlens/pkg/decode/xr/mdt"
 	"github.com/netlens/netlens/pkg/decode/xr/pdt"
@@ -96,6 +98,12 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 		}
 		if dev == "" {
 			dev = m.Node
+		}
+	}
+	if dev == "" && f.Encoding == wire.EncodingGPBCompact {
+		// Every table missing: the header still names the router.
+		if policy, ident := peekCompact(f.Payload); ident != "" && (cat.loaded[policy].pol == nil || cat.loaded[policy].pol.Identifier != ident) {
+			dev = ident
 		}
 	}
 	if dev == "" {
@@ -245,4 +253,35 @@ func sameGroup(refs []groupRef) bool {
 		}
 	}
 	return true
+}
+
+// peekCompact reads policy_name (2) and identifier (4) of a compact
+// TelemetryHeader that Decode already accepted.
+func peekCompact(b []byte) (policy, ident string) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && (num == 2 || num == 4) {
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return
+			}
+			if num == 2 {
+				policy = string(v)
+			} else {
+				ident = string(v)
+			}
+			b = b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return
+		}
+		b = b[m:]
+	}
+	return
 }
