@@ -48,6 +48,7 @@ type Server struct {
 	// store; both nil while XR is off.
 	XRState *records.Table
 	XR      XRService
+	xr      *xrRun
 
 	// Problems are start-up failures: bad configuration, a store that did
 	// not open, a receiver that did not start. The process keeps running so
@@ -98,10 +99,34 @@ func Start(cfg config.Config, cfgErr error, logger log.Logger) *Server {
 			logger.Info("FTD receiver listening", "address", srv.Addr().String(), "interval", cfg.FTD.Interval.String())
 		}
 	}
-	if (cfg.IPFIX.UDPListenAddress != "" || cfg.IPFIX.TCPListenAddress != "") && !hasConfigProblem(cfgErr, "ipfix_") {
-		s.startIPFIX(cfg, st)
+	ipfixOn := (cfg.IPFIX.UDPListenAddress != "" || cfg.IPFIX.TCPListenAddress != "") && !hasConfigProblem(cfgErr, "ipfix_")
+	xrOn := (cfg.XR.TCPListenAddress != "" || cfg.XR.UDPListenAddress != "" || cfg.XR.GRPCListenAddress != "") && !hasConfigProblem(cfgErr, "xr_")
+	flowBytes, xrBytes := recordBudgets(cfg.RecordsMaxBytes, ipfixOn, xrOn)
+	if ipfixOn {
+		s.startIPFIX(cfg, st, flowBytes)
+	}
+	if xrOn {
+		s.startXR(cfg, sink, xrBytes)
 	}
 	return s
+}
+
+// recordBudgets splits records_max_bytes between the tables that exist.
+// A table alone gets all of it. Together, xr_state gets an eighth (at
+// least 1 MiB, at most half): it holds one record per string leaf when the
+// value changes or a minute after its last write, so a large router (1000
+// interfaces, five string leaves each) writes some 5000 records a minute,
+// while one busy IPFIX exporter writes that many flows a second. An eighth
+// of the default 512 MiB keeps hours of such a router's states.
+func recordBudgets(total int64, ipfix, xr bool) (flows, xrState int64) {
+	switch {
+	case ipfix && xr:
+		xrState = min(max(total/8, 1<<20), total/2)
+		return total - xrState, xrState
+	case xr:
+		return 0, total
+	}
+	return total, 0
 }
 
 // FlowTable is the record table of IPFIX flows.
@@ -112,7 +137,7 @@ const FlowTable = "ipfix_flow"
 // series store. A definitions file that does not load turns IPFIX off: its
 // vendor fields would otherwise come out under placeholder names, and the
 // columns would change name once the file is fixed.
-func (s *Server) startIPFIX(cfg config.Config, st *store.Store) {
+func (s *Server) startIPFIX(cfg config.Config, st *store.Store, maxBytes int64) {
 	reg := ie.IANA()
 	if path := cfg.IPFIX.DefinitionsFile; path != "" {
 		defs, err := ie.LoadDefinitions(path)
@@ -124,7 +149,7 @@ func (s *Server) startIPFIX(cfg config.Config, st *store.Store) {
 			return
 		}
 	}
-	table := records.NewTable(FlowTable, records.Options{MaxBytes: cfg.RecordsMaxBytes})
+	table := records.NewTable(FlowTable, records.Options{MaxBytes: maxBytes})
 	series := liveAppender{store: st, hub: s.Hub}
 	vol := flows.NewVolumes(series, s.Board)
 	handlers := make([]ipfix.Handler, cfg.IPFIX.Workers)
@@ -187,7 +212,8 @@ func hasFTDConfigProblem(err error) bool { return hasConfigProblem(err, "ftd_") 
 
 func hasConfigProblem(err error, prefix string) bool {
 	for _, k := range config.BadKeys(err) {
-		if strings.HasPrefix(k, prefix) || (prefix == "ipfix_" && k == "records_max_bytes") {
+		// Both record tables take their cap from records_max_bytes.
+		if strings.HasPrefix(k, prefix) || ((prefix == "ipfix_" || prefix == "xr_") && k == "records_max_bytes") {
 			return true
 		}
 	}
@@ -215,6 +241,13 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	if s.IPFIX != nil {
 		if err := s.IPFIX.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("IPFIX receiver: %w", err))
+		}
+	}
+	// The XR receiver closes its connections (their last messages mapped
+	// into series and xr_state) and writes its last health series.
+	if s.xr != nil {
+		if err := s.xr.stop(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if s.Store != nil {
