@@ -51,7 +51,7 @@ func (s *Schema) Decode(b []byte) (msgs []*xr.Message, missing []string, err err
 		tables         int
 	)
 	for rest := b; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
+		num, typ, n := consumeTag(rest)
 		if n < 0 {
 			return nil, nil, badGPB("header", b, rest, n)
 		}
@@ -195,14 +195,34 @@ func (ps *pathSet) has(p string) bool {
 	return false
 }
 
+// badFieldNumber is consumeTag's code for a field number above protobuf's maximum.
+const badFieldNumber = -1000
+
+// consumeTag is protowire.ConsumeTag that also refuses field numbers above 2^29-1, as
+// protobuf's own parser does (ConsumeTag only refuses those below 1).
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		return 0, 0, badFieldNumber
+	}
+	return num, typ, n
+}
+
+func parseErr(n int) string {
+	if n == badFieldNumber {
+		return "field number above 2^29-1"
+	}
+	return protowire.ParseError(n).Error()
+}
+
 func badGPB(what string, all, rest []byte, n int) *Error {
-	return newErr(ReasonBadGPB, what+" at offset "+strconv.Itoa(len(all)-len(rest))+": "+protowire.ParseError(n).Error())
+	return newErr(ReasonBadGPB, what+" at offset "+strconv.Itoa(len(all)-len(rest))+": "+parseErr(n))
 }
 
 // tableInfo reads a TelemetryTable's policy path and counts its rows.
 func tableInfo(b []byte) (path string, rows int, err *Error) {
 	for rest := b; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
+		num, typ, n := consumeTag(rest)
 		if n < 0 {
 			return "", 0, badGPB("table", b, rest, n)
 		}
@@ -313,9 +333,9 @@ func (d *decoder) message(p *msgPlan, b []byte, depth int) *Error {
 		return d.rowErr(ReasonTooDeep, "nesting over "+strconv.Itoa(d.lim.MaxDepth))
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
-			return d.rowErr(ReasonBadRow, protowire.ParseError(n).Error())
+			return d.rowErr(ReasonBadRow, parseErr(n))
 		}
 		b = b[n:]
 		f := p.field(num)
@@ -323,7 +343,7 @@ func (d *decoder) message(p *msgPlan, b []byte, depth int) *Error {
 			// A field the .proto does not know (a newer router): skipped, as protobuf does.
 			m := protowire.ConsumeFieldValue(num, typ, b)
 			if m < 0 {
-				return d.rowErr(ReasonBadRow, protowire.ParseError(m).Error())
+				return d.rowErr(ReasonBadRow, parseErr(m))
 			}
 			b = b[m:]
 			continue
@@ -374,7 +394,7 @@ func (d *decoder) message(p *msgPlan, b []byte, depth int) *Error {
 			}
 		}
 		if m < 0 {
-			return d.rowErr(ReasonBadRow, "field "+string(f.fd.FullName())+": "+protowire.ParseError(m).Error())
+			return d.rowErr(ReasonBadRow, "field "+string(f.fd.FullName())+": "+parseErr(m))
 		}
 		if e != nil {
 			return e
@@ -400,7 +420,7 @@ func (d *decoder) packed(f *fieldPlan, b []byte) *Error {
 			v, m = protowire.ConsumeFixed64(b)
 		}
 		if m < 0 {
-			return d.rowErr(ReasonBadRow, "packed field "+string(f.fd.FullName())+": "+protowire.ParseError(m).Error())
+			return d.rowErr(ReasonBadRow, "packed field "+string(f.fd.FullName())+": "+parseErr(m))
 		}
 		if e := d.emit(f, v); e != nil {
 			return e

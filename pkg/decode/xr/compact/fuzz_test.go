@@ -3,6 +3,9 @@ package compact
 import (
 	"errors"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // checkDecoded holds for every input: either messages (and missing paths) or an *Error
@@ -91,6 +94,34 @@ func FuzzCompile(f *testing.F) {
 		}
 		for _, s := range fuzzSeeds() {
 			checkDecoded(t, sch, s)
+		}
+	})
+}
+
+// FuzzDecodeRow mutates one row of the BGP neighbour bag (nesting, repetition, every
+// scalar type) inside a valid header, and holds the walk to protobuf's own parser: a
+// row the walk accepts, dynamicpb accepts; a row the walk finds malformed (bad_row),
+// dynamicpb rejects too.
+func FuzzDecodeRow(f *testing.F) {
+	const path = "RootOper.BGP.Instance.InstanceActive.DefaultVRF.Neighbor"
+	f.Add([]byte(enc(nil).str(1, "default").str(2, "192.0.2.1").varint(50, 6).
+		bytes(54, enc(nil).str(1, "IPv4").bytes(2, enc(nil).varint(1, 3).varint(2, 4))).
+		bytes(55, []byte{1, 2, 3}).bytes(56, []byte{1}).fixed32(57, 1).fixed64(58, 1).fixed32(59, 0x3fc00000).
+		varint(60, 1).varint(61, 1).varint(62, 1).fixed64(63, 1).fixed32(64, 1)))
+	f.Add([]byte{0x0a, 0x01, 'x', 0xb2, 0x03, 0x02, 0x12, 0x00})
+	sch := mustCompile(f, testFiles())
+	md := sch.byPath[normalizePath(path)].md
+	f.Fuzz(func(t *testing.T, row []byte) {
+		in := header{tables: []table{{path: path, rows: []enc{row}}}}.bytes()
+		checkDecoded(t, sch, in)
+		_, _, err := sch.Decode(in)
+		ref := proto.Unmarshal(row, dynamicpb.NewMessage(md))
+		var e *Error
+		switch {
+		case err == nil && ref != nil:
+			t.Fatalf("walk accepts a row dynamicpb rejects: %v", ref)
+		case errors.As(err, &e) && e.Reason == ReasonBadRow && ref == nil:
+			t.Fatalf("walk rejects a row dynamicpb accepts: %v", err)
 		}
 	})
 }
