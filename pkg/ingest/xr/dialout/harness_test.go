@@ -107,9 +107,16 @@ func start(t testing.TB, cfg config.XR, h *recorder) *env {
 	if h == nil {
 		h = &recorder{}
 	}
+	return startHandler(t, cfg, h, h)
+}
+
+// startHandler runs a server whose handler is handler, which records
+// into h (handler wraps h to add behaviour).
+func startHandler(t testing.TB, cfg config.XR, h *recorder, handler FrameHandler) *env {
+	t.Helper()
 	board := status.NewBoard(nil)
 	lg := &logRecorder{Logger: log.NewNullLogger()}
-	srv, err := New(cfg, h, board, lg)
+	srv, err := New(cfg, handler, board, lg)
 	if err != nil {
 		t.Fatal(err)
 	}

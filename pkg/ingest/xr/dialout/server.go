@@ -49,7 +49,9 @@ const Transport = "grpc"
 const ListenerName = "xr-grpc"
 
 // Board counters this server keeps (process-wide; per-router figures are
-// in Routers and in the routers' board records).
+// in Routers, and errors in the routers' board records). Whether a router
+// is connected is the receiver's to say: it hears the router's messages
+// from every transport.
 const (
 	CounterConnAccepted   = "xr_grpc_connections_accepted"
 	CounterConnRefusedMax = "xr_grpc_connections_refused_limit"
@@ -234,23 +236,44 @@ func (a *acceptCounter) Accept() (net.Conn, error) {
 func (s *Server) connRefused(c net.Conn) {
 	s.board.Add(CounterConnRefusedMax, 1)
 	ap := addrPort(c.RemoteAddr())
-	s.board.Error(deviceRef(ap), status.CatSystem,
+	s.board.Error(s.deviceRef(ap), status.CatSystem,
 		fmt.Errorf("gRPC connection from %s refused: xr_max_connections (%d) reached", ap, s.cfg.MaxConnections))
 }
 
 func (s *Server) handshakeFailed(remote net.Addr, err error) {
 	s.board.Add(CounterTLSFailures, 1)
 	ap := addrPort(remote)
-	s.board.Rejected(deviceRef(ap), status.CatAuth, fmt.Errorf("gRPC dial-out TLS handshake failed (%s): %w", s.mode, err))
+	s.board.Rejected(peerRef(ap), status.CatAuth, fmt.Errorf("gRPC dial-out TLS handshake failed (%s): %w", s.mode, err))
 	if s.router(ap).logDue("tls", s.now()) {
 		s.log.Warn("IOS XR gRPC dial-out TLS handshake failed", "remote", ap.String(), "security", s.mode, "error", err)
 	}
 }
 
-// deviceRef is a router's board record: the transport knows only the peer
-// address, which is also the device label the mapper falls back to.
-func deviceRef(ap netip.AddrPort) model.DeviceRef {
-	return model.DeviceRef{Source: model.SourceXR, ID: ap.Addr().String(), Remote: ap.String()}
+// DeviceNamer is optionally implemented by the FrameHandler: the device
+// name the receiver has learned for an address (from the node id in its
+// messages), so that transport errors land on the same board record as the
+// router's data. Without it, or for an address never heard, the record is
+// the address, which is also what the receiver names unknown routers.
+type DeviceNamer interface {
+	DeviceOf(a netip.Addr) string
+}
+
+// deviceRef is the board record of a router that reached the handler.
+func (s *Server) deviceRef(ap netip.AddrPort) model.DeviceRef {
+	id := ap.Addr().String()
+	if n, ok := s.h.(DeviceNamer); ok {
+		if name := n.DeviceOf(ap.Addr()); name != "" {
+			id = name
+		}
+	}
+	return model.DeviceRef{Source: model.SourceXR, ID: id, Remote: ap.String()}
+}
+
+// peerRef is the board record of a peer refused before it could send (TLS
+// handshake, allow-list): it is not known to be a router, so it is kept
+// apart from router records, as the TCP receiver does.
+func peerRef(ap netip.AddrPort) model.DeviceRef {
+	return model.DeviceRef{Source: model.SourceXR, ID: "peer:" + ap.Addr().String(), Remote: ap.String()}
 }
 
 // addrPort is a peer's address, IPv4-mapped addresses unmapped so that

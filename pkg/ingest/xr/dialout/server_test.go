@@ -66,13 +66,18 @@ func TestPlaintextGPBAndJSON(t *testing.T) {
 	if len(snap.Listeners) != 1 || snap.Listeners[0].Name != ListenerName || snap.Listeners[0].Bound != e.addr {
 		t.Errorf("listeners = %+v, want %s bound to %s", snap.Listeners, ListenerName, e.addr)
 	}
-	waitFor(t, "the router's record to show the stream closed", func() bool {
-		d := findDevice(e.board, "127.0.0.1")
-		return d != nil && d.State == status.StateDisconnected && d.StateReason == "stream closed by the router"
+	waitFor(t, "the stream's end", func() bool {
+		rs := e.srv.Routers()
+		return len(rs) == 1 && rs[0].OpenStreams == 0
 	})
 	rs := e.srv.Routers()
-	if len(rs) != 1 || rs[0].Address != "127.0.0.1" || rs[0].Messages != 2 || rs[0].Streams != 1 || rs[0].OpenStreams != 0 {
+	if rs[0].Address != "127.0.0.1" || rs[0].Messages != 2 || rs[0].Streams != 1 || rs[0].Bytes != uint64(len(gpb)+len(js)) {
 		t.Errorf("Routers() = %+v", rs)
+	}
+	// Whether the router is connected is the receiver's to say, from the
+	// messages it decodes: the transport adds no device record of its own.
+	if len(snap.Devices) != 0 {
+		t.Errorf("board devices = %+v, want none from a clean stream", snap.Devices)
 	}
 }
 
@@ -85,15 +90,21 @@ func findDevice(b *status.Board, id string) *status.Device {
 	return nil
 }
 
-// While a stream is open the router is connected on the board.
-func TestRouterConnectedWhileStreaming(t *testing.T) {
+// Routers counts a router's open streams while they are open.
+func TestOpenStreamsCounted(t *testing.T) {
 	e := start(t, testConfig(), nil)
-	r := mustDial(t, e.addr, nil)
-	r.send(t, &xrpb.MdtDialoutArgs{Data: kvTelemetry(t, "r1", 1, 1)})
-	waitFor(t, "the frame", func() bool { return len(e.h.got()) == 1 })
-	if d := findDevice(e.board, "127.0.0.1"); d == nil || d.State != status.StateConnected {
-		t.Fatalf("device = %+v, want connected", d)
+	a := mustDial(t, e.addr, nil)
+	b := mustDial(t, e.addr, nil)
+	a.send(t, &xrpb.MdtDialoutArgs{Data: kvTelemetry(t, "r1", 1, 1)})
+	b.send(t, &xrpb.MdtDialoutArgs{Data: kvTelemetry(t, "r1", 2, 1)})
+	waitFor(t, "both frames", func() bool { return len(e.h.got()) == 2 })
+	if rs := e.srv.Routers(); len(rs) != 1 || rs[0].OpenStreams != 2 || rs[0].Streams != 2 {
+		t.Fatalf("Routers() = %+v, want one router with 2 open streams", rs)
 	}
+	if err := a.finish(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "one stream left", func() bool { return e.srv.Routers()[0].OpenStreams == 1 })
 }
 
 // Messages of one stream reach the handler in the order sent.
@@ -151,6 +162,36 @@ func TestErrorReportsCountedAndStreamGoesOn(t *testing.T) {
 		t.Errorf("Routers() = %+v", rs)
 	}
 }
+
+// When the handler names the router behind an address (the receiver learns
+// it from node ids), transport errors land on that router's record.
+func TestErrorsOnTheNamedRouter(t *testing.T) {
+	h := &namingRecorder{recorder: &recorder{}, name: "ios-xr-1"}
+	cfg := testConfig()
+	cfg.MaxMessageBytes = 4096
+	e := startHandler(t, cfg, h.recorder, h)
+	r := mustDial(t, e.addr, nil)
+	r.send(t, &xrpb.MdtDialoutArgs{Errors: "sensor path not resolved"})
+	r.send(t, &xrpb.MdtDialoutArgs{Data: make([]byte, 2*cfg.MaxMessageBytes)})
+	if err := r.finish(); grpcstatus.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("stream ended with %v, want ResourceExhausted", err)
+	}
+	waitFor(t, "the oversize count", func() bool { return counter(e.board, CounterOversized) == 1 })
+	d := findDevice(e.board, "ios-xr-1")
+	if d == nil || d.Errors[status.CatStreaming] == nil || d.Errors[status.CatInvalidArgument] == nil || d.Remote == "" {
+		t.Errorf("device = %+v, want ios-xr-1 with a streaming and an invalid_argument error", d)
+	}
+	if findDevice(e.board, "127.0.0.1") != nil {
+		t.Error("errors also recorded under the address")
+	}
+}
+
+type namingRecorder struct {
+	*recorder
+	name string
+}
+
+func (n *namingRecorder) DeviceOf(netip.Addr) string { return n.name }
 
 // A message the handler cannot decode is counted; the stream goes on.
 func TestUndecodableMessageDoesNotEndStream(t *testing.T) {
@@ -217,8 +258,8 @@ func TestAllowListRefuses(t *testing.T) {
 	if len(e.h.got()) != 0 {
 		t.Error("a refused router's data reached the handler")
 	}
-	if d := findDevice(e.board, "127.0.0.1"); d == nil || d.State != status.StateRejected || d.Errors[status.CatAuth] == nil {
-		t.Errorf("device = %+v, want rejected with an auth error", d)
+	if d := findDevice(e.board, "peer:127.0.0.1"); d == nil || d.State != status.StateRejected || d.Errors[status.CatAuth] == nil {
+		t.Errorf("device = %+v, want peer:127.0.0.1 rejected with an auth error", d)
 	}
 }
 
@@ -321,8 +362,8 @@ func TestMutualTLS(t *testing.T) {
 	if len(e.h.got()) != 1 {
 		t.Errorf("handler got %d frames, want only the good router's", len(e.h.got()))
 	}
-	if d := findDevice(e.board, "127.0.0.1"); d == nil || d.Errors[status.CatAuth] == nil {
-		t.Errorf("device = %+v, want an auth error", d)
+	if d := findDevice(e.board, "peer:127.0.0.1"); d == nil || d.State != status.StateRejected || d.Errors[status.CatAuth] == nil {
+		t.Errorf("device = %+v, want peer:127.0.0.1 rejected with an auth error", d)
 	}
 }
 

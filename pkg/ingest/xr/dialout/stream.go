@@ -46,10 +46,9 @@ func (s *Server) serveStream(stream grpc.ServerStream) error {
 	if p, ok := peer.FromContext(ctx); ok {
 		ap = addrPort(p.Addr)
 	}
-	ref := deviceRef(ap)
 	if !s.h.Allowed(ap.Addr()) {
 		s.board.Add(CounterRefusedNetwork, 1)
-		s.board.Rejected(ref, status.CatAuth, fmt.Errorf("gRPC dial-out from %s refused: not in xr_allowed_networks / allowed_networks", ap.Addr()))
+		s.board.Rejected(peerRef(ap), status.CatAuth, fmt.Errorf("gRPC dial-out from %s refused: not in xr_allowed_networks / allowed_networks", ap.Addr()))
 		if s.router(ap).logDue("refused", s.now()) {
 			s.log.Warn("IOS XR gRPC dial-out refused: address not allowed", "remote", ap.String())
 		}
@@ -57,17 +56,13 @@ func (s *Server) serveStream(stream grpc.ServerStream) error {
 	}
 
 	r := s.router(ap)
-	if r.opened(ap, s.now()) {
-		s.board.Connected(ref, 0)
-	}
+	r.opened(ap, s.now())
 	s.board.Add(CounterStreams, 1)
 	s.log.Debug("IOS XR gRPC dial-out stream opened", "remote", ap.String(), "security", s.mode)
 	reason := "stream closed by the router"
 	defer func() {
+		r.closed()
 		s.log.Debug("IOS XR gRPC dial-out stream ended", "remote", ap.String(), "reason", reason)
-		if r.closed() {
-			s.board.Disconnected(ref, reason)
-		}
 	}()
 
 	var args xrpb.MdtDialoutArgs
@@ -75,7 +70,7 @@ func (s *Server) serveStream(stream grpc.ServerStream) error {
 	for {
 		if err := stream.RecvMsg(&args); err != nil {
 			var ret error
-			reason, ret = s.streamEnded(r, ref.ID, ap, err)
+			reason, ret = s.streamEnded(r, ap, err)
 			return ret
 		}
 		s.message(ctx, r, ap, &args, &asm)
@@ -84,8 +79,8 @@ func (s *Server) serveStream(stream grpc.ServerStream) error {
 
 // streamEnded classifies why Recv failed: the board reason, and what the
 // handler returns to gRPC.
-func (s *Server) streamEnded(r *router, id string, ap netip.AddrPort, err error) (string, error) {
-	ref := deviceRef(ap)
+func (s *Server) streamEnded(r *router, ap netip.AddrPort, err error) (string, error) {
+	ref := s.deviceRef(ap)
 	switch code := grpcstatus.Code(err); {
 	case errors.Is(err, io.EOF):
 		return "stream closed by the router", nil
@@ -103,7 +98,7 @@ func (s *Server) streamEnded(r *router, id string, ap netip.AddrPort, err error)
 		return "stream cancelled (router gone or collector stopping)", nil
 	default:
 		s.board.Add(CounterStreamErrors, 1)
-		s.board.Error(ref, status.CatStreaming, fmt.Errorf("gRPC dial-out stream from %s: %s", id, clip(err.Error())))
+		s.board.Error(ref, status.CatStreaming, fmt.Errorf("gRPC dial-out stream from %s: %s", ap, clip(err.Error())))
 		return "stream error: " + clip(err.Error()), err
 	}
 }
@@ -120,7 +115,7 @@ func (s *Server) message(ctx context.Context, r *router, ap netip.AddrPort, a *x
 			r.stats.LastError = text
 			r.stats.LastSeenMs = now.UnixMilli()
 		})
-		s.board.Error(deviceRef(ap), status.CatStreaming, fmt.Errorf("router reported: %s", text))
+		s.board.Error(s.deviceRef(ap), status.CatStreaming, fmt.Errorf("router reported: %s", text))
 		if r.logDue("report", now) {
 			s.log.Warn("IOS XR router reported a telemetry error", "remote", ap.String(), "reqId", a.ReqId, "errors", text)
 		}
@@ -179,7 +174,7 @@ func (s *Server) message(ctx context.Context, r *router, ap netip.AddrPort, a *x
 func (s *Server) oversized(r *router, ap netip.AddrPort, size int, now time.Time) {
 	s.board.Add(CounterOversized, 1)
 	r.add(func(r *router) { r.stats.Oversized++ })
-	s.board.Error(deviceRef(ap), status.CatInvalidArgument, fmt.Errorf("gRPC message of %d bytes over xr_max_message_bytes (%d) dropped", size, s.cfg.MaxMessageBytes))
+	s.board.Error(s.deviceRef(ap), status.CatInvalidArgument, fmt.Errorf("gRPC message of %d bytes over xr_max_message_bytes (%d) dropped", size, s.cfg.MaxMessageBytes))
 	if r.logDue("oversized", now) {
 		s.log.Warn("IOS XR gRPC dial-out message over xr_max_message_bytes dropped", "remote", ap.String(), "size", size, "max", s.cfg.MaxMessageBytes)
 	}
@@ -307,24 +302,21 @@ func (s *Server) router(ap netip.AddrPort) *router {
 	return r
 }
 
-// opened records a new stream and says whether it is the router's first
-// open one.
-func (r *router) opened(ap netip.AddrPort, now time.Time) bool {
+// opened records a new stream.
+func (r *router) opened(ap netip.AddrPort, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.OpenStreams++
 	r.stats.Streams++
 	r.stats.Remote = ap.String()
 	r.since = now
-	return r.stats.OpenStreams == 1
 }
 
-// closed records a stream's end and says whether it was the last open one.
-func (r *router) closed() bool {
+// closed records a stream's end.
+func (r *router) closed() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.stats.OpenStreams--
-	return r.stats.OpenStreams == 0
+	r.mu.Unlock()
 }
 
 func (r *router) add(f func(*router)) {
