@@ -58,6 +58,9 @@ func runXR(ctx context.Context, args []string, stderr io.Writer) int {
 	if *f.rate > 0 {
 		cadence = fmt.Sprintf("%v messages/s in all", *f.rate)
 	}
+	if *f.flood {
+		cadence = "as fast as the connection takes"
+	}
 	logger.Printf("netlens-sim xr: %d router(s) sending %s to %s: %s", len(routers), describeXR(c0), *f.target, cadence)
 	for _, g := range c0.Policy.Groups {
 		var paths []string
@@ -103,7 +106,7 @@ type xrFlags struct {
 	framing, jsonKeys, policy, name, sources    *string
 	caFile, certFile, keyFile, serverName       *string
 	write                                       *string
-	zlib, useTLS                                *bool
+	zlib, useTLS, flood                         *bool
 	resetEvery, routers, interfaces, nodes, nbr *int
 	maxDatagram                                 *int
 	rate                                        *float64
@@ -126,6 +129,7 @@ func newXRFlags(stderr io.Writer) *xrFlags {
 		resetEvery:  fs.Int("reset-every", 0, "with -zlib: send RESET_COMPRESSOR and start a new stream after this many messages (0: never)"),
 		policy:      fs.String("policy", "", "policy file to follow (default: the built-in NetlensDemo.policy)"),
 		rate:        fs.Float64("rate", 0, "messages per second over all routers, the policy's paths in turn (0: each group at its period)"),
+		flood:       fs.Bool("flood", false, "send as fast as the connection takes, the paths in turn (benchmarks); overrides -rate"),
 		duration:    fs.Duration("duration", 0, "stop after this long (0: until interrupted or -count is reached)"),
 		count:       fs.Uint64("count", 0, "stop after this many messages over all routers (0: no limit)"),
 		routers:     fs.Int("routers", 1, "number of routers, each its own connection"),
@@ -218,6 +222,7 @@ func (f *xrFlags) configs() ([]xrsim.Config, []string) {
 			ResetEvery:  *f.resetEvery,
 			Policy:      policy,
 			Rate:        *f.rate / float64(n),
+			Flood:       *f.flood,
 			Interfaces:  *f.interfaces,
 			Nodes:       *f.nodes,
 			Neighbors:   *f.nbr,

@@ -53,6 +53,7 @@ type Config struct {
 	// Rate in messages per second, each one path's collection, the paths
 	// taken in turn; 0 sends every group's paths once per its period.
 	Rate  float64
+	Flood bool   // send as fast as the connection takes, the paths in turn (for benchmarks); overrides Rate
 	Count uint64 // messages to send, then Run returns; 0 runs until ctx ends
 
 	Interfaces int    // default 8
@@ -98,9 +99,11 @@ type Router struct {
 	payload   []byte
 	wire      []byte
 	next      int
+	after     func(time.Duration) <-chan time.Time // time.After; tests move a fake clock
 	running   sync.Mutex
 	mu        sync.Mutex
 	totals    Totals
+	names     names
 	connected bool
 }
 
@@ -185,7 +188,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	r := &Router{cfg: cfg, model: newModel(cfg.Name, cfg.Seed, cfg.Interfaces, cfg.Nodes, cfg.Neighbors, cfg.Now())}
+	r := &Router{cfg: cfg, model: newModel(cfg.Name, cfg.Seed, cfg.Interfaces, cfg.Nodes, cfg.Neighbors, cfg.Now()), after: time.After, names: names{}}
 	for gi := range cfg.Policy.Groups {
 		g := &cfg.Policy.Groups[gi]
 		for _, p := range g.Paths {
@@ -327,7 +330,7 @@ func (r *Router) session(ctx context.Context) error {
 			}
 		}()
 	}
-	if r.cfg.Rate > 0 {
+	if r.cfg.Rate > 0 || r.cfg.Flood {
 		return r.runRate(ctx)
 	}
 	return r.runPeriods(ctx)
@@ -353,7 +356,7 @@ func (r *Router) runPeriods(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(d):
+			case <-r.after(d):
 			}
 		}
 		if ctx.Err() != nil {
@@ -382,6 +385,9 @@ func (r *Router) runRate(ctx context.Context) error {
 	owed := 1.0 // the first message goes at once
 	last := r.cfg.Now()
 	for !r.done() {
+		if r.cfg.Flood {
+			owed = 1024 // then look at ctx again
+		}
 		for ; owed >= 1; owed-- {
 			if r.done() || ctx.Err() != nil {
 				return nil
@@ -391,6 +397,9 @@ func (r *Router) runRate(ctx context.Context) error {
 			if err := r.send(it.group, it.path); err != nil {
 				return err
 			}
+		}
+		if r.cfg.Flood {
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -524,7 +533,7 @@ func (r *Router) write(l labelsOf, c *Collection, reset bool) error {
 	if reset {
 		r.totals.Resets++
 	}
-	r.totals.book(l, c.Path, c.Rows, len(r.wire))
+	r.totals.book(l, c.Path, c.Rows, len(r.wire), r.names)
 	r.mu.Unlock()
 	if r.cfg.OnSent != nil {
 		r.cfg.OnSent(&Sent{Path: c.Path, Collection: c, Payload: r.payload, Wire: r.wire, Reset: reset})

@@ -465,3 +465,52 @@ func TestModelMovesLikeARouter(t *testing.T) {
 		t.Errorf("a 100G interface's byte counter after weeks is only %d", v)
 	}
 }
+
+// Without -rate a router follows its policy: every group at once, then
+// each at its own period (on a fake clock here).
+func TestFollowsPolicyPeriods(t *testing.T) {
+	addr := listen(t, func(_ int, c net.Conn) { io.Copy(io.Discard, c) })
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	type sent struct {
+		at time.Duration
+		id string
+	}
+	var got []sent
+	r, err := New(Config{Name: "pe1", Target: addr, Count: 6 + 2 + 2 + 5 + 2 + 2, Interfaces: 1, Now: clock,
+		OnSent: func(s *Sent) {
+			got = append(got, sent{time.UnixMilli(s.Collection.StartMs).Sub(t0), s.Path.ID})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.after = func(d time.Duration) <-chan time.Time {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+		c := make(chan time.Time, 1)
+		c <- now
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r.Run(ctx)
+	want := []sent{
+		{0, "counters"}, {0, "rates"}, {0, "interfaces"}, {0, "memory"}, {0, "bgp"}, {0, "inventory"},
+		{10 * time.Second, "counters"}, {10 * time.Second, "rates"},
+		{20 * time.Second, "counters"}, {20 * time.Second, "rates"},
+		{30 * time.Second, "counters"}, {30 * time.Second, "rates"},
+		{30 * time.Second, "interfaces"}, {30 * time.Second, "memory"}, {30 * time.Second, "bgp"},
+		{40 * time.Second, "counters"}, {40 * time.Second, "rates"},
+		{50 * time.Second, "counters"}, {50 * time.Second, "rates"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sent %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d: %v, want %v (all: %v)", i, got[i], want[i], got)
+		}
+	}
+}

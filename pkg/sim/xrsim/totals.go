@@ -124,7 +124,23 @@ type labelsOf struct {
 }
 
 // book adds one written message's rows to the totals. The caller holds the lock.
-func (t *Totals) book(l labelsOf, p *Path, rows []Row, wire int) {
+// names caches metric names by path and leaf; the rule is not free and
+// the same few hundred names repeat in every message.
+type names map[[2]string]string
+
+func (n names) metric(path, leaf string) string {
+	k := [2]string{path, leaf}
+	m, ok := n[k]
+	if !ok {
+		if m, ok = MetricName(path, leaf); !ok {
+			m = ""
+		}
+		n[k] = m
+	}
+	return m
+}
+
+func (t *Totals) book(l labelsOf, p *Path, rows []Row, wire int, cache names) {
 	t.Messages++
 	t.WireBytes += uint64(wire)
 	t.ByPath[l.path]++
@@ -163,8 +179,8 @@ func (t *Totals) book(l labelsOf, p *Path, rows []Row, wire int) {
 				}
 				continue
 			}
-			metric, ok := MetricName(l.path, name)
-			if !ok {
+			metric := cache.metric(l.path, name)
+			if metric == "" {
 				continue
 			}
 			f := float64(v.U)
