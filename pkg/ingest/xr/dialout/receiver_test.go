@@ -3,7 +3,9 @@ package dialout_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +136,82 @@ func TestWithReceiver(t *testing.T) {
 	if len(rs) != 1 || rs[0].Device != "xr-edge-1" || !slices.Equal(rs[0].Transports, []string{"grpc"}) || rs[0].Messages != 2 {
 		t.Errorf("receiver routers = %+v", rs)
 	}
+}
+
+// discard is an xr.Handler that counts messages and keeps nothing.
+type discard struct{ n atomic.Int64 }
+
+func (d *discard) Write(context.Context, model.DeviceRef, *xr.Message, int64) error {
+	d.n.Add(1)
+	return nil
+}
+
+// BenchmarkStreamWithReceiver is BenchmarkStream with the real XR receiver
+// decoding each 50-leaf key-value GPB message (mapping and storage left
+// out): messages per second from the first send until the last message is
+// decoded, client, server and decoder sharing the machine.
+func BenchmarkStreamWithReceiver(b *testing.B) {
+	cfg := config.XR{GRPCListenAddress: "127.0.0.1:0", MaxMessageBytes: 1 << 20, MaxConnections: 8}
+	board := status.NewBoard(nil)
+	h := &discard{}
+	rcv, err := xringest.New(cfg, nil, h, board, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := dialout.New(cfg, rcv, board, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	conn, err := grpc.NewClient(srv.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := xrpb.NewGRPCMdtDialoutClient(conn).MdtDialout(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	content := &xrpb.TelemetryField{Name: "content"}
+	for i := range 50 {
+		content.Fields = append(content.Fields, &xrpb.TelemetryField{
+			Name: "leaf-" + strconv.Itoa(i), ValueByType: &xrpb.TelemetryField_Uint64Value{Uint64Value: uint64(i) * 1000}})
+	}
+	data, err := proto.Marshal(&xrpb.Telemetry{
+		NodeId:       &xrpb.Telemetry_NodeIdStr{NodeIdStr: "bench-router"},
+		EncodingPath: "Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface/latest/generic-counters",
+		MsgTimestamp: 1728034880223,
+		DataGpbkv: []*xrpb.TelemetryField{{Fields: []*xrpb.TelemetryField{
+			{Name: "keys", Fields: []*xrpb.TelemetryField{{Name: "interface-name", ValueByType: &xrpb.TelemetryField_StringValue{StringValue: "Gi0/0/0/0"}}}},
+			content,
+		}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := &xrpb.MdtDialoutArgs{Data: data}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	began := time.Now()
+	var sent int64
+	for b.Loop() {
+		if err := stream.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		sent++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.n.Load() < sent {
+		if time.Now().After(deadline) {
+			b.Fatalf("receiver decoded %d of %d messages", h.n.Load(), sent)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.ReportMetric(float64(sent)/time.Since(began).Seconds(), "msgs/s")
 }
