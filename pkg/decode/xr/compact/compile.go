@@ -107,10 +107,26 @@ func Compile(files map[string][]byte) (*Schema, error) {
 		problems = append(problems, s.index(name, f)...)
 	}
 	sort.Slice(s.paths, func(i, j int) bool { return s.paths[i].Path < s.paths[j].Path })
+	sortProblems(problems)
 	if len(problems) > 0 {
 		return s, &CompileError{Problems: problems}
 	}
 	return s, nil
+}
+
+// sortProblems orders problems by file and position, so that the same files always
+// give the same list.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
 }
 
 // compileOne compiles one file with its imports and returns it, or nil and why not.

@@ -165,6 +165,16 @@ func TestLoadDir(t *testing.T) {
 	if err != nil || len(sch.Paths()) != 3 {
 		t.Fatalf("LoadDir: %v, %+v", err, sch.Paths())
 	}
+
+	// A file over the size bound is a problem of its own; the others still load.
+	if err := os.WriteFile(filepath.Join(dir, "huge.proto"), make([]byte, maxProtoFileBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sch, err = LoadDir(dir)
+	var ce *CompileError
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].File != "huge.proto" || len(sch.Paths()) != 3 {
+		t.Fatalf("LoadDir with a huge file: %v, %+v", err, sch.Paths())
+	}
 	if _, err := LoadDir(filepath.Join(dir, "nope")); err == nil {
 		t.Error("missing directory: no error")
 	}

@@ -45,6 +45,7 @@ func LoadDir(dir string) (*Schema, error) {
 		}
 	}
 	if len(problems) > 0 {
+		sortProblems(problems)
 		return s, &CompileError{Problems: problems}
 	}
 	return s, nil
