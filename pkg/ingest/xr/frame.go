@@ -36,7 +36,8 @@ func (r *Receiver) newDecoders() *decoders {
 // sees before calling this, end one).
 func (r *Receiver) HandleFrame(ctx context.Context, transport string, remote netip.AddrPort, f wire.Frame) error {
 	d := r.decoders.Get().(*decoders)
-	_, err := r.handle(ctx, transport, remote, f, d)
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	_, err := r.handle(ctx, transport, remote, remote.String(), f, d)
 	r.decoders.Put(d)
 	return err
 }
@@ -56,10 +57,11 @@ func frameEncoding(f wire.Frame) string {
 }
 
 // handle decodes one frame and returns the router it was attributed to.
-func (r *Receiver) handle(ctx context.Context, transport string, remote netip.AddrPort, f wire.Frame, d *decoders) (string, error) {
+// remote is unmapped already and remoteStr is its text, which a
+// connection makes once.
+func (r *Receiver) handle(ctx context.Context, transport string, remote netip.AddrPort, remoteStr string, f wire.Frame, d *decoders) (string, error) {
 	nowMs := r.nowMs()
-	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	seen := seenFrame{transport: transport, generation: f.Gen.String(), encoding: frameEncoding(f), remote: remote.String(), bytes: uint64(len(f.Payload)), ms: nowMs}
+	seen := seenFrame{transport: transport, generation: f.Gen.String(), encoding: frameEncoding(f), remote: remoteStr, bytes: uint64(len(f.Payload)), ms: nowMs}
 	switch f.Kind {
 	case wire.KindReset:
 		r.count.resets.Add(1)

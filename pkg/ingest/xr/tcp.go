@@ -84,9 +84,9 @@ func (r *Receiver) serveTCP(ctx context.Context, c net.Conn, from netip.AddrPort
 		r.connMu.Unlock()
 	}()
 	d := r.newDecoders()
-	dev := ""
+	dev, fromStr := "", from.String()
 	emit := func(f wire.Frame) error {
-		if got, _ := r.handle(ctx, "tcp", from, f, d); got != "" {
+		if got, _ := r.handle(ctx, "tcp", from, fromStr, f, d); got != "" {
 			dev = got
 		}
 		return nil

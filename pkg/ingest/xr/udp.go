@@ -44,6 +44,6 @@ func (r *Receiver) readUDP(ctx context.Context) {
 			r.drop(dev, from.String(), reason, 1)
 			continue
 		}
-		r.handle(ctx, "udp", from, f, d)
+		r.handle(ctx, "udp", from, from.String(), f, d)
 	}
 }
