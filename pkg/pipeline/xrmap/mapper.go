@@ -58,6 +58,8 @@ const (
 	maxDevices = 4096
 	// maxKeyLabels bounds the key names one path lists in its PathInfo.
 	maxKeyLabels = 64
+	// maxPooledSamples caps the sample buffer a pooled scratch keeps.
+	maxPooledSamples = 1 << 16
 	// errorEveryMs spaces the device error records of one router's drops:
 	// the counters say how many, the record says why.
 	errorEveryMs = 10_000
@@ -147,6 +149,7 @@ type scratch struct {
 	hex     []byte
 	leaves  []*leafState
 	promo   []int
+	plan    []step // a row's plan past the router's plan budget
 	app     *records.Appender
 	counts  counts
 }
@@ -165,6 +168,7 @@ type device struct {
 	series     map[entryKey]*seriesEntry
 	tracker    map[entryKey]*stateEntry
 	rowSets    int
+	planSteps  int
 	lastErrMs  int64
 	refusedErr string
 }
@@ -206,13 +210,30 @@ type keyInfo struct {
 	colOK bool
 }
 
-// rowSet is one series identity below a path: its labels and, as a plan,
-// what each leaf of the last row with that identity became, so that rows
-// shaped like the previous one map without a lookup per leaf.
+// rowSet is one series identity below a path (policy, subscription and row
+// keys): its labels, its xr_state key columns and, as plans, what each leaf
+// position became in the row shapes last seen, so that a row shaped like
+// one before maps without a lookup per leaf.
 type rowSet struct {
 	labels  model.Labels
 	keyCols []keyCol
-	plan    []step
+	plans   [][]step
+	next    int // the plan to replace when all maxPlans are taken
+}
+
+// maxPlans is how many row shapes one identity keeps plans for: OpenConfig
+// rows of one interface come in a few shapes (interface counters, one per
+// subinterface, ...) that alternate within every message.
+const maxPlans = 4
+
+// find returns the plan made for rows shaped like content, or nil.
+func (rs *rowSet) find(content []xr.Leaf) []step {
+	for _, p := range rs.plans {
+		if planFits(p, content) {
+			return p
+		}
+	}
+	return nil
 }
 
 type keyCol struct {
@@ -239,6 +260,7 @@ const (
 	actDrop    // series or tracker limit
 	actRefused // no metric name
 	actCatalog // leaf past the catalog bound
+	actColumn  // xr_state's own columns could not be made (a table shared with another schema)
 )
 
 type seriesEntry struct {
@@ -247,10 +269,12 @@ type seriesEntry struct {
 	kind   model.Kind
 }
 
+// stateEntry is the change tracker of one string leaf: a hash of the value
+// last written (a collision would skip one change until the refresh) and
+// when.
 type stateEntry struct {
 	hash   uint64
 	lastMs int64
-	index  int32
 }
 
 // Write maps one message: numeric leaves to one batch written to the series
@@ -297,9 +321,14 @@ func (m *Mapper) Write(ctx context.Context, dev model.DeviceRef, msg *xr.Message
 		sc.batch = model.Batch{}
 	}
 	m.count(dev, &sc.counts, err == nil, errNow, refused)
+	n := len(sc.samples)
+	if cap(sc.samples) > maxPooledSamples {
+		// one huge message must not pin its buffer in the pool
+		sc.samples = nil
+	}
 	m.scratch.Put(sc)
 	if err != nil {
-		return fmt.Errorf("xr %s %s: %d samples not stored: %w", name, msg.Path, len(sc.samples), err)
+		return fmt.Errorf("xr %s %s: %d samples not stored: %w", name, msg.Path, n, err)
 	}
 	return nil
 }
@@ -310,11 +339,10 @@ func (m *Mapper) count(dev model.DeviceRef, c *counts, stored, errNow bool, refu
 	if b == nil {
 		return
 	}
-	if stored {
-		if c.samples > 0 {
-			b.Add(CounterSamples, uint64(c.samples))
-		}
-		b.Batch(dev, c.samples, c.seriesDropped+c.refused+c.catalogDropped)
+	// The receiver records messages per router on the board (Batch); the
+	// mapper counts what became of their leaves.
+	if stored && c.samples > 0 {
+		b.Add(CounterSamples, uint64(c.samples))
 	}
 	if c.stateRows > 0 {
 		b.Add(CounterStateRows, uint64(c.stateRows))
@@ -403,8 +431,14 @@ func (d *device) path(msg *xr.Message, nowMs int64) *pathState {
 	return ps
 }
 
-// maxPromoted bounds the list keys taken from one keyless row.
-const maxPromoted = 4
+// maxPromoted bounds the list keys taken from one keyless row; keyScan is
+// how many leaves at the start of the row may be keys. Encoders put a list
+// entry's keys first (IOS XR does), and the bound keeps the search linear
+// in the row's size: each candidate is checked against every leaf.
+const (
+	maxPromoted = 4
+	keyScan     = 16
+)
 
 // promote finds the list keys of a keyless row and returns their positions
 // in its content. OpenConfig paths subscribed at a container
@@ -423,7 +457,7 @@ func promote(dst []int, r *xr.Row) []int {
 	if len(r.Keys) > 0 {
 		return dst
 	}
-	for i := range r.Content {
+	for i := range min(len(r.Content), keyScan) {
 		if len(dst) == maxPromoted {
 			break
 		}
@@ -510,11 +544,12 @@ func (m *Mapper) row(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *
 		sc.counts.seriesDropped += len(r.Content)
 		return
 	}
-	if !planFits(rs.plan, r.Content) {
-		m.replan(sc, d, ps, rs, r, promoted)
+	plan := rs.find(r.Content)
+	if plan == nil {
+		plan = m.replan(sc, d, ps, rs, r, promoted)
 	}
-	for i := range rs.plan {
-		st := &rs.plan[i]
+	for i := range plan {
+		st := &plan[i]
 		l := &r.Content[i]
 		if st.leaf.typ != l.Kind {
 			st.leaf.typ = l.Kind
@@ -552,6 +587,8 @@ func (m *Mapper) row(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *
 			}
 		case actCatalog:
 			sc.counts.catalogDropped++
+		case actColumn:
+			sc.counts.colErrs++
 		}
 	}
 }
@@ -671,7 +708,7 @@ func (m *Mapper) keyInfo(sc *scratch, ps *pathState, name string, promoted bool)
 }
 
 // replan rebuilds a row set's plan for the shape of r (under d.mu).
-func (m *Mapper) replan(sc *scratch, d *device, ps *pathState, rs *rowSet, r *xr.Row, promoted []int) {
+func (m *Mapper) replan(sc *scratch, d *device, ps *pathState, rs *rowSet, r *xr.Row, promoted []int) []step {
 	ps.gen++
 	gen := ps.gen
 	sc.leaves = sc.leaves[:0]
@@ -693,7 +730,27 @@ func (m *Mapper) replan(sc *scratch, d *device, ps *pathState, rs *rowSet, r *xr
 		}
 		sc.leaves = append(sc.leaves, ls)
 	}
-	plan := rs.plan[:0]
+	// Plans are kept while the router's steps stay within its budget;
+	// past it the row is mapped through a scratch plan, slower but bounded.
+	keep := true
+	replaced := 0
+	if len(rs.plans) == maxPlans {
+		replaced = len(rs.plans[rs.next])
+	}
+	if d.planSteps-replaced+len(r.Content) > m.planBudget() {
+		keep = false
+	}
+	var plan []step
+	switch {
+	case !keep:
+		plan = sc.plan[:0]
+	case len(rs.plans) < maxPlans:
+		rs.plans = append(rs.plans, nil)
+		rs.next = len(rs.plans) - 1
+		fallthrough
+	default:
+		plan = rs.plans[rs.next][:0]
+	}
 	for i := range r.Content {
 		l := &r.Content[i]
 		ls := sc.leaves[i]
@@ -721,8 +778,19 @@ func (m *Mapper) replan(sc *scratch, d *device, ps *pathState, rs *rowSet, r *xr
 		}
 		plan = append(plan, st)
 	}
-	rs.plan = plan
+	if !keep {
+		sc.plan = plan
+		return plan
+	}
+	d.planSteps += len(plan) - replaced
+	rs.plans[rs.next] = plan
+	rs.next = (rs.next + 1) % maxPlans
+	return plan
 }
+
+// planBudget bounds the plan steps one router keeps: enough for every
+// series and tracked string leaf in a few row shapes.
+func (m *Mapper) planBudget() int { return 4 * m.o.MaxSeriesPerRouter }
 
 func (m *Mapper) planSample(d *device, ps *pathState, rs *rowSet, ls *leafState, l *xr.Leaf, st *step) {
 	if !ls.named {
@@ -757,8 +825,12 @@ func (m *Mapper) planSample(d *device, ps *pathState, rs *rowSet, ls *leafState,
 
 func (m *Mapper) planState(d *device, rs *rowSet, ls *leafState, st *step) {
 	ls.isState = true
-	if m.state == nil || m.colsErr != nil {
+	if m.state == nil {
 		st.action = actSkip
+		return
+	}
+	if m.colsErr != nil {
+		st.action = actColumn
 		return
 	}
 	k := entryKey{row: rs, leaf: ls, index: st.index}
@@ -768,7 +840,7 @@ func (m *Mapper) planState(d *device, rs *rowSet, ls *leafState, st *step) {
 			st.action = actDrop
 			return
 		}
-		se = &stateEntry{lastMs: math.MinInt64, index: st.index}
+		se = &stateEntry{lastMs: math.MinInt64}
 		d.tracker[k] = se
 	}
 	st.action, st.state = actState, se
