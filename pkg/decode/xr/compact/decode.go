@@ -450,7 +450,11 @@ func (d *decoder) slot(f *fieldPlan) *xr.Leaf {
 	if f.key {
 		dst = &d.keys
 	}
-	*dst = append(*dst, xr.Leaf{})
+	if n := len(*dst); n < cap(*dst) {
+		*dst = (*dst)[:n+1] // arenas only grow, so the spare capacity is still zero
+	} else {
+		*dst = append(*dst, xr.Leaf{})
+	}
 	l := &(*dst)[len(*dst)-1]
 	l.Name = f.leaf
 	return l
