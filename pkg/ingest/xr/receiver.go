@@ -99,6 +99,9 @@ type options struct {
 // WithSeries writes router health to s as series every 10 s (Series*).
 func WithSeries(s pipeline.Sink) Option { return func(o *options) { o.series = s } }
 
+// withTCPIdle replaces the idle timeout, for tests.
+func withTCPIdle(d time.Duration) Option { return func(o *options) { o.tcpIdle = d } }
+
 // withClock makes tests independent of the wall clock.
 func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 

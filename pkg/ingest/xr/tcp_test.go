@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/decode/xr"
@@ -348,5 +349,33 @@ func TestZlibStreamManyMessagesWithResets(t *testing.T) {
 		} else if m.numeric != 1+i%50 {
 			t.Fatalf("message %d: %d numeric leaves", i, m.numeric)
 		}
+	}
+}
+
+// A connection that sends nothing for the idle timeout is closed and
+// counted; one that keeps sending is not.
+func TestIdleTimeout(t *testing.T) {
+	e := start(t, loopbackConfig(), nil, withTCPIdle(time.Second))
+	quiet, busy := e.dial(), e.dial()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				busy.Write(pdtV2(2, 0, pdtJSON("P", "busy", "Gi0", 1)))
+			}
+		}
+	}()
+	if !closedByPeer(quiet) {
+		t.Fatal("idle connection not closed")
+	}
+	waitFor(t, "the idle close counted", func() bool { return e.r.count.idleClosed.Load() == 1 })
+	n := e.h.n()
+	waitFor(t, "the busy connection to go on", func() bool { return e.h.n() > n+5 })
+	if e.r.count.idleClosed.Load() != 1 {
+		t.Error("the busy connection was closed as idle")
 	}
 }
