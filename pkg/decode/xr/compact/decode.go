@@ -472,8 +472,8 @@ func (d *decoder) emit(f *fieldPlan, v uint64) *Error {
 		l.Kind, l.B = xr.LeafBool, v != 0
 	case convEnum:
 		l.Kind = xr.LeafString
-		if ev := f.fd.Enum().Values().ByNumber(protoreflect.EnumNumber(int32(v))); ev != nil {
-			l.S = string(ev.Name())
+		if name, ok := f.enum[protoreflect.EnumNumber(int32(v))]; ok {
+			l.S = name
 		} else {
 			l.S = strconv.FormatInt(int64(int32(v)), 10)
 		}

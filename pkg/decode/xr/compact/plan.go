@@ -52,6 +52,7 @@ type fieldPlan struct {
 	wire     protowire.Type
 	packable bool // a repeated scalar that may arrive packed
 	fd       protoreflect.FieldDescriptor
+	enum     map[protoreflect.EnumNumber]string // value names of an enum field
 	// child is the plan of a message field's type under this field's name, built on
 	// first use: recursive messages would otherwise make the plan tree infinite.
 	child atomic.Pointer[msgPlan]
@@ -98,6 +99,15 @@ func newPlan(md protoreflect.MessageDescriptor, prefix string, key, top bool) *m
 		f := &fieldPlan{leaf: leaf, key: fk, fd: fd}
 		f.conv, f.wire = convOf(fd.Kind())
 		f.packable = fd.IsList() && f.wire != protowire.BytesType && f.conv != convGroup
+		if f.conv == convEnum {
+			// The compiler's descriptors find values by a linear scan; enums of
+			// interface states and the like are looked up once per leaf.
+			vals := fd.Enum().Values()
+			f.enum = make(map[protoreflect.EnumNumber]string, vals.Len())
+			for k := vals.Len() - 1; k >= 0; k-- { // the first of aliased numbers wins
+				f.enum[vals.Get(k).Number()] = string(vals.Get(k).Name())
+			}
+		}
 		if f.conv != convMessage && f.conv != convGroup {
 			p.leavesHint++
 		}
