@@ -20,6 +20,7 @@ var counterWords = map[string]bool{
 	"throttles": true, "frames": true, "retransmits": true, "flaps": true,
 	"accepted": true, "rejected": true, "messages": true, "updates": true,
 	"notifications": true, "keepalives": true, "counter": true,
+	"failures": true, "timeouts": true, "retries": true, "hits": true, "misses": true,
 }
 
 // gaugeWords mark leaves that a counter word would otherwise misclassify:

@@ -677,6 +677,8 @@ func TestClassify(t *testing.T) {
 		{xr.LeafUint, "CRCErrors", model.KindCounter},
 		{xr.LeafUint, "np-counter/counter-value", model.KindCounter},
 		{xr.LeafUint, "accepted", model.KindCounter},
+		{xr.LeafUint, "OutputBufferFailures", model.KindCounter},
+		{xr.LeafUint, "SecondsSinceLastClearCounters", model.KindGauge},
 		{xr.LeafUint, "InputDataRate", model.KindGauge},
 		{xr.LeafUint, "total-cpu-one-minute", model.KindGauge},
 		{xr.LeafUint, "RAMMemory", model.KindGauge},
