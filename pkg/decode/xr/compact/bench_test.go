@@ -239,3 +239,16 @@ func TestDecodeAgreesWithDynamicpb(t *testing.T) {
 	path := "RootOper.BGP.Instance.InstanceActive.DefaultVRF.Neighbor"
 	check(mustCompile(t, testFiles()), path, header{tables: []table{{path: path, rows: []enc{bgp}}}}.bytes())
 }
+
+// BenchmarkCompile: the three example files plus the 50-field bag, as on a reload of
+// the proto directory.
+func BenchmarkCompile(b *testing.B) {
+	files := testFiles()
+	files["wide.proto"] = []byte(benchProto())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(files); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

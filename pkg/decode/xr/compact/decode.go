@@ -268,19 +268,7 @@ func (d *decoder) table(msg *xr.Message, plan *msgPlan, b []byte, rows int) *Err
 	msg.Rows = make([]xr.Row, 0, rows)
 	// One backing array per table for all rows' keys and another for their content:
 	// two allocations instead of two per row.
-	nk, nc := 0, 0
-	for _, f := range plan.dense {
-		if f != nil && f.conv != convMessage && f.conv != convGroup {
-			if f.key {
-				nk++
-			} else {
-				nc++
-			}
-		}
-	}
-	if nc == 0 {
-		nc = 1
-	}
+	nk, nc := plan.keyHint, max(plan.contentHint, 1)
 	// Every leaf takes at least two bytes on the wire, which bounds the guess when a
 	// hostile table holds many empty rows.
 	most := len(b)/2 + 1

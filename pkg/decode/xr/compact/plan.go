@@ -18,8 +18,9 @@ type msgPlan struct {
 	md     protoreflect.MessageDescriptor
 	dense  []*fieldPlan // by field number
 	sparse map[protowire.Number]*fieldPlan
-	// leavesHint is the number of scalar fields on this level, to size row slices.
-	leavesHint int
+	// keyHint and contentHint count the scalar fields of this level, to size the
+	// arenas rows are sliced from.
+	keyHint, contentHint int
 }
 
 type conv uint8
@@ -109,7 +110,11 @@ func newPlan(md protoreflect.MessageDescriptor, prefix string, key, top bool) *m
 			}
 		}
 		if f.conv != convMessage && f.conv != convGroup {
-			p.leavesHint++
+			if fk {
+				p.keyHint++
+			} else {
+				p.contentHint++
+			}
 		}
 		if int(fd.Number()) < len(p.dense) {
 			p.dense[fd.Number()] = f
