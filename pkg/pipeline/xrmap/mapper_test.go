@@ -721,3 +721,49 @@ func TestPlanBudget(t *testing.T) {
 		t.Errorf("%d plan steps kept", d.planSteps)
 	}
 }
+
+// The store keeps the label set of each new series, so label sets handed
+// out are never changed afterwards, whatever arrives next.
+func TestLabelSetsAreNeverReused(t *testing.T) {
+	e := newEnv(t, Options{})
+	msg := func(i int) *xr.Message {
+		return &xr.Message{Node: "r1", Path: "m:a/b", Rows: []xr.Row{{TimestampMs: t0,
+			Keys:    []xr.Leaf{{Name: "k", Kind: xr.LeafUint, U: uint64(i)}},
+			Content: []xr.Leaf{{Name: "x", Kind: xr.LeafUint}, {Name: "l/y", Kind: xr.LeafUint}, {Name: "l/y", Kind: xr.LeafUint}}}}}
+	}
+	e.write(t, msg(0), t0)
+	first := e.sink.batches[0].Samples
+	var want []string
+	for _, s := range first {
+		want = append(want, series(s))
+	}
+	for i := range 50 {
+		e.write(t, msg(i+1), t0+int64(i))
+	}
+	for i, s := range first {
+		if got := series(s); got != want[i] {
+			t.Fatalf("label set changed: %s, was %s", got, want[i])
+		}
+	}
+}
+
+// Past maxDevices routers, the one silent the longest is forgotten.
+func TestDevicesBounded(t *testing.T) {
+	e := newEnv(t, Options{})
+	msg := &xr.Message{Path: "m:a", Rows: []xr.Row{{Content: []xr.Leaf{{Name: "x", Kind: xr.LeafUint}}}}}
+	for i := range maxDevices + 1 {
+		msg.Node = "r" + strconv.Itoa(i)
+		// r0 is the newest, r1 the oldest
+		at := t0 + int64(i)
+		if i == 0 {
+			at = t0 + 1_000_000
+		}
+		e.write(t, msg, at)
+	}
+	if n := len(e.m.devicesOf("")); n != maxDevices {
+		t.Fatalf("%d routers", n)
+	}
+	if len(e.m.Paths("r1")) != 0 || len(e.m.Paths("r0")) != 1 || len(e.m.Paths("r"+strconv.Itoa(maxDevices))) != 1 {
+		t.Errorf("the wrong router was forgotten")
+	}
+}
