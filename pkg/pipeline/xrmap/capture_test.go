@@ -2,6 +2,7 @@ package xrmap
 
 import (
 	"bytes"
+	"context"
 	"strconv"
 	"testing"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/netlens/netlens/pkg/decode/xr/wire"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pcap"
+	"github.com/netlens/netlens/pkg/pipeline"
+	"github.com/netlens/netlens/pkg/records"
+	"github.com/netlens/netlens/pkg/status"
+	"github.com/netlens/netlens/pkg/store"
 )
 
 const capture = "../../decode/xr/mdt/testdata/pmacct-801-iosxr-24.4-mdt-tcp-json.pcap"
@@ -183,4 +188,30 @@ func leafValue(l xr.Leaf) float64 {
 		}
 	}
 	return 0
+}
+
+// The real capture through the real pipeline: the TSDB store keeps every
+// sample (no two values of one series at one time, no invalid name).
+func TestRealCaptureIntoStore(t *testing.T) {
+	msgs := captureMessages(t)
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	board := status.NewBoard(nil)
+	table := records.NewTable(StateTable, records.Options{Now: func() int64 { return 1728034900000 }})
+	m := New(pipeline.New(st, nil, board), table, board, Options{})
+	for i, msg := range msgs {
+		if err := m.Write(context.Background(), router, msg, 1728034880000+int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := st.Stats()
+	if s.Rejected.Total() != 0 || s.SamplesAppended != 61459 {
+		t.Errorf("store appended %d, rejected %+v", s.SamplesAppended, s.Rejected)
+	}
+	if c := board.Snapshot().Counters[CounterSamples]; c != 61459 {
+		t.Errorf("%s = %d", CounterSamples, c)
+	}
 }
