@@ -2,6 +2,7 @@ package xrmap
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
@@ -541,7 +542,13 @@ func (m *Mapper) row(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *
 	promoted := sc.promo
 	rs := m.rowSet(sc, d, ps, msg, r, promoted)
 	if rs == nil {
-		sc.counts.seriesDropped += len(r.Content)
+		for i := range r.Content {
+			if numeric(r.Content[i].Kind) {
+				sc.counts.seriesDropped++
+			} else {
+				sc.counts.stateDropped++
+			}
+		}
 		return
 	}
 	plan := rs.find(r.Content)
@@ -613,24 +620,21 @@ func planFits(plan []step, content []xr.Leaf) bool {
 // rowSet finds or creates the identity of a row (under d.mu): nil when the
 // router has reached its series bound.
 func (m *Mapper) rowSet(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *xr.Row, promoted []int) *rowSet {
+	// Each part length-prefixed: names and values may hold any byte.
 	b := sc.ident[:0]
-	b = append(b, msg.Policy...)
-	b = append(b, 0)
-	b = append(b, msg.Subscription...)
-	b = append(b, 0)
+	b = appendPart(b, msg.Policy)
+	b = appendPart(b, msg.Subscription)
 	for i := range r.Keys {
 		k := &r.Keys[i]
-		b = append(b, k.Name...)
-		b = append(b, 0)
-		b = appendValue(b, k)
-		b = append(b, 0)
+		b = appendPart(b, k.Name)
+		sc.val = appendValue(sc.val[:0], k)
+		b = appendPart(b, sc.val)
 	}
 	for _, i := range promoted {
 		l := &r.Content[i]
-		b = append(b, l.Name...)
-		b = append(b, 0)
-		b = appendValue(b, l)
-		b = append(b, 0)
+		b = appendPart(b, l.Name)
+		sc.val = appendValue(sc.val[:0], l)
+		b = appendPart(b, sc.val)
 	}
 	sc.ident = b
 	if rs := ps.rows[string(b)]; rs != nil {
@@ -903,6 +907,11 @@ func indexText(i int32) string {
 		return smallIndex[i]
 	}
 	return strconv.Itoa(int(i))
+}
+
+func appendPart[S string | []byte](b []byte, s S) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // appendValue renders a key's value as its label text.

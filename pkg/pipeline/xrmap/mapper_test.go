@@ -767,3 +767,19 @@ func TestDevicesBounded(t *testing.T) {
 		t.Errorf("the wrong router was forgotten")
 	}
 }
+
+// Key values may hold any byte: two rows whose keys would read alike once
+// joined are still two identities.
+func TestKeyValuesWithSeparators(t *testing.T) {
+	e := newEnv(t, Options{})
+	s := func(n, v string) xr.Leaf { return xr.Leaf{Name: n, Kind: xr.LeafString, S: v} }
+	content := []xr.Leaf{{Name: "x", Kind: xr.LeafUint, U: 1}}
+	e.write(t, &xr.Message{Node: "r1", Path: "m:a", Rows: []xr.Row{
+		{TimestampMs: t0, Keys: []xr.Leaf{s("k", "v\x00\x01j\x01w")}, Content: content},
+		{TimestampMs: t0, Keys: []xr.Leaf{s("k", "v"), s("j", "w")}, Content: content},
+	}}, t0)
+	got := e.sink.samples()
+	if len(got) != 2 || got[0].Labels.Get("k") != "v\x00\x01j\x01w" || got[1].Labels.Get("j") != "w" {
+		t.Errorf("samples %v", got)
+	}
+}
