@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -95,8 +96,19 @@ func (g *grpcSender) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Close half-closes the stream and waits (a little) for the collector to
+// end it, so that messages still in flight are delivered rather than cut
+// off by cancelling the stream.
 func (g *grpcSender) Close() error {
-	g.stream.CloseSend()
+	if g.stream.CloseSend() == nil {
+		select {
+		case <-g.ended:
+		case <-time.After(closeWait):
+		}
+	}
 	g.cancel()
 	return g.cc.Close()
 }
+
+// closeWait bounds how long Close waits for the collector to end the stream.
+const closeWait = 5 * time.Second

@@ -249,13 +249,14 @@ func (r *Router) Run(ctx context.Context) error {
 		before := r.Totals().Messages
 		err := r.session(ctx)
 		r.mu.Lock()
-		if r.conn != nil {
-			r.conn.Close()
-			r.conn = nil
-		}
+		conn := r.conn
+		r.conn = nil
 		r.connected = false
 		sent := r.totals.Messages - before
 		r.mu.Unlock()
+		if conn != nil {
+			conn.Close() // a gRPC stream waits for the collector to end it
+		}
 		if err == nil || ctx.Err() != nil {
 			break
 		}
@@ -425,6 +426,9 @@ func (r *Router) send(g *Group, p *Path) error {
 		Rows: r.model.rows(p, r.cfg.Generation),
 	}
 	c.EndMs = c.StartMs + 1 + int64(len(c.Rows))/64
+	// Policy-driven messages carry the policy's name (JSON, compact) or
+	// nothing (KV), and never the group: the collector finds both in its
+	// copy of the policy file, by path, as the totals assume.
 	l := labelsOf{device: r.device, gen: r.cfg.Generation}
 	var err error
 	switch {
@@ -448,7 +452,7 @@ func (r *Router) send(g *Group, p *Path) error {
 		}
 		return r.write(l, c, false)
 	case r.cfg.Encoding == EncCompact:
-		l.path, l.policy = p.Schema, c.Policy
+		l.path, l.policy, l.subscription = p.Schema, c.Policy, g.Name
 		max := 0
 		if r.cfg.Transport == "udp" {
 			max = r.cfg.MaxDatagram
@@ -475,13 +479,13 @@ func (r *Router) send(g *Group, p *Path) error {
 		}
 		return nil
 	case r.cfg.Encoding == EncGPBKV:
-		l.path, l.subscription = p.PDT, g.Name
+		l.path, l.policy, l.subscription = p.PDT, c.Policy, g.Name
 		if r.payload, err = AppendPDTKV(r.payload[:0], c); err != nil {
 			return err
 		}
 		return r.writePDT(l, c, PDTGPBKV)
 	default:
-		l.path, l.policy = p.PDT, c.Policy
+		l.path, l.policy, l.subscription = p.PDT, c.Policy, g.Name
 		if r.payload, err = AppendPDTJSON(r.payload[:0], c, r.cfg.JSONKeys); err != nil {
 			return err
 		}

@@ -382,7 +382,7 @@ func TestKVDeviceIsTheSenderAddress(t *testing.T) {
 	tot := r.Totals()
 	n := 0
 	for _, s := range tot.Series {
-		if s.Labels["device"] != "127.0.0.1" || s.Labels["policy"] != "" {
+		if s.Labels["device"] != "127.0.0.1" || s.Labels["policy"] != "NetlensDemo" {
 			t.Fatalf("%+v", s)
 		}
 		n++

@@ -12,8 +12,10 @@ import (
 // and state are named by the contract's rule (MetricName, LabelName) with
 // the labels the collector can know from the wire: device (the router's
 // name, or for PDT key-value, which carries none, the sender's IP
-// address), path (as sent), policy (when the message carries it),
-// subscription (when it carries one) and one label per naming parameter.
+// address), path (as sent), policy and subscription (PDT: the policy's
+// name and the path's collection group, which the collector takes from its
+// copy of the policy file; MDT: the subscription the message names) and
+// one label per naming parameter.
 type Totals struct {
 	Connections uint64 // TCP connections made (1 for UDP)
 	Messages    uint64 // messages (UDP: datagrams; each carries one path's table)
