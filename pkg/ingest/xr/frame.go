@@ -67,20 +67,20 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 		r.count.resets.Add(1)
 		seen.encoding, seen.bytes = "", 0
 		dev := r.routers.deviceOf(remote.Addr())
-		r.routers.heard(dev, seen, false)
+		r.routers.heard(dev, seen)
 		return dev, nil
 	case wire.KindHeartbeat:
 		r.count.heartbeats.Add(1)
 		seen.encoding = ""
 		dev := r.routers.deviceOf(remote.Addr())
-		r.routers.heard(dev, seen, false)
+		r.routers.heard(dev, seen)
 		return dev, nil
 	}
 	cat := r.files.Load()
 	msgs, missing, err := r.decode(f, d, cat)
 	if err != nil {
 		dev := r.routers.deviceOf(remote.Addr())
-		r.routers.heard(dev, seen, false)
+		r.routers.heard(dev, seen)
 		reason := decodeReason(err)
 		r.drop(dev, seen.remote, reason, 1)
 		r.logEvery("decode-"+reason, "IOS XR message dropped", "router", dev, "remote", seen.remote, "transport", transport,
@@ -112,8 +112,7 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 		dev = r.routers.deviceOf(remote.Addr())
 	}
 	r.count.messages.Add(1)
-	r.routers.heard(dev, seen, true)
-	r.routers.learn(remote.Addr(), dev)
+	r.routers.decoded(dev, remote.Addr(), seen)
 	for _, p := range missing {
 		r.count.missingProto.Add(1)
 		r.routers.missingProto(dev, p)

@@ -78,17 +78,6 @@ func (t *routerTable) deviceOf(a netip.Addr) string {
 	return a.String()
 }
 
-func (t *routerTable) learn(a netip.Addr, dev string) {
-	t.mu.Lock()
-	if t.byAddr[a] != dev {
-		if len(t.byAddr) >= 2*maxRouters {
-			clear(t.byAddr)
-		}
-		t.byAddr[a] = dev
-	}
-	t.mu.Unlock()
-}
-
 // getLocked returns dev's row, making room for it when the table is full.
 func (t *routerTable) getLocked(dev string, nowMs int64) *router {
 	r := t.m[dev]
@@ -115,9 +104,29 @@ func addTo(set []string, s string) []string {
 	return append(set, s)
 }
 
-// heard records a frame of dev; decoded says it counts as a message.
-func (t *routerTable) heard(dev string, f seenFrame, decoded bool) {
+// decoded records a decoded message of dev, which is now the router of
+// address a.
+func (t *routerTable) decoded(dev string, a netip.Addr, f seenFrame) {
 	t.mu.Lock()
+	if t.byAddr[a] != dev {
+		if len(t.byAddr) >= 2*maxRouters {
+			clear(t.byAddr)
+		}
+		t.byAddr[a] = dev
+	}
+	t.heardLocked(dev, f, true)
+	t.mu.Unlock()
+}
+
+// heard records a frame of dev that was no message (reset, heartbeat,
+// refused).
+func (t *routerTable) heard(dev string, f seenFrame) {
+	t.mu.Lock()
+	t.heardLocked(dev, f, false)
+	t.mu.Unlock()
+}
+
+func (t *routerTable) heardLocked(dev string, f seenFrame, decoded bool) {
 	r := t.getLocked(dev, f.ms)
 	r.remote = f.remote
 	r.transports = addTo(r.transports, f.transport)
@@ -128,7 +137,6 @@ func (t *routerTable) heard(dev string, f seenFrame, decoded bool) {
 		r.messages++
 		r.bytes += f.bytes
 	}
-	t.mu.Unlock()
 }
 
 func (t *routerTable) drop(dev, remote, reason string, n uint64, nowMs int64) {

@@ -40,7 +40,7 @@ func (r *Receiver) readUDP(ctx context.Context) {
 			dev := r.routers.deviceOf(from.Addr())
 			reason := decodeReason(err)
 			r.logEvery("udp-"+reason, "IOS XR UDP datagram dropped", "router", dev, "remote", from, "error", err)
-			r.routers.heard(dev, seenFrame{transport: "udp", remote: from.String(), ms: r.nowMs()}, false)
+			r.routers.heard(dev, seenFrame{transport: "udp", remote: from.String(), ms: r.nowMs()})
 			r.drop(dev, from.String(), reason, 1)
 			continue
 		}
