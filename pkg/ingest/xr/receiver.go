@@ -308,13 +308,15 @@ func (r *Receiver) shutdown() {
 
 // drop counts one dropped thing receiver-wide and, when dev is not empty,
 // on the router's row.
+// The router's row is counted first, so whoever sees the receiver-wide
+// count sees the row's too.
 func (r *Receiver) drop(dev, remote, reason string, n uint64) {
-	r.dropMu.Lock()
-	r.drops[reason] += n
-	r.dropMu.Unlock()
 	if dev != "" {
 		r.routers.drop(dev, remote, reason, n, r.nowMs())
 	}
+	r.dropMu.Lock()
+	r.drops[reason] += n
+	r.dropMu.Unlock()
 }
 
 // Drops is the receiver-wide count of one drop reason.

@@ -29,20 +29,20 @@ func (r *Receiver) acceptTCP(ctx context.Context) {
 		}
 		from := tcpPeer(c)
 		if !r.Allowed(from.Addr()) {
-			c.Close()
 			r.notAllowed(from.Addr())
+			c.Close()
 			continue
 		}
 		r.connMu.Lock()
 		if r.stopping || len(r.conns) >= r.cfg.MaxConnections {
 			stopping := r.stopping
 			r.connMu.Unlock()
-			c.Close()
-			if !stopping {
+			if !stopping { // counted before the close, which the peer sees
 				r.logEvery("tcp-limit", "IOS XR TCP connection refused: too many connections", "remote", from, "limit", r.cfg.MaxConnections)
 				r.count.refusedLimit.Add(1)
 				r.drop(r.routers.deviceOf(from.Addr()), from.String(), DropConnLimit, 1)
 			}
+			c.Close()
 			continue
 		}
 		r.conns[c] = struct{}{}
