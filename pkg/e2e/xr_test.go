@@ -124,6 +124,13 @@ func (x *xrRouterRun) slopes() map[string]float64 {
 	return out
 }
 
+// xrPathEntry is an entry of GET xr/paths.
+type xrPathEntry struct {
+	Path, Policy, Group, Source string
+	PeriodSeconds               int64
+	Devices                     []string
+}
+
 // cell is a table cell as text, "" for null.
 func cell(f *data.Field, i int) string {
 	v, ok := f.ConcreteAt(i)
@@ -185,16 +192,10 @@ func TestBinaryServesSimulatedXR(t *testing.T) {
 	}
 
 	// The policy's paths are in the editor before any router sends.
-	var paths []struct {
-		Path, Policy, Group, Source string
-		PeriodSeconds               int64
-	}
+	var paths []xrPathEntry
 	p.resource(t, "xr/paths", &paths)
 	counters := xrsim.PathByID("counters")
-	if !slices.ContainsFunc(paths, func(x struct {
-		Path, Policy, Group, Source string
-		PeriodSeconds               int64
-	}) bool {
+	if !slices.ContainsFunc(paths, func(x xrPathEntry) bool {
 		return x.Path == counters.PDT && x.Source == "policy" && x.PeriodSeconds == 10
 	}) {
 		t.Fatalf("policy paths before data: %+v", paths)
@@ -302,6 +303,15 @@ func TestBinaryServesSimulatedXR(t *testing.T) {
 		if checked == 0 {
 			t.Errorf("router %s sent no interface states", r.device)
 		}
+	}
+
+	// The policy's counters path now has data from both policy-driven
+	// routers, the compact one's schema path included.
+	var merged []xrPathEntry
+	p.resource(t, "xr/paths", &merged)
+	i := slices.IndexFunc(merged, func(x xrPathEntry) bool { return x.Path == counters.PDT })
+	if i < 0 || merged[i].Source != "both" || strings.Join(merged[i].Devices, ",") != "pe-compact,pe-json" {
+		t.Errorf("counters path after data: %+v", merged)
 	}
 
 	// The routers are on the resource the editor lists them from, each

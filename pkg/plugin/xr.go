@@ -116,7 +116,10 @@ func (d *Datasource) xrRouters(x server.XRService) []server.XRRouter {
 
 // xrPaths merges the policies' paths with the paths data arrived for.
 // Policy-driven data names its policy and group (the message's
-// subscription), so it meets its policy entry on (policy, path); a path in
+// subscription), so it meets its policy entry on (policy, path), the path
+// without naming parameters (compact tables name the schema path,
+// RootOper.InfraStatistics.Interface.Latest.GenericCounters, where the
+// policy says Interface(*)); a path in
 // several groups of one policy meets the group the data names, else the
 // first. Model-driven data has no policy: its sensor paths are data only,
 // their subscription standing in for the group. The period is the group's;
@@ -135,7 +138,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 				}
 				byKey[k] = &xrPath{Path: p, Policy: pf.Name, Group: g.Name, PeriodSeconds: g.PeriodSeconds, Source: "policy", Devices: []string{}, Keys: []string{}}
 				order = append(order, k)
-				pp := [2]string{pf.Name, p}
+				pp := [2]string{pf.Name, bareSchemaPath(p)}
 				byPolicyPath[pp] = append(byPolicyPath[pp], k)
 			}
 		}
@@ -146,7 +149,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 		}
 		k := key{dp.Policy, dp.Subscription, dp.Path}
 		if dp.Policy != "" {
-			if cands := byPolicyPath[[2]string{dp.Policy, dp.Path}]; len(cands) > 0 {
+			if cands := byPolicyPath[[2]string{dp.Policy, bareSchemaPath(dp.Path)}]; len(cands) > 0 {
 				k = cands[0]
 				for _, c := range cands {
 					if c.group == dp.Subscription {
@@ -184,6 +187,29 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 		return cmp.Or(strings.Compare(a.Policy, b.Policy), strings.Compare(a.Group, b.Group), strings.Compare(a.Path, b.Path))
 	})
 	return out
+}
+
+// bareSchemaPath drops a policy path's naming parameters: "(*)",
+// "({'InstanceName': 'default'})", "([*])".
+func bareSchemaPath(p string) string {
+	if !strings.ContainsAny(p, "([") {
+		return p
+	}
+	var b strings.Builder
+	depth := 0
+	for _, c := range p {
+		switch c {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth = max(depth-1, 0)
+		default:
+			if depth == 0 {
+				b.WriteRune(c)
+			}
+		}
+	}
+	return b.String()
 }
 
 // xrLeaves lists a path's leaves; a restricted instance asking for every

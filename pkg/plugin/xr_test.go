@@ -67,6 +67,8 @@ func newFakeXR() *fakeXR {
 		paths: []server.XRDataPath{
 			{Device: "pe1", Path: ifCounters, Policy: "Basic", Subscription: "Interfaces", Encoding: "gpb-compact", LastSeenMs: now, Messages: 40, Rows: 4, Keys: []string{"interface_name"}, Leaves: 20},
 			{Device: "pe2", Path: mdtIf, Subscription: "sub1", Encoding: "gpbkv", LastSeenMs: now, Messages: 9, Rows: 4, Keys: []string{"interface_name"}, Leaves: 22},
+			// Compact tables name the schema path, without Interface(*).
+			{Device: "pe3", Path: "RootOper.InfraStatistics.Interface.Latest.DataRate", Policy: "Basic", Subscription: "Interfaces", Encoding: "gpb-compact", LastSeenMs: now, Messages: 3, Rows: 4, Keys: []string{"interface_name"}, Leaves: 12},
 		},
 		leaves: map[string][]server.XRLeaf{
 			"pe1 " + ifCounters: {counter, {Leaf: "PacketsReceived", Metric: "xr_generic_counters_packets_received", Kind: "counter", Type: "uint"}},
@@ -105,8 +107,8 @@ func TestXRPathsMergePoliciesWithWhatArrived(t *testing.T) {
 	if p := got["Basic|"+ifCounters]; p.Source != "both" || p.Group != "Interfaces" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe1" || p.Leaves != 20 || p.Keys[0] != "interface_name" {
 		t.Errorf("counters = %+v", p)
 	}
-	if p := got["Basic|"+ifRate]; p.Source != "policy" || p.PeriodSeconds != 30 || len(p.Devices) != 0 || p.Keys == nil {
-		t.Errorf("data rate (policy only) = %+v", p)
+	if p := got["Basic|"+ifRate]; p.Source != "both" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe3" || p.Leaves != 12 {
+		t.Errorf("data rate (policy, and compact data by schema path) = %+v", p)
 	}
 	if p := got["Basic|"+memSummary]; p.Source != "policy" || p.Group != "Memory" || p.PeriodSeconds != 300 {
 		t.Errorf("memory = %+v", p)
@@ -118,7 +120,7 @@ func TestXRPathsMergePoliciesWithWhatArrived(t *testing.T) {
 	// One router: the policies' paths still show, the other router's data not.
 	get(t, ds, "xr/paths", url.Values{"device": {"pe2"}}, &paths)
 	for _, p := range paths {
-		if p.Path == ifCounters && p.Source != "policy" {
+		if (p.Path == ifCounters || p.Path == ifRate) && (p.Source != "policy" || len(p.Devices) != 0 || p.Keys == nil) {
 			t.Errorf("pe2's view of %s = %+v", p.Path, p)
 		}
 	}
