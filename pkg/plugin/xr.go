@@ -28,6 +28,10 @@ type xrPath struct {
 	LastSeenMs    int64    `json:"lastSeenMs"`
 	Keys          []string `json:"keys"`
 	Leaves        int      `json:"leaves"`
+	// DataPaths are the spellings data arrived under, the series' path
+	// label: the policy path for JSON and key-value GPB, the schema path
+	// (no naming parameters) for compact GPB.
+	DataPaths []string `json:"dataPaths"`
 }
 
 func (d *Datasource) xrRoutes(mux *http.ServeMux) {
@@ -136,7 +140,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 				if _, dup := byKey[k]; dup {
 					continue
 				}
-				byKey[k] = &xrPath{Path: p, Policy: pf.Name, Group: g.Name, PeriodSeconds: g.PeriodSeconds, Source: "policy", Devices: []string{}, Keys: []string{}}
+				byKey[k] = &xrPath{Path: p, Policy: pf.Name, Group: g.Name, PeriodSeconds: g.PeriodSeconds, Source: "policy", Devices: []string{}, Keys: []string{}, DataPaths: []string{}}
 				order = append(order, k)
 				pp := [2]string{pf.Name, bareSchemaPath(p)}
 				byPolicyPath[pp] = append(byPolicyPath[pp], k)
@@ -160,7 +164,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 		}
 		e, ok := byKey[k]
 		if !ok {
-			e = &xrPath{Path: dp.Path, Policy: dp.Policy, Group: dp.Subscription, Source: "data", Devices: []string{}, Keys: []string{}}
+			e = &xrPath{Path: dp.Path, Policy: dp.Policy, Group: dp.Subscription, Source: "data", Devices: []string{}, Keys: []string{}, DataPaths: []string{}}
 			byKey[k] = e
 			order = append(order, k)
 		} else if e.Source == "policy" {
@@ -168,6 +172,9 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 		}
 		if !slices.Contains(e.Devices, dp.Device) {
 			e.Devices = append(e.Devices, dp.Device)
+		}
+		if !slices.Contains(e.DataPaths, dp.Path) {
+			e.DataPaths = append(e.DataPaths, dp.Path)
 		}
 		e.LastSeenMs = max(e.LastSeenMs, dp.LastSeenMs)
 		for _, k := range dp.Keys {
@@ -181,6 +188,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 	for _, k := range order {
 		e := byKey[k]
 		slices.Sort(e.Devices)
+		slices.Sort(e.DataPaths)
 		out = append(out, *e)
 	}
 	slices.SortFunc(out, func(a, b xrPath) int {
@@ -212,17 +220,30 @@ func bareSchemaPath(p string) string {
 	return b.String()
 }
 
-// xrLeaves lists a path's leaves; a restricted instance asking for every
-// device gets the union over the devices it may see.
+// xrLeaves lists a path's leaves: those of the path as given and of every
+// spelling data arrived under for it (a compact table's schema path for a
+// policy path), so the editor finds a leaf whatever encoding brought it.
+// A restricted instance asking for every device gets the union over the
+// devices it may see.
 func (d *Datasource) xrLeaves(x server.XRService, device, path string) []server.XRLeaf {
-	if device != "" || len(d.settings.Devices) == 0 {
-		return sortLeaves(nonNil(x.Leaves(device, path)))
+	devices := []string{device}
+	if device == "" && len(d.settings.Devices) > 0 {
+		devices = d.settings.Devices
 	}
+	bare := bareSchemaPath(path)
 	out := []server.XRLeaf{}
-	for _, dev := range d.settings.Devices {
-		for _, l := range x.Leaves(dev, path) {
-			if !slices.ContainsFunc(out, func(o server.XRLeaf) bool { return o.Leaf == l.Leaf }) {
-				out = append(out, l)
+	for _, dev := range devices {
+		spellings := []string{path}
+		for _, dp := range x.Paths(dev) {
+			if !slices.Contains(spellings, dp.Path) && bareSchemaPath(dp.Path) == bare {
+				spellings = append(spellings, dp.Path)
+			}
+		}
+		for _, sp := range spellings {
+			for _, l := range x.Leaves(dev, sp) {
+				if !slices.ContainsFunc(out, func(o server.XRLeaf) bool { return o.Leaf == l.Leaf }) {
+					out = append(out, l)
+				}
 			}
 		}
 	}

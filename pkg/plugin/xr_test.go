@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,25 @@ func (f *fakeXR) Routers() []server.XRRouter                { return f.routers }
 func (f *fakeXR) Policies() []server.XRPolicyFile           { return f.policies }
 func (f *fakeXR) Protos() []server.XRProtoFile              { return f.protos }
 func (f *fakeXR) SilentGroups(int64) []server.XRSilentGroup { return f.silent }
-func (f *fakeXR) Leaves(dev, path string) []server.XRLeaf   { return f.leaves[dev+" "+path] }
+
+// Leaves merges every router's for device "", as the mapper does.
+func (f *fakeXR) Leaves(dev, path string) []server.XRLeaf {
+	if dev != "" {
+		return f.leaves[dev+" "+path]
+	}
+	var out []server.XRLeaf
+	for k, ls := range f.leaves {
+		if strings.HasSuffix(k, " "+path) {
+			for _, l := range ls {
+				if !slices.ContainsFunc(out, func(o server.XRLeaf) bool { return o.Leaf == l.Leaf }) {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
 func (f *fakeXR) Paths(device string) []server.XRDataPath {
 	var out []server.XRDataPath
 	for _, p := range f.paths {
@@ -73,7 +92,7 @@ func newFakeXR() *fakeXR {
 		leaves: map[string][]server.XRLeaf{
 			"pe1 " + ifCounters: {counter, {Leaf: "PacketsReceived", Metric: "xr_generic_counters_packets_received", Kind: "counter", Type: "uint"}},
 			"pe2 " + ifCounters: {counter, {Leaf: "LastDiscontinuityTime", Metric: "xr_generic_counters_last_discontinuity_time", Kind: "gauge", Type: "uint"}},
-			" " + ifCounters:    {counter},
+			"pe3 RootOper.InfraStatistics.Interface.Latest.DataRate": {{Leaf: "InputDataRate", Metric: "xr_data_rate_input_data_rate", Kind: "gauge", Type: "uint"}},
 		},
 	}
 }
@@ -107,7 +126,8 @@ func TestXRPathsMergePoliciesWithWhatArrived(t *testing.T) {
 	if p := got["Basic|"+ifCounters]; p.Source != "both" || p.Group != "Interfaces" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe1" || p.Leaves != 20 || p.Keys[0] != "interface_name" {
 		t.Errorf("counters = %+v", p)
 	}
-	if p := got["Basic|"+ifRate]; p.Source != "both" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe3" || p.Leaves != 12 {
+	if p := got["Basic|"+ifRate]; p.Source != "both" || p.PeriodSeconds != 30 || len(p.Devices) != 1 || p.Devices[0] != "pe3" || p.Leaves != 12 ||
+		len(p.DataPaths) != 1 || p.DataPaths[0] != "RootOper.InfraStatistics.Interface.Latest.DataRate" {
 		t.Errorf("data rate (policy, and compact data by schema path) = %+v", p)
 	}
 	if p := got["Basic|"+memSummary]; p.Source != "policy" || p.Group != "Memory" || p.PeriodSeconds != 300 {
@@ -147,6 +167,11 @@ func TestXRLeavesRoutersAndFiles(t *testing.T) {
 	get(t, ds, "xr/leaves", url.Values{"path": {ifCounters}, "device": {"pe1"}}, &leaves)
 	if len(leaves) != 2 || leaves[0].Leaf != "BytesReceived" || leaves[0].Kind != "counter" || leaves[1].Metric != "xr_generic_counters_packets_received" {
 		t.Fatalf("pe1 leaves = %+v", leaves)
+	}
+	// A policy path finds the leaves that came under its compact spelling.
+	get(t, ds, "xr/leaves", url.Values{"path": {ifRate}}, &leaves)
+	if len(leaves) != 1 || leaves[0].Metric != "xr_data_rate_input_data_rate" {
+		t.Fatalf("leaves of %s = %+v", ifRate, leaves)
 	}
 	// A restricted instance gets the union over its own routers only.
 	restricted := instance(t, srv, `{"devices":["pe1","pe2"]}`)
