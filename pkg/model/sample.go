@@ -104,6 +104,9 @@ type Sample struct {
 	Kind        Kind
 	// Help is an optional one-line description shown by the editors.
 	Help string
+	// Slot, when set, is the producer's slot for this series (see
+	// SeriesSlot); nil costs the store its ordinary lookup.
+	Slot *SeriesSlot
 }
 
 // LabelsFromPairs builds sorted labels from name, value, name, value, ...;

@@ -31,6 +31,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/prometheus/prometheus/model/labels"
@@ -117,6 +118,9 @@ type Store struct {
 // and what the catalog already knows, so known series skip validation,
 // label building and the catalog.
 type cachedSeries struct {
+	// owner is the store that made it: a producer's slot may outlive a
+	// store (tests open several), and refs mean nothing to another.
+	owner   *Store
 	name    string
 	labels  model.Labels
 	lset    labels.Labels
@@ -250,12 +254,19 @@ func (s *Store) Append(ctx context.Context, samples []model.Sample) (pipeline.Ap
 
 	for i := range samples {
 		sm := &samples[i]
-		key := s.hashSample(&h, sm)
-		cs := s.lookup(key, sm)
+		// A producer's slot, when it holds this store's entry for this
+		// very series, spares the hash and the shared cache's lock.
+		cs := s.fromSlot(sm)
+		var key uint64
+		hashed := false
+		if cs == nil {
+			key, hashed = s.hashSample(&h, sm), true
+			cs = s.lookup(key, sm)
+		}
 		var err error
 		if cs == nil {
 			if err = validate(sm); err == nil {
-				cs = &cachedSeries{name: sm.Name, labels: sm.Labels, lset: buildLabels(b, sm)}
+				cs = &cachedSeries{owner: s, name: sm.Name, labels: sm.Labels, lset: buildLabels(b, sm)}
 			}
 		} else {
 			err = validateValue(sm)
@@ -284,7 +295,15 @@ func (s *Store) Append(ctx context.Context, samples []model.Sample) (pipeline.Ap
 				next.kind = sm.Kind
 			}
 			next.hasHelp = next.hasHelp || sm.Help != ""
+			if !hashed {
+				key = s.hashSample(&h, sm)
+			}
 			s.remember(key, &next)
+			if sm.Slot != nil {
+				sm.Slot.Store(&next)
+			}
+		} else if hashed && sm.Slot != nil {
+			sm.Slot.Store(cs)
 		}
 	}
 
@@ -333,15 +352,45 @@ func (s *Store) lookup(key uint64, sm *model.Sample) *cachedSeries {
 	s.cacheMu.Lock()
 	cs := s.cache[key]
 	s.cacheMu.Unlock()
-	if cs == nil || cs.name != sm.Name || len(cs.labels) != len(sm.Labels) {
+	if cs == nil || !cs.is(sm) {
 		return nil
 	}
-	for i := range cs.labels {
-		if cs.labels[i] != sm.Labels[i] {
-			return nil
-		}
+	return cs
+}
+
+// fromSlot returns the series sm's slot holds when it is this store's entry
+// for sm's name and labels: the check compares every label, which for a
+// producer that hands the same strings each time is a pointer comparison
+// per string.
+func (s *Store) fromSlot(sm *model.Sample) *cachedSeries {
+	if sm.Slot == nil {
+		return nil
+	}
+	cs, _ := sm.Slot.Load().(*cachedSeries)
+	if cs == nil || cs.owner != s || !cs.is(sm) {
+		return nil
 	}
 	return cs
+}
+
+// is says whether cs is the series of sm.
+func (cs *cachedSeries) is(sm *model.Sample) bool {
+	if !sameString(cs.name, sm.Name) || len(cs.labels) != len(sm.Labels) {
+		return false
+	}
+	for i := range cs.labels {
+		a, b := &cs.labels[i], &sm.Labels[i]
+		if !sameString(a.Name, b.Name) || !sameString(a.Value, b.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameString is a == b, without comparing bytes when both share them (the
+// cache's copy of a label set shares its strings with the producer's).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 func (s *Store) remember(key uint64, cs *cachedSeries) {

@@ -268,6 +268,9 @@ type seriesEntry struct {
 	name   string
 	labels model.Labels
 	kind   model.Kind
+	// slot is the store's entry for the series, kept here so the store
+	// skips its own lookup on every later sample.
+	slot model.SeriesSlot
 }
 
 // stateEntry is the change tracker of one string leaf: a hash of the value
@@ -577,7 +580,7 @@ func (m *Mapper) row(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *
 					v = 1
 				}
 			}
-			sc.samples = append(sc.samples, model.Sample{Name: se.name, Labels: se.labels, TimestampMs: ts, Value: v, Kind: se.kind})
+			sc.samples = append(sc.samples, model.Sample{Name: se.name, Labels: se.labels, TimestampMs: ts, Value: v, Kind: se.kind, Slot: &se.slot})
 			sc.counts.samples++
 		case actState:
 			m.stateLeaf(sc, d, ps, rs, st, msg, l, ts, nowMs)
