@@ -32,6 +32,9 @@ import {
   RecordKind,
   Source,
   StatusResponse,
+  XrLeaf,
+  XrPath,
+  XrRouter,
 } from './types';
 import { NetlensVariableSupport } from './variables';
 
@@ -245,6 +248,41 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return listOf<ExporterStatus>(r, 'exporters');
   }
 
+  // IOS XR: routers heard from, policy and sensor paths (from .policy
+  // files before data arrives), and each path's leaves.
+
+  /**
+   * The routers the XR receiver has heard from. The status page polls it
+   * and shows its own error, so Grafana's toast stays off; the editor says
+   * why too.
+   */
+  async getXrRouters(): Promise<XrRouter[]> {
+    const r = await this.getResource<unknown>('xr/routers', undefined, { showErrorAlert: false });
+    return listOf<XrRouter>(r, 'routers');
+  }
+
+  /** Policy paths and sensor paths, narrowed to what a router sent when device is given. */
+  async getXrPaths(device?: string): Promise<XrPath[]> {
+    const params: Record<string, string> = {};
+    const dev = oneRouter(device);
+    if (dev) {
+      params.device = dev;
+    }
+    const r = await this.getResource<unknown>('xr/paths', params, { showErrorAlert: false });
+    return listOf<XrPath>(r, 'paths');
+  }
+
+  /** The leaves of a path (of one router when device is given), numbers and strings. */
+  async getXrLeaves(path: string, device?: string): Promise<XrLeaf[]> {
+    const params: Record<string, string> = { path: getTemplateSrv().replace(path) };
+    const dev = oneRouter(device);
+    if (dev) {
+      params.device = dev;
+    }
+    const r = await this.getResource<unknown>('xr/leaves', params, { showErrorAlert: false });
+    return listOf<XrLeaf>(r, 'leaves');
+  }
+
   // Ad-hoc filters: FTD series labels and flow record fields, merged, so
   // one dashboard variable serves the FTD and the Flows overview alike. One
   // side failing (no records table yet) still leaves the other's keys.
@@ -325,6 +363,16 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async metricFindQuery(query: NetlensVariableQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
     return this.findVariableValues(query, options?.range);
   }
+}
+
+/**
+ * The router a device field names, variables replaced; undefined when it
+ * names none in particular: empty, a variable standing for several routers
+ * ({a,b}, All as .*), or one not defined here (the editor outside a dashboard).
+ */
+export function oneRouter(device: string | undefined): string | undefined {
+  const dev = device ? getTemplateSrv().replace(device) : '';
+  return dev && !/[{}|*$]/.test(dev) ? dev : undefined;
 }
 
 /** The record kind whose fields the ad-hoc filters offer. */

@@ -83,10 +83,10 @@ export const DEFAULT_QUERY: Partial<NetlensQuery> = {
   format: 'time_series',
 };
 
-/** Record schemas the collector stores; flows are the first. */
-export type RecordKind = 'ipfix_flow';
+/** Record schemas the collector stores: IPFIX flows, and IOS XR string leaves (states, descriptions). */
+export type RecordKind = 'ipfix_flow' | 'xr_state';
 
-export const RECORD_KINDS: RecordKind[] = ['ipfix_flow'];
+export const RECORD_KINDS: RecordKind[] = ['ipfix_flow', 'xr_state'];
 
 /**
  * Record filter operators (pkg/query Op*). Values are text as the editor
@@ -207,6 +207,8 @@ export interface StatusResponse {
   live?: Figures;
   /** Start-up problems of the plugin process (bad settings, a store that did not open). */
   problems?: string[];
+  /** The IOS XR section; enabled is false while the XR receiver is off. */
+  xr?: XrStatusSection;
 }
 
 /** Column types of a record table (records/fields). */
@@ -273,4 +275,78 @@ export interface NetlensVariableQuery {
   recordKind?: RecordKind;
   /** recordValues: the record field whose values are listed. */
   field?: string;
+}
+
+// IOS XR telemetry: the answers of GET xr/routers, xr/paths and xr/leaves
+// (notes/xr2-contracts.md, "HTTP resources") and the status page's section.
+
+/** One router the XR receiver heard from. */
+export interface XrRouter {
+  /** The device label: the router's node name, else its address. */
+  device: string;
+  /** Address and port the telemetry comes from. */
+  remote: string;
+  transports: string[];
+  /** Framing generations seen: policy-driven v1/v2, model-driven. */
+  generations: string[];
+  encodings: string[];
+  lastSeenMs: number;
+  messages: number;
+  bytes?: number;
+  /** Messages the receiver dropped, by reason. */
+  drops?: Record<string, number>;
+  /** Compact GPB rows skipped for want of their .proto, by policy path. */
+  missingProtos?: Record<string, number>;
+}
+
+/** Where a path is known from: a .policy file, arrived data, or both. */
+export type XrPathSource = 'policy' | 'data' | 'both';
+
+/** One policy path or sensor path as GET xr/paths lists it. */
+export interface XrPath {
+  path: string;
+  /** The policy (policy-driven), empty for model-driven sensor paths. */
+  policy: string;
+  /** The policy's collection group, or the model-driven subscription. */
+  group: string;
+  /** The group's cadence; 0 when only data knows the path. */
+  periodSeconds: number;
+  source: XrPathSource;
+  devices: string[];
+  lastSeenMs: number;
+  /** Naming parameters (keys) of the path's rows. */
+  keys: string[];
+  leaves: number;
+}
+
+export type XrLeafKind = 'counter' | 'gauge' | 'string';
+
+/** One leaf of a path: numbers are series named metric, strings xr_state records. */
+export interface XrLeaf {
+  leaf: string;
+  /** Empty for string leaves. */
+  metric: string;
+  kind: XrLeafKind;
+  type: string;
+}
+
+/** A policy group that sent nothing for three of its periods. */
+export interface XrSilentGroup {
+  /** Empty when no router ever sent the group. */
+  router: string;
+  policy: string;
+  group: string;
+  periodSeconds: number;
+  lastSeenMs: number;
+  sinceMs: number;
+}
+
+/** The status resource's XR section. */
+export interface XrStatusSection {
+  enabled: boolean;
+  routers?: XrRouter[];
+  drops?: number;
+  missingProtoRows?: number;
+  fileProblems?: number;
+  silentGroups?: XrSilentGroup[];
 }

@@ -19,9 +19,11 @@ export interface LabelFiltersProps {
   customLabels?: boolean;
   /** The label a new filter starts with. */
   newLabel?: string;
+  /** The operators offered; every PromQL one unless the backend takes fewer (records: = and !=). */
+  ops?: MatchOp[];
+  /** The field's title. */
+  title?: string;
 }
-
-const OP_OPTIONS: Array<ComboboxOption<MatchOp>> = MATCH_OPS.map((op) => ({ value: op }));
 
 /**
  * Label filters of a builder query: label, operator, value. Names and values
@@ -36,13 +38,16 @@ export function LabelFilters({
   loadValues,
   customLabels = true,
   newLabel = '',
+  ops = MATCH_OPS,
+  title = 'Label filters',
 }: LabelFiltersProps) {
   const styles = useStyles2(getStyles);
+  const opOptions: Array<ComboboxOption<MatchOp>> = ops.map((op) => ({ value: op }));
   const update = (i: number, m: Matcher) => onChange(matchers.map((old, j) => (j === i ? m : old)));
   const remove = (i: number) => onChange(matchers.filter((_, j) => j !== i));
 
   return (
-    <EditorField label="Label filters">
+    <EditorField label={title}>
       <Stack gap={1} direction="row" wrap="wrap" alignItems="flex-start">
         {matchers.map((m, i) => {
           const id = `${idPrefix}-filter-${i}`;
@@ -69,7 +74,7 @@ export function LabelFilters({
                 id={`${id}-op`}
                 width={8}
                 value={m.op}
-                options={OP_OPTIONS}
+                options={opOptions}
                 onChange={(v) => update(i, { ...m, op: v.value })}
               />
               <label htmlFor={`${id}-value`} className={styles.hidden}>

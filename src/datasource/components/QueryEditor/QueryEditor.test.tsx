@@ -183,9 +183,9 @@ describe('QueryEditor modes', () => {
     const { Harness, rec } = editorHarness(ds, {});
     render(<Harness />);
     await userEvent.click(screen.getByText('Cisco FTD'));
-    const xr = await screen.findByText('Cisco IOS XR');
-    expect(within(xr.closest('[role="option"]') as HTMLElement).getByText(/not received yet/)).toBeInTheDocument();
-    await userEvent.click(xr);
+    const int = await screen.findByText('INT');
+    expect(within(int.closest('[role="option"]') as HTMLElement).getByText(/not received yet/)).toBeInTheDocument();
+    await userEvent.click(int);
     expect(rec.changes).toEqual([]);
     expect(screen.getByRole('combobox', { name: 'Metric' })).toBeInTheDocument();
   });

@@ -18,6 +18,27 @@ const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
   { value: 'code', label: 'Code' },
 ];
 
+/** What a query built for one source carries that means nothing to another's builder. */
+const CLEARED: Partial<NetlensQuery> = {
+  expr: undefined,
+  family: undefined,
+  metric: undefined,
+  matchers: undefined,
+  rate: undefined,
+  aggregation: undefined,
+  groupBy: undefined,
+  instant: undefined,
+  eventTypes: undefined,
+  recordKind: undefined,
+  filters: undefined,
+  aggregates: undefined,
+  bucket: undefined,
+  topN: undefined,
+  other: undefined,
+  columns: undefined,
+  limit: undefined,
+};
+
 const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
   { value: 'time_series', label: 'Time series' },
   { value: 'table', label: 'Table' },
@@ -81,13 +102,23 @@ export function QueryEditor(props: Props) {
   };
 
   // A source that does not answer the query's kind (device events of IPFIX
-  // exporters, flow records of FTD) starts over as a series query.
+  // exporters, flow records of FTD, or records of another table) starts
+  // over as a series query. A builder that picks the kind itself (XR)
+  // starts from nothing: another source's metric and filters mean nothing
+  // to its router, path and leaf.
   const switchSource = (source: Source) => {
     if (source === query.source) {
       return;
     }
     setNotice(undefined);
-    change(kindsOf(source).includes(query.kind) ? { source } : { source, kind: 'series' });
+    const next = SOURCES[source];
+    if (next?.builderPicksKind || SOURCES[query.source]?.builderPicksKind) {
+      change({ ...CLEARED, source, kind: 'series', editorMode: 'builder', format: 'time_series' });
+      return;
+    }
+    const keep =
+      kindsOf(source).includes(query.kind) && (query.kind !== 'records' || next?.recordKind === query.recordKind);
+    change(keep ? { source } : { source, kind: 'series' });
   };
 
   const commitExpr = () => {
@@ -116,7 +147,7 @@ export function QueryEditor(props: Props) {
           options={SOURCE_OPTIONS}
           onChange={(v) => v.value && switchSource(v.value)}
         />
-        {Builder && section.kinds && section.kinds.length > 1 && (
+        {Builder && section.kinds && section.kinds.length > 1 && !section.builderPicksKind && (
           <RadioButtonGroup<QueryKind> options={section.kinds} value={kind} size="sm" onChange={switchKind} />
         )}
         <FlexItem grow={1} />
@@ -139,8 +170,11 @@ export function QueryEditor(props: Props) {
       {events && (
         <EventsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
       )}
-      {records && (
+      {records && !section.builderPicksKind && (
         <RecordsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
+      )}
+      {records && section.builderPicksKind && Builder && (
+        <Builder query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
       )}
       {notice && (
         <Alert severity="warning" title="" onRemove={() => setNotice(undefined)}>
@@ -165,7 +199,8 @@ export function QueryEditor(props: Props) {
           </>
         ) : (
           <Alert severity="info" title={`${section.label} is not received yet`}>
-            Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD and IPFIX can be queried.
+            Netlens does not collect {section.description.toLowerCase()} yet; only Cisco FTD, IPFIX and Cisco IOS XR can
+            be queried.
           </Alert>
         ))}
       {series && mode === 'code' && (

@@ -4,6 +4,7 @@ import { SelectableValue, TimeRange } from '@grafana/data';
 import type { DataSource } from '../../datasource';
 import { NetlensQuery, QueryKind, RecordKind, Source } from '../../types';
 import { FtdEditor } from '../FtdEditor/FtdEditor';
+import { XrEditor } from '../XrEditor/XrEditor';
 
 /** What every source's builder section receives. */
 export interface SourceEditorProps {
@@ -24,6 +25,12 @@ export interface SourceSection {
   kinds?: Array<SelectableValue<QueryKind>>;
   /** The record schema of the source's records queries. */
   recordKind?: RecordKind;
+  /**
+   * The builder also edits the source's records queries and picks the kind
+   * itself (an XR leaf decides: numbers are series, strings records), so the
+   * header offers no kind switch.
+   */
+  builderPicksKind?: boolean;
 }
 
 const SERIES: SelectableValue<QueryKind> = { value: 'series', label: 'Series' };
@@ -38,7 +45,14 @@ export const SOURCES: Record<Source, SourceSection> = {
     Builder: FtdEditor,
     kinds: [SERIES, { value: 'events', label: 'Device events', description: 'For annotations and tables' }],
   },
-  xr: { label: 'Cisco IOS XR', description: 'Model-driven telemetry' },
+  xr: {
+    label: 'Cisco IOS XR',
+    description: 'Policy-driven and model-driven telemetry',
+    Builder: XrEditor,
+    kinds: [SERIES, { value: 'records', label: 'States', description: 'String leaves: states, descriptions' }],
+    recordKind: 'xr_state',
+    builderPicksKind: true,
+  },
   int: { label: 'INT', description: 'Inband network telemetry reports' },
   ipfix: {
     label: 'IPFIX',
