@@ -18,6 +18,7 @@ import {
 import { errorText } from '../../errors';
 import { DeviceState, DeviceStatus, ERROR_CATEGORIES, Figures, ListenerStatus, SettingInfo } from '../../types';
 import { Exporters, isIPFIXListener } from './Exporters';
+import { isXRListener, Routers } from './Routers';
 import { cancelDeviceStream, StatusState } from './useStatus';
 
 const PLUGIN_ID = 'netlens-telemetry-datasource';
@@ -59,10 +60,12 @@ function cancellable(d: DeviceStatus): boolean {
 
 export function StatusPanel({ state }: { state: StatusState }) {
   const styles = useStyles2(getStyles);
-  const { status, error, loading, uid, refresh, exporters, exportersError } = state;
+  const { status, error, loading, uid, refresh, exporters, exportersError, routers, routersError } = state;
   // The IPFIX part shows once the collector has an IPFIX listener (bound or
   // not) or has heard from an exporter; an FTD-only collector goes without.
   const ipfix = (status?.listeners ?? []).some(isIPFIXListener) || (exporters ?? []).length > 0;
+  // Likewise the IOS XR part: the receiver is on, listens, or routers were heard.
+  const xr = Boolean(status?.xr?.enabled) || (status?.listeners ?? []).some(isXRListener) || (routers ?? []).length > 0;
   const onCancel =
     uid && canCancelStreams()
       ? async (id: string) => {
@@ -109,6 +112,21 @@ export function StatusPanel({ state }: { state: StatusState }) {
                 listeners={status.listeners ?? []}
                 exporters={exporters}
                 error={exportersError}
+                className={styles.table}
+              />
+            </ConfigSubSection>
+          )}
+          {xr && (
+            <ConfigSubSection
+              className={styles.subSection}
+              title="IOS XR routers"
+              description="Per router: transports, framing generations and encodings seen, messages, what the receiver dropped by reason, and compact GPB rows skipped for want of their .proto, by path."
+            >
+              <Routers
+                listeners={status.listeners ?? []}
+                routers={routers}
+                error={routersError}
+                silentGroups={status.xr?.silentGroups}
                 className={styles.table}
               />
             </ConfigSubSection>

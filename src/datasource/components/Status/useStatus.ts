@@ -3,7 +3,7 @@ import { getDataSourceSrv } from '@grafana/runtime';
 
 import type { DataSource } from '../../datasource';
 import { errorText } from '../../errors';
-import { ExporterStatus, StatusResponse } from '../../types';
+import { ExporterStatus, StatusResponse, XrRouter } from '../../types';
 
 export const STATUS_REFRESH_MS = 5000;
 
@@ -14,6 +14,10 @@ export interface StatusState {
   exporters?: ExporterStatus[];
   /** Why the exporters could not be read; the rest of the status may still be fine. */
   exportersError?: string;
+  /** IOS XR routers (GET xr/routers), read beside the status. */
+  routers?: XrRouter[];
+  /** Why the routers could not be read (the XR receiver is off, say). */
+  routersError?: string;
   loading: boolean;
   /** The data source the status was read through; actions call the same one. */
   uid?: string;
@@ -41,15 +45,21 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
         const ds = (await getDataSourceSrv().get({ uid })) as DataSource;
         // The exporters are their own resource: a collector without the
         // IPFIX receiver, or one that fails to list them, still has a status.
-        const [status, exporters] = await Promise.all([
+        // So are the XR routers.
+        const [status, exporters, routers] = await Promise.all([
           ds.getStatus(),
-          ds.getExporters().then(
-            (list) => ({ list, error: undefined }),
-            (err) => ({ list: undefined, error: errorText(err) })
-          ),
+          settle(ds.getExporters()),
+          settle(ds.getXrRouters()),
         ]);
         if (!cancelled) {
-          setState({ status, exporters: exporters.list, exportersError: exporters.error, loading: false });
+          setState({
+            status,
+            exporters: exporters.list,
+            exportersError: exporters.error,
+            routers: routers.list,
+            routersError: routers.error,
+            loading: false,
+          });
         }
       } catch (err) {
         if (!cancelled) {
@@ -69,6 +79,14 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
 
   const refresh = useCallback(() => reader.current?.(), []);
   return { ...state, uid, refresh };
+}
+
+/** A list read beside the status: its answer, or why it failed. */
+function settle<T>(p: Promise<T[]>): Promise<{ list?: T[]; error?: string }> {
+  return p.then(
+    (list) => ({ list, error: undefined }),
+    (err) => ({ list: undefined, error: errorText(err) })
+  );
 }
 
 /**
