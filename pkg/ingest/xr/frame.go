@@ -13,6 +13,7 @@ import (
 	"github.com/netlens/netlens/pkg/decode/xr/pdt"
 	"github.com/netlens/netlens/pkg/decode/xr/wire"
 	"github.com/netlens/netlens/pkg/model"
+	"github.com/netlens/netlens/pkg/pipeline/xrmap"
 	"github.com/netlens/netlens/pkg/status"
 )
 
@@ -22,6 +23,54 @@ import (
 type decoders struct {
 	mdt *mdt.Decoder
 	one [1]*xr.Message // backs the slice of a single decoded message
+	// w, when the Handler can batch (*xrmap.Mapper), holds the samples of
+	// the messages handled since the transport last called flush.
+	w *xrmap.Writer
+}
+
+// batcher is a Handler that can group one connection's messages into one
+// store commit per read (*xrmap.Mapper).
+type batcher interface {
+	NewWriter() *xrmap.Writer
+}
+
+// batching gives d a Writer when the Handler can batch; the transport
+// must then call flush after every read it handed over.
+func (r *Receiver) batching(d *decoders) {
+	if b, ok := r.h.(batcher); ok {
+		d.w = b.NewWriter()
+	}
+}
+
+// flush writes what d's Writer holds: called by a transport once it has
+// handed over everything one read held, before it waits for the next.
+func (r *Receiver) flush(ctx context.Context, d *decoders, remote string) {
+	if d.w == nil {
+		return
+	}
+	if err := d.w.Flush(ctx); err != nil {
+		r.handlerFailed(ctx, remote, "", err)
+	}
+}
+
+// handlerFailed counts and records what the Handler could not store: one
+// message, or every message of a batch a Writer failed to write.
+func (r *Receiver) handlerFailed(ctx context.Context, remote, path string, err error) {
+	dev, n := "", uint64(1)
+	var ns *xrmap.NotStoredError
+	if errors.As(err, &ns) {
+		dev, n = ns.Device.ID, uint64(ns.Messages)
+	}
+	ref := model.DeviceRef{Source: model.SourceXR, ID: dev, Remote: remote}
+	r.drop(dev, remote, DropHandler, n)
+	r.logEvery("handler", "IOS XR message not stored", "router", dev, "path", path, "messages", n, "error", err)
+	if ctx.Err() == nil {
+		what := "message of " + path
+		if path == "" {
+			what = fmt.Sprintf("%d messages", n)
+		}
+		r.board.Error(ref, status.CatBuffer, fmt.Errorf("%s not stored: %w", what, err))
+	}
 }
 
 func (r *Receiver) newDecoders() *decoders {
@@ -127,12 +176,18 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 			r.policyOf(cat, m, nowMs)
 		}
 		ref := model.DeviceRef{Source: model.SourceXR, ID: m.Node, Remote: seen.remote}
-		if err := r.h.Write(ctx, ref, m, nowMs); err != nil {
-			r.drop(m.Node, seen.remote, DropHandler, 1)
-			r.logEvery("handler", "IOS XR message not stored", "router", m.Node, "path", m.Path, "error", err)
-			if ctx.Err() == nil {
-				r.board.Error(ref, status.CatBuffer, fmt.Errorf("message of %s not stored: %w", m.Path, err))
+		var err error
+		if d.w != nil {
+			err = d.w.Write(ctx, ref, m, nowMs)
+		} else {
+			err = r.h.Write(ctx, ref, m, nowMs)
+		}
+		if err != nil {
+			var ns *xrmap.NotStoredError
+			if !errors.As(err, &ns) {
+				ns = &xrmap.NotStoredError{Device: ref, Messages: 1, Err: err}
 			}
+			r.handlerFailed(ctx, seen.remote, m.Path, ns)
 			if first == nil {
 				first = err
 			}

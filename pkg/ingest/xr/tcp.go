@@ -84,6 +84,9 @@ func (r *Receiver) serveTCP(ctx context.Context, c net.Conn, from netip.AddrPort
 		r.connMu.Unlock()
 	}()
 	d := r.newDecoders()
+	// One store commit per read rather than per message: see xrmap.Writer
+	// for why that keeps every guarantee (XR has no acknowledgement).
+	r.batching(d)
 	dev, fromStr := "", from.String()
 	emit := func(f wire.Frame) error {
 		if got, _ := r.handle(ctx, "tcp", from, fromStr, f, d); got != "" {
@@ -98,7 +101,11 @@ func (r *Receiver) serveTCP(ctx context.Context, c net.Conn, from netip.AddrPort
 		n, err := c.Read(buf)
 		if n > 0 {
 			r.count.tcpBytes.Add(uint64(n))
-			if ferr := wc.Feed(buf[:n], emit); ferr != nil {
+			ferr := wc.Feed(buf[:n], emit)
+			// What the read held is stored before the next read waits,
+			// and before a broken stream closes the connection.
+			r.flush(ctx, d, fromStr)
+			if ferr != nil {
 				r.framing(dev, from, wc.Generation(), ferr)
 				return
 			}

@@ -17,6 +17,9 @@ func (r *Receiver) readUDP(ctx context.Context) {
 	defer r.wg.Done()
 	buf := make([]byte, maxDatagram)
 	d := r.newDecoders()
+	// A datagram's messages (a compact GPB header may hold several tables)
+	// share one store commit.
+	r.batching(d)
 	for {
 		n, from, err := r.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -44,6 +47,8 @@ func (r *Receiver) readUDP(ctx context.Context) {
 			r.drop(dev, from.String(), reason, 1)
 			continue
 		}
-		r.handle(ctx, "udp", from, from.String(), f, d)
+		fromStr := from.String()
+		r.handle(ctx, "udp", from, fromStr, f, d)
+		r.flush(ctx, d, fromStr)
 	}
 }

@@ -156,7 +156,7 @@ type scratch struct {
 }
 
 type counts struct {
-	samples, stateRows, seriesDropped, stateDropped, refused, catalogDropped, colErrs int
+	stateRows, seriesDropped, stateDropped, refused, catalogDropped, colErrs int
 }
 
 // device is one router's state, under its own lock.
@@ -287,13 +287,28 @@ type stateEntry struct {
 // receivedMs is the clock: it stamps rows without a time and decides
 // refreshes. Safe for concurrent use by many connections.
 func (m *Mapper) Write(ctx context.Context, dev model.DeviceRef, msg *xr.Message, receivedMs int64) error {
+	sc := m.scratch.Get().(*scratch)
+	sc.samples = sc.samples[:0]
+	name := m.mapMessage(sc, dev, msg, receivedMs)
+	n := len(sc.samples)
+	err := m.store(ctx, sc, dev, receivedMs)
+	sc.release()
+	m.scratch.Put(sc)
+	if err != nil {
+		return fmt.Errorf("xr %s %s: %d samples not stored: %w", name, msg.Path, n, err)
+	}
+	return nil
+}
+
+// mapMessage maps msg: its samples are appended to sc.samples, its
+// xr_state rows written, and everything but the samples (counted once
+// stored) counted on the board. It returns the router's name.
+func (m *Mapper) mapMessage(sc *scratch, dev model.DeviceRef, msg *xr.Message, receivedMs int64) string {
 	name := msg.Node
 	if name == "" {
 		name = dev.ID
 	}
 	d := m.device(name, receivedMs)
-	sc := m.scratch.Get().(*scratch)
-	sc.samples = sc.samples[:0]
 	sc.counts = counts{}
 
 	d.mu.Lock()
@@ -318,36 +333,42 @@ func (m *Mapper) Write(ctx context.Context, dev model.DeviceRef, msg *xr.Message
 	if sc.counts.stateRows > 0 {
 		sc.app.Flush()
 	}
-	var err error
-	if len(sc.samples) > 0 {
-		sc.batch = model.Batch{Device: dev, Samples: sc.samples, ReceivedMs: receivedMs}
-		err = m.series.Write(ctx, &sc.batch)
-		sc.batch = model.Batch{}
+	m.count(dev, &sc.counts, errNow, refused)
+	return name
+}
+
+// store writes sc.samples as one batch (one store commit) and counts them
+// once the sink has them.
+func (m *Mapper) store(ctx context.Context, sc *scratch, dev model.DeviceRef, receivedMs int64) error {
+	if len(sc.samples) == 0 {
+		return nil
 	}
-	m.count(dev, &sc.counts, err == nil, errNow, refused)
-	n := len(sc.samples)
+	sc.batch = model.Batch{Device: dev, Samples: sc.samples, ReceivedMs: receivedMs}
+	err := m.series.Write(ctx, &sc.batch)
+	sc.batch = model.Batch{}
+	if err == nil && m.board != nil {
+		m.board.Add(CounterSamples, uint64(len(sc.samples)))
+	}
+	return err
+}
+
+// release empties the sample buffer, dropping it when one huge message
+// grew it: it must not stay pinned in the pool or a connection's writer.
+func (sc *scratch) release() {
+	sc.samples = sc.samples[:0]
 	if cap(sc.samples) > maxPooledSamples {
-		// one huge message must not pin its buffer in the pool
 		sc.samples = nil
 	}
-	m.scratch.Put(sc)
-	if err != nil {
-		return fmt.Errorf("xr %s %s: %d samples not stored: %w", name, msg.Path, n, err)
-	}
-	return nil
 }
 
 // count moves one message's figures to the board.
-func (m *Mapper) count(dev model.DeviceRef, c *counts, stored, errNow bool, refused string) {
+func (m *Mapper) count(dev model.DeviceRef, c *counts, errNow bool, refused string) {
 	b := m.board
 	if b == nil {
 		return
 	}
 	// The receiver records messages per router on the board (Batch); the
-	// mapper counts what became of their leaves.
-	if stored && c.samples > 0 {
-		b.Add(CounterSamples, uint64(c.samples))
-	}
+	// mapper counts what became of their leaves (samples once stored).
 	if c.stateRows > 0 {
 		b.Add(CounterStateRows, uint64(c.stateRows))
 	}
@@ -581,7 +602,6 @@ func (m *Mapper) row(sc *scratch, d *device, ps *pathState, msg *xr.Message, r *
 				}
 			}
 			sc.samples = append(sc.samples, model.Sample{Name: se.name, Labels: se.labels, TimestampMs: ts, Value: v, Kind: se.kind, Slot: &se.slot})
-			sc.counts.samples++
 		case actState:
 			m.stateLeaf(sc, d, ps, rs, st, msg, l, ts, nowMs)
 		case actDrop:
