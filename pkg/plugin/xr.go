@@ -147,13 +147,21 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 			}
 		}
 	}
+	// A fleet sends the same few paths from every router: each path's bare
+	// form is worked out once.
+	bare := map[string]string{}
 	for _, dp := range x.Paths(device) {
 		if !d.mayShowDevice(dp.Device) {
 			continue
 		}
 		k := key{dp.Policy, dp.Subscription, dp.Path}
 		if dp.Policy != "" {
-			if cands := byPolicyPath[[2]string{dp.Policy, bareSchemaPath(dp.Path)}]; len(cands) > 0 {
+			b, ok := bare[dp.Path]
+			if !ok {
+				b = bareSchemaPath(dp.Path)
+				bare[dp.Path] = b
+			}
+			if cands := byPolicyPath[[2]string{dp.Policy, b}]; len(cands) > 0 {
 				k = cands[0]
 				for _, c := range cands {
 					if c.group == dp.Subscription {
@@ -170,9 +178,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 		} else if e.Source == "policy" {
 			e.Source = "both"
 		}
-		if !slices.Contains(e.Devices, dp.Device) {
-			e.Devices = append(e.Devices, dp.Device)
-		}
+		e.Devices = append(e.Devices, dp.Device) // made unique below
 		if !slices.Contains(e.DataPaths, dp.Path) {
 			e.DataPaths = append(e.DataPaths, dp.Path)
 		}
@@ -188,6 +194,7 @@ func (d *Datasource) xrPaths(x server.XRService, device string) []xrPath {
 	for _, k := range order {
 		e := byKey[k]
 		slices.Sort(e.Devices)
+		e.Devices = slices.Compact(e.Devices)
 		slices.Sort(e.DataPaths)
 		out = append(out, *e)
 	}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -225,6 +226,23 @@ func TestXRHealthWarnings(t *testing.T) {
 		t.Errorf("pe2 has no trouble: %s", res.Message)
 	}
 
+	// The status page's XR section sums what health names one by one.
+	var st struct {
+		XR struct {
+			Enabled          bool
+			Routers          []server.XRRouter
+			Drops            uint64
+			MissingProtoRows uint64
+			FileProblems     int
+			SilentGroups     []server.XRSilentGroup
+			State            struct{ MaxBytes int64 }
+		} `json:"xr"`
+	}
+	get(t, instance(t, srv, `{}`), "status", nil, &st)
+	if x := st.XR; !x.Enabled || len(x.Routers) != 2 || x.Drops != 2 || x.MissingProtoRows != 7 || x.FileProblems != 1 || len(x.SilentGroups) != 1 || x.State.MaxBytes != 4<<20 {
+		t.Fatalf("status xr = %+v", st.XR)
+	}
+
 	// Many paths without a .proto: ten lines and a count of the rest.
 	x.routers[0].MissingProtos = map[string]uint64{}
 	for i := range 25 {
@@ -343,5 +361,41 @@ func TestXRStateLive(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The editor asks xr/paths whenever the router picker changes: a fleet
+// of 200 routers, each sending the 50 paths of 5 policies, merged with
+// those policies' paths.
+func BenchmarkXRPaths(b *testing.B) {
+	x := &fakeXR{}
+	for pi := range 5 {
+		pf := server.XRPolicyFile{File: fmt.Sprintf("P%d.policy", pi), Name: fmt.Sprintf("P%d", pi)}
+		for gi := range 2 {
+			g := server.XRGroup{Name: fmt.Sprintf("G%d", gi), PeriodSeconds: 30}
+			for k := range 5 {
+				g.Paths = append(g.Paths, fmt.Sprintf("RootOper.Bench%d.Item(*).Leaf%d", pi*10+gi*5+k, k))
+			}
+			pf.Groups = append(pf.Groups, g)
+		}
+		x.policies = append(x.policies, pf)
+	}
+	for r := range 200 {
+		for _, pf := range x.policies {
+			for _, g := range pf.Groups {
+				for _, p := range g.Paths {
+					x.paths = append(x.paths, server.XRDataPath{Device: fmt.Sprintf("pe%03d", r), Path: p, Policy: pf.Name, Subscription: g.Name,
+						LastSeenMs: int64(r), Keys: []string{"item_name"}, Leaves: 20})
+				}
+			}
+		}
+	}
+	ds := &Datasource{}
+	var out []xrPath
+	for b.Loop() {
+		out = ds.xrPaths(x, "")
+	}
+	if len(out) != 50 || len(out[0].Devices) != 200 {
+		b.Fatalf("%d paths, %d devices", len(out), len(out[0].Devices))
 	}
 }
