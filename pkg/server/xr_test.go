@@ -168,3 +168,38 @@ func TestRecordBudgets(t *testing.T) {
 		}
 	}
 }
+
+// Files the operator got wrong are named with their line: a .proto that
+// does not compile and a .policy with a period out of range.
+func TestXRFileProblemsNameFileAndLine(t *testing.T) {
+	policies, protos := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(policies, "Bad.policy"), []byte(`{"Name": "Bad", "CollectionGroups": {"G": {"Period": 2, "Paths": ["RootOper.A.B"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(protos, "bad.proto"), []byte("syntax = \"proto2\";\n\nmessage Row {\n  optional uint64 x = ;\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromEnv(env(map[string]string{
+		"GF_PLUGIN_DATA_DIR":              t.TempDir(),
+		"GF_PLUGIN_FTD_LISTEN_ADDRESS":    "off",
+		"GF_PLUGIN_XR_TCP_LISTEN_ADDRESS": "127.0.0.1:0",
+		"GF_PLUGIN_XR_POLICY_DIR":         policies,
+		"GF_PLUGIN_XR_PROTO_DIR":          protos,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(cfg, nil, log.NewNullLogger())
+	defer s.Shutdown(5 * time.Second)
+	if s.XR == nil {
+		t.Fatalf("XR did not start: %v", s.Problems)
+	}
+	pol := s.XR.Policies()
+	if len(pol) != 1 || pol[0].File != "Bad.policy" || len(pol[0].Problems) != 1 || pol[0].Problems[0].Reason != "bad_period" || !strings.Contains(pol[0].Problems[0].Where, "Period") {
+		t.Errorf("policies = %+v", pol)
+	}
+	pro := s.XR.Protos()
+	if len(pro) != 1 || pro[0].File != "bad.proto" || len(pro[0].Problems) != 1 || !strings.HasPrefix(pro[0].Problems[0].Where, "bad.proto:4:") {
+		t.Errorf("protos = %+v", pro)
+	}
+}
