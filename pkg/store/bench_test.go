@@ -45,9 +45,22 @@ func benchBatches() [][]model.Sample {
 // op is one 500-sample Append (one commit). Run it with
 //
 //	go test -run '^$' -bench BenchmarkAppend -benchmem ./pkg/store/
-func BenchmarkAppend(b *testing.B) {
+func BenchmarkAppend(b *testing.B) { benchAppend(b, false) }
+
+// BenchmarkAppendSlots is the same with a producer-owned slot per series
+// (model.SeriesSlot, as the XR mapper keeps them): no hash, no cache lock.
+func BenchmarkAppendSlots(b *testing.B) { benchAppend(b, true) }
+
+func benchAppend(b *testing.B, slots bool) {
 	s := openTest(b, Options{})
 	batches := benchBatches()
+	if slots {
+		for _, batch := range batches {
+			for i := range batch {
+				batch[i].Slot = new(model.SeriesSlot)
+			}
+		}
+	}
 	ctx := context.Background()
 	ts := t0.UnixMilli()
 	round := func() {
