@@ -279,11 +279,15 @@ func (d *Datasource) xrHealth(r *healthReport, now time.Time) {
 	var warn []string
 	routers := d.xrRouters(x)
 	for _, rt := range routers {
+		if rt.Stopped {
+			warn = append(warn, fmt.Sprintf("IOS XR router %s (%s) stopped sending; last seen %s",
+				rt.Device, rt.Remote, time.UnixMilli(rt.LastSeenMs).UTC().Format(time.RFC3339)))
+		}
 		if len(rt.Drops) > 0 {
 			warn = append(warn, fmt.Sprintf("IOS XR router %s (%s): the receiver dropped%s", rt.Device, rt.Remote, dropsText(rt.Drops)))
 		}
 	}
-	r.Warnings = append(r.Warnings, capLines(warn, "more IOS XR routers with drops")...)
+	r.Warnings = append(r.Warnings, capLines(warn, "more IOS XR routers stopped or with drops")...)
 
 	warn = warn[:0]
 	for _, rt := range routers {
@@ -324,7 +328,13 @@ func (d *Datasource) xrHealth(r *healthReport, now time.Time) {
 	}
 	r.Warnings = append(r.Warnings, capLines(warn, "more silent policy groups")...)
 
-	r.Notes = append(r.Notes, fmt.Sprintf("%d IOS XR routers seen, %d policy files, %d proto files", len(routers), len(policies), len(protos)))
+	sending := 0
+	for _, rt := range routers {
+		if !rt.Stopped {
+			sending++
+		}
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("%d of %d IOS XR routers sending, %d policy files, %d proto files", sending, len(routers), len(policies), len(protos)))
 	if d.srv.XRState != nil {
 		r.Notes = append(r.Notes, fmt.Sprintf("xr_state table holds %d records", d.srv.XRState.Stats().Rows))
 	}

@@ -74,6 +74,7 @@ func newFakeXR() *fakeXR {
 			{Device: "pe1", Remote: "192.0.2.1:40000", Transports: []string{"tcp"}, Generations: []string{"pdt-v2"}, Encodings: []string{"gpb-compact"},
 				LastSeenMs: now, Messages: 40, Drops: map[string]uint64{"bad_zlib": 2}, MissingProtos: map[string]uint64{memSummary: 7}},
 			{Device: "pe2", Remote: "192.0.2.2:50000", Transports: []string{"grpc"}, Generations: []string{"mdt"}, Encodings: []string{"gpbkv"}, LastSeenMs: now, Messages: 9},
+			{Device: "pe4", Remote: "192.0.2.4:50000", Transports: []string{"tcp"}, Generations: []string{"mdt"}, Encodings: []string{"json"}, LastSeenMs: 1_700_000_000_000, Messages: 3, Stopped: true},
 		},
 		policies: []server.XRPolicyFile{
 			{File: "Basic.policy", Name: "Basic", Groups: []server.XRGroup{
@@ -217,10 +218,14 @@ func TestXRHealthWarnings(t *testing.T) {
 		"compact GPB for " + memSummary + ", which no .proto in xr_proto_dir describes: 7 rows skipped",
 		"IOS XR policy file Broken.policy:4: bad_period: period 2 is outside 5..86400 s",
 		"IOS XR policy Basic group Memory (every 300s): router pe1 silent since",
+		"IOS XR router pe4 (192.0.2.4:50000) stopped sending; last seen 2023-11-14T22:13:20Z",
 	} {
 		if !strings.Contains(res.Message, want) {
 			t.Errorf("health lacks %q:\n%s", want, res.Message)
 		}
+	}
+	if notes := instance(t, srv, `{}`).health(time.Now()).Notes; !slices.Contains(notes, "2 of 3 IOS XR routers sending, 2 policy files, 1 proto files") {
+		t.Errorf("notes = %q", notes)
 	}
 	if strings.Contains(res.Message, "router pe2") {
 		t.Errorf("pe2 has no trouble: %s", res.Message)
@@ -239,7 +244,7 @@ func TestXRHealthWarnings(t *testing.T) {
 		} `json:"xr"`
 	}
 	get(t, instance(t, srv, `{}`), "status", nil, &st)
-	if x := st.XR; !x.Enabled || len(x.Routers) != 2 || x.Drops != 2 || x.MissingProtoRows != 7 || x.FileProblems != 1 || len(x.SilentGroups) != 1 || x.State.MaxBytes != 4<<20 {
+	if x := st.XR; !x.Enabled || len(x.Routers) != 3 || x.Drops != 2 || x.MissingProtoRows != 7 || x.FileProblems != 1 || len(x.SilentGroups) != 1 || x.State.MaxBytes != 4<<20 {
 		t.Fatalf("status xr = %+v", st.XR)
 	}
 

@@ -30,6 +30,7 @@ type XRRouter struct {
 	Transports  []string `json:"transports"`
 	Generations []string `json:"generations"`
 	Encodings   []string `json:"encodings"`
+	FirstSeenMs int64    `json:"firstSeenMs"`
 	LastSeenMs  int64    `json:"lastSeenMs"`
 	Messages    uint64   `json:"messages"`
 	Bytes       uint64   `json:"bytes"`
@@ -38,6 +39,9 @@ type XRRouter struct {
 	// MissingProtos counts compact GPB rows whose policy path has no .proto,
 	// by path: the rows were skipped, the connection kept.
 	MissingProtos map[string]uint64 `json:"missingProtos"`
+	// Stopped: silent past xr_router_timeout, or three periods of the
+	// slowest group it sends, whichever is longer.
+	Stopped bool `json:"stopped"`
 }
 
 // XRProblem is one thing wrong in a .policy or .proto file. Where is

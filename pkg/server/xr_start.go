@@ -111,8 +111,8 @@ func (x xrService) Routers() []XRRouter {
 	for i, r := range rs {
 		out[i] = XRRouter{
 			Device: r.Device, Remote: r.Remote, Transports: r.Transports, Generations: r.Generations,
-			Encodings: r.Encodings, LastSeenMs: r.LastSeenMs, Messages: r.Messages, Bytes: r.Bytes,
-			Drops: r.Drops, MissingProtos: r.MissingProtos,
+			Encodings: r.Encodings, FirstSeenMs: r.FirstSeenMs, LastSeenMs: r.LastSeenMs, Messages: r.Messages, Bytes: r.Bytes,
+			Drops: r.Drops, MissingProtos: r.MissingProtos, Stopped: r.Stopped,
 		}
 	}
 	return out
