@@ -1,5 +1,6 @@
 import { ExporterStatus, MetricInfo, RecordFieldInfo, StatusResponse } from '../types';
 import type { ResourceHandler } from './fakeDataSource';
+import { xrHandler } from './xrFixtures';
 
 // A backend as a firewall pair in production would answer it: the visual
 // harness (tests/visual) renders the editors against these answers, so the
@@ -282,6 +283,10 @@ export const demoHandler: ResourceHandler = (path, params) => {
       return (FLOW_VALUES[String(params.field)] ?? []).filter((v) => v.startsWith(String(params.prefix ?? '')));
     case 'ipfix/exporters':
       return DEMO_EXPORTERS;
+    case 'xr/routers':
+    case 'xr/paths':
+    case 'xr/leaves':
+      return xrHandler(path, params);
     case 'catalog/labels': {
       if (params.source === 'ipfix') {
         return { labels: Object.keys(IPFIX_LABELS) };

@@ -73,7 +73,7 @@ describe('IOS XR routers in the status', () => {
     expect(within(edge).getByText('too_large: 1')).toBeInTheDocument();
     expect(within(edge).getByText(`${XR_MEMORY}: 12`)).toBeInTheDocument();
     expect(within(edge).getByText('tcp, udp')).toBeInTheDocument();
-    expect(within(edge).getByText('pdt-v1, mdt')).toBeInTheDocument();
+    expect(within(edge).getByText('mdt, pdt_udp')).toBeInTheDocument();
     expect(within(core).getByText('48,211')).toBeInTheDocument();
     expect(within(core).getAllByText('none')).toHaveLength(2);
   });

@@ -1,4 +1,4 @@
-import { cadence, labelName, matchersAsFilters, selectionOf } from './xrQuery';
+import { cadence, labelName, matchersAsFilters, selectionOf, stateColumns } from './xrQuery';
 
 describe('labelName', () => {
   it('follows the contract: both spellings of a key give one label, reserved names get key_', () => {
@@ -49,5 +49,19 @@ describe('selectionOf', () => {
         ],
       })
     ).toEqual({ device: undefined, path: 'RootOper.MemorySummary.Node(*).Summary', metric: 'xr_summary_ram_memory' });
+  });
+});
+
+describe('stateColumns', () => {
+  it('lists time, the router unless one is chosen, the keys as xr_state names them, and the value', () => {
+    expect(stateColumns({}, ['interface_name'])).toEqual(['time', 'device', 'interface_name', 'value']);
+    expect(stateColumns({ device: 'xr-core-1' }, ['instance_name', 'neighbor_address'])).toEqual([
+      'time',
+      'instance_name',
+      'neighbor_address',
+      'value',
+    ]);
+    // The mapper prefixes a key that would take one of the table's own column names.
+    expect(stateColumns({ device: 'r' }, ['name', 'value'])).toEqual(['time', 'name', 'key_value', 'value']);
   });
 });

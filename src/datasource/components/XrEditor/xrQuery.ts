@@ -147,7 +147,9 @@ const SERIES_FIELDS: Partial<NetlensQuery> = {
  * not about one, the path's keys (interface_name, ...), and the value.
  */
 export function stateColumns(sel: XrSelection, keyLabels: string[]): string[] {
-  return ['time', ...(sel.device ? [] : ['device']), ...keyLabels, 'value'];
+  // A key named like one of xr_state's own columns has key_ in front there.
+  const columns = keyLabels.map((k) => (['time', 'leaf', 'value'].includes(k) ? `key_${k}` : k));
+  return ['time', ...(sel.device ? [] : ['device']), ...columns, 'value'];
 }
 
 /** The change that makes the query show this leaf, keeping router, path and key filters. */
