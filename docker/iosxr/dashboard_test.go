@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -812,5 +813,62 @@ func TestGrafanaIniXRFoldersLoad(t *testing.T) {
 				t.Errorf("no .proto describes %s", p.PDT)
 			}
 		}
+	}
+}
+
+// The compose file publishes the ports grafana.ini has the XR receiver
+// listen on (TCP and UDP for policy-driven telemetry and model-driven TCP
+// dial-out, TCP for gRPC dial-out), and each xr-sim service sends to the
+// one its transport uses, after Grafana is up.
+func TestComposePublishesTheXRPortsTheSimulatorsUse(t *testing.T) {
+	var c struct {
+		Services map[string]struct {
+			Command   []string `yaml:"command"`
+			Ports     []string `yaml:"ports"`
+			DependsOn map[string]struct {
+				Condition string `yaml:"condition"`
+			} `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(read(t, "docker-compose.yaml"), &c); err != nil {
+		t.Fatal(err)
+	}
+	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	port := func(k string) string {
+		_, p, err := net.SplitHostPort(keys[k])
+		if err != nil {
+			t.Fatalf("%s = %q: %v", k, keys[k], err)
+		}
+		return p
+	}
+	tcp, udp, grpc := port("xr_tcp_listen_address"), port("xr_udp_listen_address"), port("xr_grpc_listen_address")
+	ports := c.Services["grafana"].Ports
+	for _, want := range []string{tcp + ":" + tcp + "/tcp", udp + ":" + udp + "/udp", grpc + ":" + grpc + "/tcp"} {
+		if !slices.Contains(ports, want) && !slices.Contains(ports, strings.TrimSuffix(want, "/tcp")) {
+			t.Errorf("grafana does not publish %s (ports %v)", want, ports)
+		}
+	}
+	sims := 0
+	for name, s := range c.Services {
+		if len(s.Command) == 0 || s.Command[0] != "xr" {
+			continue
+		}
+		sims++
+		want := "-target=grafana:" + tcp
+		if slices.Contains(s.Command, "-transport=udp") {
+			want = "-target=grafana:" + udp
+		}
+		if slices.Contains(s.Command, "-transport=grpc") {
+			want = "-target=grafana:" + grpc
+		}
+		if !slices.Contains(s.Command, want) {
+			t.Errorf("%s does not send to %s: %v", name, want, s.Command)
+		}
+		if s.DependsOn["grafana"].Condition != "service_healthy" {
+			t.Errorf("%s must wait until Grafana (and so the collector) is up", name)
+		}
+	}
+	if sims == 0 {
+		t.Error("no xr-sim service")
 	}
 }
