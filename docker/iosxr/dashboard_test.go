@@ -780,6 +780,82 @@ func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
 	if targets == 0 {
 		t.Fatal("the dashboard has no targets")
 	}
+
+	// The provisioned XR alert rules' queries, as the alerting engine
+	// sends them, on the same routers: every group of the demo policy has
+	// its silence (none silent: each was just sent), and nothing dropped.
+	t.Run("alerts", func(t *testing.T) { d.checkAlertRules(t) })
+}
+
+func (d *demo) checkAlertRules(t *testing.T) {
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				UID  string `yaml:"uid"`
+				Data []struct {
+					RefID         string         `yaml:"refId"`
+					DatasourceUID string         `yaml:"datasourceUid"`
+					Model         map[string]any `yaml:"model"`
+				} `yaml:"data"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(read(t, "provisioning/alerting/netlens-xr.yaml"), &f); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{"netlens-xr-group-silent": {}, "netlens-xr-router-drops": {}}
+	for _, g := range xrsim.Demo().Groups {
+		want["netlens-xr-group-silent"][groupKey(map[string]string{"policy": xrsim.Demo().Name, "group": g.Name}, []string{"policy", "group"})] = true
+	}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			exp, known := want[r.UID]
+			if !known {
+				t.Errorf("rule %s: this test does not know what it should find", r.UID)
+				continue
+			}
+			delete(want, r.UID)
+			for _, q := range r.Data {
+				if q.DatasourceUID != "netlens" {
+					continue
+				}
+				js, err := json.Marshal(q.Model)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var nq query.Query
+				if err := json.Unmarshal(js, &nq); err != nil {
+					t.Fatal(err)
+				}
+				res := d.run(t, nq)
+				if res.Error != nil {
+					t.Errorf("rule %s: %v", r.UID, res.Error)
+					continue
+				}
+				got := map[string]bool{}
+				for _, fr := range res.Frames {
+					for _, fl := range fr.Fields {
+						if fl.Type().Time() || fl.Len() == 0 {
+							continue
+						}
+						got[groupKey(fl.Labels, []string{"policy", "group"})] = true
+						if x, ok := fl.ConcreteAt(fl.Len() - 1); ok && r.UID == "netlens-xr-group-silent" && (math.IsNaN(x.(float64)) || x.(float64) >= 3) {
+							t.Errorf("rule %s: %v is silent for %v periods right after it was sent", r.UID, fl.Labels, x)
+						}
+					}
+				}
+				if r.UID == "netlens-xr-router-drops" && len(got) > 0 {
+					t.Errorf("rule %s: drops %v, the simulated routers send nothing to drop", r.UID, slices.Sorted(maps.Keys(got)))
+				}
+				if r.UID == "netlens-xr-group-silent" && !maps.Equal(got, exp) {
+					t.Errorf("rule %s: series %v, want %v", r.UID, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(exp)))
+				}
+			}
+		}
+	}
+	for uid := range want {
+		t.Errorf("rule %s is not provisioned", uid)
+	}
 }
 
 // The XR folders grafana.ini names ship with the image (it copies
