@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,6 +178,16 @@ func byLabel(t *testing.T, res *backend.QueryDataResponse, label string) map[str
 func TestBinaryServesSimulatedXR(t *testing.T) {
 	dir := t.TempDir()
 	prov := filepath.Join("..", "..", "provisioning", "xr")
+	// The provisioned .proto files but the memory summary's, as an
+	// operator who forgot one: that router's memory tables are skipped,
+	// counted, and named in health, and the rest of its data flows.
+	protos := filepath.Join(dir, "protos")
+	if err := os.CopyFS(protos, os.DirFS(filepath.Join(prov, "protos"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(protos, xrsim.PathByID("memory").ProtoFile)); err != nil {
+		t.Fatal(err)
+	}
 	p := startPlugin(t, map[string]string{
 		"GF_PLUGIN_DATA_DIR":               filepath.Join(dir, "data"),
 		"GF_PLUGIN_FTD_LISTEN_ADDRESS":     "off",
@@ -184,7 +195,7 @@ func TestBinaryServesSimulatedXR(t *testing.T) {
 		"GF_PLUGIN_XR_UDP_LISTEN_ADDRESS":  "127.0.0.1:0",
 		"GF_PLUGIN_XR_GRPC_LISTEN_ADDRESS": "127.0.0.1:0",
 		"GF_PLUGIN_XR_POLICY_DIR":          filepath.Join(prov, "policies"),
-		"GF_PLUGIN_XR_PROTO_DIR":           filepath.Join(prov, "protos"),
+		"GF_PLUGIN_XR_PROTO_DIR":           protos,
 	})
 	tcp, udp, grpc := p.listener(t, "xr-tcp"), p.listener(t, "xr-udp"), p.listener(t, "xr-grpc")
 	if h := p.checkHealth(t); h.Status != backend.HealthStatusOk {
@@ -317,9 +328,10 @@ func TestBinaryServesSimulatedXR(t *testing.T) {
 	// The routers are on the resource the editor lists them from, each
 	// with its transport.
 	var listed []struct {
-		Device     string
-		Transports []string
-		Messages   uint64
+		Device        string
+		Transports    []string
+		Messages      uint64
+		MissingProtos map[string]uint64
 	}
 	p.resource(t, "xr/routers", &listed)
 	transports := map[string]string{}
@@ -371,7 +383,14 @@ func TestBinaryServesSimulatedXR(t *testing.T) {
 	if v, ok := pushed.Fields[1].ConcreteAt(0); !ok || v.(float64) <= 0 {
 		t.Fatalf("pushed %v", pushed.Fields[1].At(0))
 	}
-	if h := p.checkHealth(t); h.Status != backend.HealthStatusOk {
+	memory := xrsim.PathByID("memory").Schema
+	h := p.checkHealth(t)
+	if h.Status != backend.HealthStatusOk || !strings.Contains(h.Message, "IOS XR router pe-compact sends compact GPB for "+memory+", which no .proto in xr_proto_dir describes") {
 		t.Fatalf("health after the routers = %v: %s", h.Status, h.Message)
+	}
+	for _, l := range listed {
+		if (l.MissingProtos[memory] > 0) != (l.Device == "pe-compact") {
+			t.Errorf("router %s: missing protos %v", l.Device, l.MissingProtos)
+		}
 	}
 }
