@@ -40,6 +40,8 @@ function metricName(path: string, leaf: string): string {
 
 interface XrPathSpec {
   pdt: string;
+  /** The compact GPB schema path: routers sending compact GPB name their tables so. */
+  schema: string;
   mdt: string;
   /** Key labels of the path's rows. */
   keys: string[];
@@ -52,6 +54,7 @@ interface XrPathSpec {
 const PATHS: Record<string, XrPathSpec> = {
   counters: {
     pdt: 'RootOper.InfraStatistics.Interface(*).Latest.GenericCounters',
+    schema: 'RootOper.InfraStatistics.Interface.Latest.GenericCounters',
     mdt: 'Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface/latest/generic-counters',
     keys: ['interface_name'],
     numbers: [
@@ -68,6 +71,7 @@ const PATHS: Record<string, XrPathSpec> = {
   },
   rates: {
     pdt: 'RootOper.InfraStatistics.Interface(*).Latest.DataRate',
+    schema: 'RootOper.InfraStatistics.Interface.Latest.DataRate',
     mdt: 'Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface/latest/data-rate',
     keys: ['interface_name'],
     numbers: [
@@ -78,6 +82,7 @@ const PATHS: Record<string, XrPathSpec> = {
   },
   interfaces: {
     pdt: 'RootOper.Interfaces.Interface(*)',
+    schema: 'RootOper.Interfaces.Interface',
     mdt: 'Cisco-IOS-XR-pfi-im-cmd-oper:interfaces/interface-xr/interface',
     keys: ['interface_name'],
     numbers: [],
@@ -88,6 +93,7 @@ const PATHS: Record<string, XrPathSpec> = {
   },
   memory: {
     pdt: 'RootOper.MemorySummary.Node(*).Summary',
+    schema: 'RootOper.MemorySummary.Node.Summary',
     mdt: 'Cisco-IOS-XR-nto-misc-oper:memory-summary/nodes/node/summary',
     keys: ['node_name'],
     numbers: [
@@ -99,6 +105,7 @@ const PATHS: Record<string, XrPathSpec> = {
   },
   bgp: {
     pdt: "RootOper.BGP.Instance({'InstanceName': 'default'}).InstanceActive.DefaultVRF.Neighbor([*])",
+    schema: 'RootOper.BGP.Instance.InstanceActive.DefaultVRF.Neighbor',
     mdt: 'Cisco-IOS-XR-ipv4-bgp-oper:bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor',
     keys: ['instance_name', 'neighbor_address'],
     numbers: [
@@ -114,6 +121,7 @@ const PATHS: Record<string, XrPathSpec> = {
   },
   inventory: {
     pdt: 'RootOper.PlatformInventory.Rack(*).Attributes.BasicInfo',
+    schema: 'RootOper.PlatformInventory.Rack.Attributes.BasicInfo',
     mdt: 'Cisco-IOS-XR-invmgr-oper:inventory/racks/rack/attributes/basic-info',
     // The rack's key is RackName policy-driven and name model-driven.
     keys: ['rack_name', 'name'],
@@ -126,7 +134,9 @@ const PATHS: Record<string, XrPathSpec> = {
 const HEALTH: Record<string, { counter: boolean; labels: string[] }> = {
   xr_router_messages_total: { counter: true, labels: ['device'] },
   xr_router_drops_total: { counter: true, labels: ['device', 'reason'] },
-  xr_group_silence_seconds: { counter: false, labels: ['device', 'policy', 'group'] },
+  xr_router_silence_seconds: { counter: false, labels: ['device'] },
+  // Since any router last sent a group: not per router.
+  xr_group_silence_seconds: { counter: false, labels: ['policy', 'group'] },
 };
 
 /** Every series the dashboard may ask for, with its labels and whether it is a counter. */
@@ -193,6 +203,7 @@ describe('the naming rule the dashboard relies on', () => {
     for (const p of Object.values(PATHS)) {
       for (const [pdt, mdt] of p.numbers) {
         expect(metricName(p.mdt, mdt)).toBe(metricName(p.pdt, pdt));
+        expect(metricName(p.schema, pdt)).toBe(metricName(p.pdt, pdt));
       }
     }
     expect(metricName(PATHS.counters.pdt, 'BytesReceived')).toBe('xr_generic_counters_bytes_received');
@@ -327,10 +338,16 @@ describe('IOS XR dashboard', () => {
         expect({ panel: t.panel, leaf: v, known: Boolean(pair) }).toEqual({ panel: t.panel, leaf: v, known: true });
         expect(leaf?.values).toEqual(expect.arrayContaining(pair!));
       }
-      // Each path filter names known paths; over one panel's queries, both kinds.
+      // Each path filter names known paths, a policy path with its compact
+      // schema spelling; over one panel's queries, policy- and model-driven.
       const path = t.filters?.find((f) => f.field === 'path');
       expect(path).toBeDefined();
-      const all = Object.values(PATHS).flatMap((p) => [p.pdt, p.mdt]);
+      const all = Object.values(PATHS).flatMap((p) => [p.pdt, p.schema, p.mdt]);
+      for (const p of Object.values(PATHS)) {
+        if (path!.values.includes(p.pdt)) {
+          expect({ panel: t.panel, schema: path!.values.includes(p.schema) }).toEqual({ panel: t.panel, schema: true });
+        }
+      }
       for (const v of path!.values) {
         if (v.startsWith('Cisco-IOS-XR-pfi-im-cmd-oper:interfaces/')) {
           continue; // the two MDT interface models (interface-xr and interfaces) both carry state
@@ -376,9 +393,12 @@ describe('IOS XR dashboard', () => {
     const defined = vars.map((v) => v.name);
     expect([...used].sort()).toEqual([...defined].sort());
 
-    // Every query of a router's data follows $router; health series too.
+    // Every query of a router's data follows $router; health series too,
+    // but for group silence, which is not per router.
     for (const t of targets) {
-      if (t.kind === 'records') {
+      if (t.metric === 'xr_group_silence_seconds') {
+        expect(t.matchers ?? []).toEqual([]);
+      } else if (t.kind === 'records') {
         expect(t.filters).toContainEqual({ field: 'device', op: 'in', values: ['$router'] });
       } else if (t.editorMode === 'code') {
         expect(t.expr).toContain('device=~"$router"');
@@ -416,5 +436,6 @@ describe('IOS XR dashboard', () => {
     expect(metrics('Messages/s per router')).toEqual(['xr_router_messages_total']);
     expect(byTitle['Drops/s by reason']?.targets?.[0].groupBy).toEqual(['device', 'reason']);
     expect(metrics('Policy group silence')).toEqual(['xr_group_silence_seconds']);
+    expect(metrics('Silence per router')).toEqual(['xr_router_silence_seconds']);
   });
 });
