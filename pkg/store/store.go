@@ -257,11 +257,13 @@ func (s *Store) Append(ctx context.Context, samples []model.Sample) (pipeline.Ap
 		// A producer's slot, when it holds this store's entry for this
 		// very series, spares the hash and the shared cache's lock.
 		cs := s.fromSlot(sm)
+		hashed := cs == nil
 		var key uint64
-		hashed := false
-		if cs == nil {
-			key, hashed = s.hashSample(&h, sm), true
-			cs = s.lookup(key, sm)
+		var cached *cachedSeries // found by hash, for the slot
+		if hashed {
+			key = s.hashSample(&h, sm)
+			cached = s.lookup(key, sm)
+			cs = cached
 		}
 		var err error
 		if cs == nil {
@@ -302,8 +304,10 @@ func (s *Store) Append(ctx context.Context, samples []model.Sample) (pipeline.Ap
 			if sm.Slot != nil {
 				sm.Slot.Store(&next)
 			}
-		} else if hashed && sm.Slot != nil {
-			sm.Slot.Store(cs)
+		} else if cached != nil && sm.Slot != nil {
+			// (cached, not cs: a series new to the cache stays off the
+			// heap until remember's copy.)
+			sm.Slot.Store(cached)
 		}
 	}
 

@@ -59,5 +59,12 @@
 // names, so most are pointer checks) and no allocation; samples and
 // buffers are pooled per Write, and label sets are built once per series
 // and shared by its samples (the store keeps them, so they are never
-// reused for another series).
+// reused for another series). Each series also keeps a model.SeriesSlot
+// that its samples carry, so the store finds its own entry for the series
+// without hashing the labels or taking its cache lock.
+//
+// Receivers that read a stream (TCP, UDP) use a Writer per connection:
+// messages are mapped as they come and the samples of one socket read are
+// written as one batch, one store commit, instead of one per message (see
+// Writer for why no guarantee is lost).
 package xrmap
