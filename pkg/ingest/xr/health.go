@@ -13,7 +13,7 @@ import (
 
 // Router health as series (WithSeries), written every 10 s so panels can
 // chart it and alert rules watch it. Labels: `device` (the router, as in the
-// telemetry series), `reason`, and `policy`/`group` for group silence.
+// telemetry series), `reason`, and `group`/`policy` for group silence and period.
 const (
 	SeriesMessages      = "xr_router_messages_total"  // counter: messages decoded
 	SeriesBytes         = "xr_router_bytes_total"     // counter: message bytes (inflated payloads)
@@ -21,6 +21,7 @@ const (
 	SeriesReceiverDrops = "xr_receiver_drops_total"   // counter: every drop, by reason, router known or not
 	SeriesGroupSilence  = "xr_group_silence_seconds"  // gauge: since any router last sent a group of a loaded policy
 	SeriesSilence       = "xr_router_silence_seconds" // gauge: since the router was last heard
+	SeriesGroupPeriod   = "xr_group_period_seconds"   // gauge: the collection period a loaded policy gives the group
 )
 
 // Board counter of the health series' own failed writes.
@@ -149,8 +150,10 @@ func (r *Receiver) tick(force bool) {
 		return 0
 	})
 	for _, k := range keys {
-		gauge(SeriesGroupSilence, "seconds since any router last sent this collection group of a loaded .policy (since the policy was loaded when none did)",
-			model.Labels{{Name: "policy", Value: k.policy}, {Name: "group", Value: k.group}}, sil[k])
+		// Labels in name order: the store refuses unsorted ones.
+		ls := model.Labels{{Name: "group", Value: k.group}, {Name: "policy", Value: k.policy}}
+		gauge(SeriesGroupSilence, "seconds since any router last sent this collection group of a loaded .policy (since the policy was loaded when none did)", ls, sil[k].silence)
+		gauge(SeriesGroupPeriod, "collection period of this group in its loaded .policy; silence over three periods is what health reports", ls, sil[k].period)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

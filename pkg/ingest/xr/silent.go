@@ -86,11 +86,17 @@ func (r *Receiver) SilentGroups(nowMs int64) []SilentGroup {
 	return out
 }
 
+// groupHealth is one group's silence and period, for
+// xr_group_silence_seconds and xr_group_period_seconds: an alert rule divides
+// the one by the other to find groups silent for three periods, which it
+// could not do from the silence alone.
+type groupHealth struct{ silence, period float64 }
+
 // groupSilence is, per group of a loaded policy, seconds since any router
-// last sent it (or since its policy was loaded), for xr_group_silence_seconds.
-func (r *Receiver) groupSilence(nowMs int64) map[pgKey]float64 {
+// last sent it (or since its policy was loaded), and the group's period.
+func (r *Receiver) groupSilence(nowMs int64) map[pgKey]groupHealth {
 	cat := r.files.Load()
-	out := map[pgKey]float64{}
+	out := map[pgKey]groupHealth{}
 	r.groups.mu.Lock()
 	defer r.groups.mu.Unlock()
 	for name, lp := range cat.loaded {
@@ -100,7 +106,7 @@ func (r *Receiver) groupSilence(nowMs int64) map[pgKey]float64 {
 			for _, ms := range r.groups.last[k] {
 				last = max(last, ms)
 			}
-			out[k] = max(0, float64(nowMs-last)/1000)
+			out[k] = groupHealth{silence: max(0, float64(nowMs-last)/1000), period: g.Period.Seconds()}
 		}
 	}
 	return out

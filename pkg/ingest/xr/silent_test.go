@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,6 +190,10 @@ func TestHealthSeries(t *testing.T) {
 	}
 	vals := map[string]float64{}
 	for _, s := range sink.batches[0].Samples {
+		// The store refuses labels out of name order.
+		if !slices.IsSortedFunc(s.Labels, func(a, b model.Label) int { return strings.Compare(a.Name, b.Name) }) {
+			t.Errorf("%s labels not sorted: %v", s.Name, s.Labels)
+		}
 		key := s.Name + "{"
 		for i, l := range s.Labels {
 			if i > 0 {
@@ -204,8 +210,10 @@ func TestHealthSeries(t *testing.T) {
 		SeriesSilence + `{device="rr"}`:                        15,
 		SeriesReceiverDrops + `{reason="bad_json"}`:            1,
 		SeriesReceiverDrops + `{reason="not_allowed"}`:         0,
-		SeriesGroupSilence + `{policy="Demo", group="Fast"}`:   15,
-		SeriesGroupSilence + `{policy="Demo", group="Medium"}`: 15,
+		SeriesGroupSilence + `{group="Fast", policy="Demo"}`:   15,
+		SeriesGroupSilence + `{group="Medium", policy="Demo"}`: 15,
+		SeriesGroupPeriod + `{group="Fast", policy="Demo"}`:    10,
+		SeriesGroupPeriod + `{group="Medium", policy="Demo"}`:  30,
 	}
 	for k, v := range want {
 		if got, ok := vals[k]; !ok || got != v {
