@@ -25,7 +25,7 @@ var counterWords = map[string]bool{
 
 // gaugeWords mark leaves that a counter word would otherwise misclassify:
 // rates and utilisation (input-data-rate, total-cpu-one-minute), sizes and
-// limits (max-bytes), times and levels.
+// limits (max-bytes), times and levels, table sizes.
 var gaugeWords = map[string]bool{
 	"rate": true, "rates": true, "utilization": true, "util": true, "percent": true,
 	"percentage": true, "average": true, "avg": true, "load": true, "peak": true,
@@ -35,6 +35,9 @@ var gaugeWords = map[string]bool{
 	"minutes": true, "memory": true, "temperature": true, "voltage": true,
 	"power": true, "current": true, "level": true,
 	"index": true, "id": true, "ifindex": true,
+	// Table sizes: BGP's prefixes-accepted, RIB route and path counts go
+	// up and down with the table, whatever "accepted" says.
+	"prefixes": true, "prefix": true, "routes": true, "paths": true,
 }
 
 // classify returns the kind of a numeric leaf of that type and name: Counter

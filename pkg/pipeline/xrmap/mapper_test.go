@@ -687,6 +687,9 @@ func TestClassify(t *testing.T) {
 		{xr.LeafUint, "LastDataTime", model.KindGauge},
 		{xr.LeafUint, "interface/state/counters/last-clear", model.KindGauge},
 		{xr.LeafUint, "mtu", model.KindGauge},
+		{xr.LeafUint, "PrefixesAccepted", model.KindGauge},
+		{xr.LeafUint, "af-data/prefixes-accepted", model.KindGauge},
+		{xr.LeafUint, "active-routes-count", model.KindGauge},
 		{xr.LeafFloat, "BytesReceived", model.KindGauge},
 		{xr.LeafBool, "packets", model.KindGauge},
 	} {
