@@ -64,7 +64,9 @@ const (
 
 // maxCachedSeries bounds the series-ref cache. Past it, an arbitrary entry
 // is evicted per new series; evicted series still append correctly, they
-// only pay for building their labels again.
+// only pay for building their labels again. Entries a producer keeps in its
+// own slots (model.SeriesSlot) live as long as its series entries do, so
+// they are bounded by the producer's series bound (xrmap: per router).
 const maxCachedSeries = 1 << 20
 
 // Options configure Open.

@@ -50,7 +50,6 @@ func startMapper(t *testing.T, sink *sizeSink) *Receiver {
 	board := status.NewBoard(nil)
 	m := xrmap.New(sink, records.NewTable(xrmap.StateTable, records.Options{}), board, xrmap.Options{})
 	cfg := loopbackConfig()
-	cfg.UDPListenAddress = ""
 	r, err := New(cfg, nil, m, board, log.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -135,4 +134,23 @@ func TestTCPRefusedBatchCountsEveryMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the next message stored on the same connection", func() bool { _, s := sink.state(); return s == 10 })
+}
+
+// Over UDP a datagram's samples are stored before the next datagram is
+// read: nothing waits in the writer between datagrams.
+func TestUDPStoresEachDatagram(t *testing.T) {
+	sink := &sizeSink{}
+	r := startMapper(t, sink)
+	u, err := net.Dial("udp", r.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	const path = "Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface/latest/generic-counters"
+	for i := range 3 {
+		if _, err := u.Write(mdtFrame(1, 1, 0, mdtKV("r6", "s", path, 1700000000000+uint64(i), mdtRow("Gi0", 10, uint64(i))))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the datagram's samples", func() bool { _, s := sink.state(); return s == (i+1)*10 })
+	}
 }
