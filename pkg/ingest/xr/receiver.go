@@ -32,7 +32,9 @@ import (
 
 // Handler takes every decoded message (*xrmap.Mapper in the product). msg
 // and everything in it are valid only during the call; Write may be called
-// from many connections at once.
+// from many connections at once. A Handler that can batch (the Mapper's
+// NewWriter) gets one xrmap.Writer per TCP connection and one for the UDP
+// reader, flushed after every read; HandleFrame (gRPC) writes per message.
 type Handler interface {
 	Write(ctx context.Context, dev model.DeviceRef, msg *xr.Message, receivedMs int64) error
 }
