@@ -26,6 +26,13 @@ type decoders struct {
 	// w, when the Handler can batch (*xrmap.Mapper), holds the samples of
 	// the messages handled since the transport last called flush.
 	w *xrmap.Writer
+	// conn is set for a TCP connection's decoders, and dev is then the
+	// router its messages last named: a reset or heartbeat belongs to that
+	// router, not to whichever router last spoke from the same address
+	// (two routers behind one NAT address, or a 6.0.0 router opening a
+	// TLV connection with a reset while another one streams).
+	conn bool
+	dev  string
 }
 
 // batcher is a Handler that can group one connection's messages into one
@@ -112,23 +119,33 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 	nowMs := r.nowMs()
 	seen := seenFrame{transport: transport, generation: f.Gen.String(), encoding: frameEncoding(f), remote: remoteStr, bytes: uint64(len(f.Payload)), ms: nowMs}
 	switch f.Kind {
-	case wire.KindReset:
-		r.count.resets.Add(1)
-		seen.encoding, seen.bytes = "", 0
-		dev := r.routers.deviceOf(remote.Addr())
-		r.routers.heard(dev, seen)
-		return dev, nil
-	case wire.KindHeartbeat:
-		r.count.heartbeats.Add(1)
+	case wire.KindReset, wire.KindHeartbeat:
+		if f.Kind == wire.KindReset {
+			r.count.resets.Add(1)
+			seen.bytes = 0
+		} else {
+			r.count.heartbeats.Add(1)
+		}
 		seen.encoding = ""
-		dev := r.routers.deviceOf(remote.Addr())
+		dev := d.dev
+		if !d.conn {
+			dev = r.routers.deviceOf(remote.Addr())
+		}
+		if dev == "" {
+			// A connection that has named no router yet: its first
+			// message will record it, with this generation.
+			return "", nil
+		}
 		r.routers.heard(dev, seen)
 		return dev, nil
 	}
 	cat := r.files.Load()
 	msgs, missing, err := r.decode(f, d, cat)
 	if err != nil {
-		dev := r.routers.deviceOf(remote.Addr())
+		dev := d.dev
+		if dev == "" {
+			dev = r.routers.deviceOf(remote.Addr())
+		}
 		r.routers.heard(dev, seen)
 		reason := decodeReason(err)
 		r.drop(dev, seen.remote, reason, 1)
@@ -159,6 +176,9 @@ func (r *Receiver) handle(ctx context.Context, transport string, remote netip.Ad
 	}
 	if dev == "" {
 		dev = r.routers.deviceOf(remote.Addr())
+	}
+	if d.conn {
+		d.dev = dev
 	}
 	r.count.messages.Add(1)
 	r.routers.decoded(dev, remote.Addr(), seen)

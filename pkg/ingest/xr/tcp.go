@@ -84,6 +84,7 @@ func (r *Receiver) serveTCP(ctx context.Context, c net.Conn, from netip.AddrPort
 		r.connMu.Unlock()
 	}()
 	d := r.newDecoders()
+	d.conn = true
 	// One store commit per read rather than per message: see xrmap.Writer
 	// for why that keeps every guarantee (XR has no acknowledgement).
 	r.batching(d)

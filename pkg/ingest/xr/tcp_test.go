@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -377,5 +378,35 @@ func TestIdleTimeout(t *testing.T) {
 	waitFor(t, "the busy connection to go on", func() bool { return e.h.n() > n+5 })
 	if e.r.count.idleClosed.Load() != 1 {
 		t.Error("the busy connection was closed as idle")
+	}
+}
+
+// Two routers behind one address: a 6.0.0 router opening its TLV
+// connection with a reset is not the v2 router that last spoke from there.
+// The reset is credited to no one until its own connection names a router.
+func TestResetBelongsToItsConnection(t *testing.T) {
+	e := start(t, loopbackConfig(), nil)
+	var z zrouter
+	rng := rand.New(rand.NewPCG(5, 6))
+	v2 := e.dial()
+	send(t, v2, rng, pdtV2(2, 0, pdtJSON("P", "r2", "Gi0", 1)))
+	waitFor(t, "r2's message", func() bool { return e.h.n() == 1 })
+
+	v1 := e.dial()
+	send(t, v1, rng, pdtV1(tlv(1, nil)))
+	waitFor(t, "the reset", func() bool { return e.r.count.resets.Load() == 1 })
+	if r := e.router("r2"); !slices.Equal(r.Generations, []string{"pdt_v2"}) {
+		t.Fatalf("r2 credited with another connection's reset: %+v", r)
+	}
+
+	send(t, v1, rng, pdtV1(tlv(2, z.compress(pdtJSON("P", "r1", "Gi0", 2)))))
+	waitFor(t, "r1's message", func() bool { return e.h.n() == 2 })
+	send(t, v1, rng, pdtV1(tlv(1, nil)))
+	waitFor(t, "the second reset", func() bool { return e.r.count.resets.Load() == 2 })
+	if r := e.router("r1"); !slices.Equal(r.Generations, []string{"pdt_v1"}) {
+		t.Errorf("r1 %+v", r)
+	}
+	if r := e.router("r2"); !slices.Equal(r.Generations, []string{"pdt_v2"}) {
+		t.Errorf("r2 %+v", r)
 	}
 }
