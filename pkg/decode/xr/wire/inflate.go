@@ -1,36 +1,45 @@
 package wire
 
 import (
+	"bufio"
 	"bytes"
-	"compress/zlib"
 	"errors"
 	"io"
+	"iter"
 	"strconv"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // Inflater decompresses one connection's zlib stream, one framed message at a
 // time, each message whole and alone although the stream runs on across
 // messages (the router sync-flushes after each).
 //
-// Why a goroutine: compress/flate keeps its state only while its source
-// keeps answering; an error from the source (even io.EOF) is final. So the
-// decompressor runs in its own goroutine over a source (io.ByteReader, which
-// flate uses without reading ahead) that serves the current frame's bytes and,
-// when flate asks for one more, hands the output made so far back to the
-// caller and blocks until the next frame. Flate asks past a frame only once it
+// Why a second goroutine: a flate decompressor keeps its state only while its
+// source keeps answering; an error from the source (even io.EOF) is final. So
+// the decompressor runs as a coroutine (iter.Pull) over a source that serves
+// the current frame's bytes and, when asked for more, hands the output made so
+// far back to the caller and suspends until the next frame. The source is a
+// bufio.Reader over the frame (klauspost's flate reads a *bufio.Reader through
+// its buffer directly, its fastest path), and bufio asks its source again only
+// once flate has used every byte it holds. Flate asks past a frame only once it
 // has delivered everything those bytes encode up to a flush point, so that
-// hand-over is exactly one message. Only one side runs at a time (handover by
-// channels), so there is no shared-memory race and no clock.
+// hand-over is exactly one message. Only one side runs at a time (a coroutine
+// switch, cheaper than a pair of channel handoffs), so there is no
+// shared-memory race and no clock.
 //
 // Not safe for concurrent use; one per connection. Call Close when the
-// connection ends, or the goroutine stays parked.
+// connection ends, or the coroutine stays parked.
 type Inflater struct {
 	// Max bounds one inflated message. 0 means DefaultMaxLength.
 	Max int
 
 	w       *inflateWorker // nil until the first compressed frame of a stream
-	err     *Error         // sticky until Reset
-	scratch []byte         // kept across resets
+	next    func() (inflateResult, bool)
+	stop    func()
+	err     *Error        // sticky until Reset
+	scratch []byte        // kept across resets
+	br      *bufio.Reader // kept across resets, pointed at each new worker
 	msg     []byte
 }
 
@@ -45,19 +54,19 @@ type inflateResult struct {
 	err *Error
 }
 
-// inflateWorker is the goroutine's side. While the goroutine runs, it alone
-// touches cur, pos, msg and streamEnd; the caller reads msg only after the
-// handover on out.
+// inflateWorker is the coroutine's side. The caller sets in before resuming
+// it; while the coroutine runs, it alone touches the other fields, and the
+// caller reads msg only from the result it yields.
 type inflateWorker struct {
-	in   chan []byte
-	out  chan inflateResult
-	done chan struct{}
-	max  int
+	in    []byte // the next frame, set by the caller
+	yield func(inflateResult) bool
+	max   int
 
 	cur       []byte
 	pos       int
 	msg       []byte
 	scratch   []byte
+	br        *bufio.Reader
 	streamEnd bool // a zlib stream ended and no byte of the next was read
 	stopped   bool
 }
@@ -79,18 +88,20 @@ func (z *Inflater) Inflate(p []byte) ([]byte, error) {
 		}
 		if z.scratch == nil {
 			z.scratch = make([]byte, 32<<10)
+			z.br = bufio.NewReaderSize(nil, 16<<10)
 		}
-		z.w = &inflateWorker{
-			in: make(chan []byte), out: make(chan inflateResult), done: make(chan struct{}),
-			max: max, scratch: z.scratch, msg: z.msg[:0],
-		}
-		go z.w.run()
+		z.w = &inflateWorker{max: max, scratch: z.scratch, br: z.br, msg: z.msg[:0]}
+		z.next, z.stop = iter.Pull(z.w.run)
 	}
-	z.w.in <- p
-	r := <-z.w.out
+	z.w.in = p
+	r, ok := z.next()
+	if !ok {
+		// The worker returns only after yielding an error, which ends the
+		// stream below; reaching here would be a bug, but it must not hang.
+		r.err = &Error{Reason: ReasonZlibCorrupt, Detail: "inflater ended"}
+	}
 	if r.err != nil {
-		<-z.w.done
-		z.w = nil
+		z.stopWorker()
 		z.err = r.err
 		return nil, r.err
 	}
@@ -98,37 +109,38 @@ func (z *Inflater) Inflate(p []byte) ([]byte, error) {
 	return r.msg, nil
 }
 
+func (z *Inflater) stopWorker() {
+	if z.w != nil {
+		z.stop()
+		z.w, z.next, z.stop = nil, nil, nil
+	}
+}
+
 // Reset forgets the stream (RESET_COMPRESSOR, or a new connection) and clears
 // a previous error: the next compressed frame starts a new zlib stream.
 func (z *Inflater) Reset() {
-	if z.w != nil {
-		close(z.w.in)
-		<-z.w.done
-		z.w = nil
-	}
+	z.stopWorker()
 	z.err = nil
 }
 
-// Close stops the goroutine; later calls fail with ReasonClosed.
+// Close stops the coroutine; later calls fail with ReasonClosed.
 func (z *Inflater) Close() {
 	z.Reset()
 	z.err = &Error{Reason: ReasonClosed}
 }
 
-func (w *inflateWorker) run() {
-	defer close(w.done)
-	p, ok := <-w.in
-	if !ok {
-		return
-	}
-	w.cur, w.pos, w.msg = p, 0, w.msg[:0]
+func (w *inflateWorker) run(yield func(inflateResult) bool) {
+	w.yield = yield
+	w.cur, w.pos, w.msg = w.in, 0, w.msg[:0]
 	var zr io.ReadCloser
+	br := w.br
+	br.Reset(w)
 	for {
 		var err error
 		if zr == nil {
-			zr, err = zlib.NewReader(w)
+			zr, err = zlib.NewReader(br)
 		} else {
-			err = zr.(zlib.Resetter).Reset(w, nil)
+			err = zr.(zlib.Resetter).Reset(br, nil)
 		}
 		w.streamEnd = false
 		for err == nil {
@@ -145,8 +157,10 @@ func (w *inflateWorker) run() {
 			return
 		case err == io.EOF:
 			// The stream ended (the sender finished it rather than flushing):
-			// what follows, in this frame or the next, is a new stream.
-			w.streamEnd = true
+			// what follows, in this frame or the next, is a new stream. If
+			// bufio already holds some of it, the frame must still end at a
+			// flush point or at the end of that next stream.
+			w.streamEnd = br.Buffered() == 0
 		default:
 			w.fail(ReasonZlibCorrupt, err.Error())
 			return
@@ -155,51 +169,37 @@ func (w *inflateWorker) run() {
 }
 
 func (w *inflateWorker) fail(reason, detail string) {
-	w.out <- inflateResult{err: &Error{Reason: reason, Detail: detail}}
+	w.yield(inflateResult{err: &Error{Reason: reason, Detail: detail}})
 }
 
-// next is called when flate wants a byte past the current frame: the frame's
-// message is complete if the frame ended at a flush point or at the end of a
-// stream. It hands the message over and waits for the next frame.
-func (w *inflateWorker) next() error {
+// nextFrame is called when flate wants a byte past the current frame: the
+// frame's message is complete if the frame ended at a flush point or at the
+// end of a stream. It hands the message over and waits for the next frame.
+func (w *inflateWorker) nextFrame() error {
 	if !w.streamEnd && !bytes.HasSuffix(w.cur, syncMarker) {
 		w.stopped = true
 		w.fail(ReasonZlibUnflushed, "frame of "+strconv.Itoa(len(w.cur))+" bytes does not end at a sync flush")
 		return errStopped
 	}
-	w.out <- inflateResult{msg: w.msg}
-	p, ok := <-w.in
-	if !ok {
+	if !w.yield(inflateResult{msg: w.msg}) {
 		w.stopped = true
 		return errStopped
 	}
 	if cap(w.msg) > 4<<20 {
 		w.msg = nil // one huge message should not pin its buffer for the connection's life
 	}
-	w.cur, w.pos, w.msg = p, 0, w.msg[:0]
+	w.cur, w.pos, w.msg = w.in, 0, w.msg[:0]
 	return nil
 }
 
-// ReadByte serves flate; with it flate never reads ahead of what it decodes.
-func (w *inflateWorker) ReadByte() (byte, error) {
-	for w.pos == len(w.cur) {
-		if err := w.next(); err != nil {
-			return 0, err
-		}
-	}
-	c := w.cur[w.pos]
-	w.pos++
-	w.streamEnd = false
-	return c, nil
-}
-
-// Read serves the zlib header and trailer and flate's stored-block lengths.
+// Read fills the worker's bufio.Reader with the rest of the current frame,
+// never more: bufio asks only when flate has used every byte it holds.
 func (w *inflateWorker) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	for w.pos == len(w.cur) {
-		if err := w.next(); err != nil {
+		if err := w.nextFrame(); err != nil {
 			return 0, err
 		}
 	}
