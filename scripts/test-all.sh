@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Debian packages"
-# protoc checks that the committed FTD protobuf code matches its .proto.
+# protoc checks that the committed protobuf code (FTD, IOS XR) matches its
+# .proto, and the XR simulator's compact GPB rows against its .proto files.
 # softflowd, pmacct (pmacctd) and tshark are the independent IPFIX
-# exporters and decoder pkg/peers tests the collector against; those tests
+# exporters and decoder pkg/peers tests the collector against; python3-scapy
+# builds the INT report vectors independently of our decoder. Those tests
 # fail, not skip, without them. Installed state is asked of dpkg: pmacctd
 # and softflowd live in /usr/sbin, outside a normal user's PATH.
-deb_pkgs=(protobuf-compiler softflowd pmacct tshark)
+deb_pkgs=(protobuf-compiler softflowd pmacct tshark python3-scapy)
 missing=()
 for p in "${deb_pkgs[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
