@@ -249,8 +249,7 @@ func startFlowsDemo(t *testing.T) *flowsDemo {
 		// loopback address.
 		dev := ipfixdec.Scope{Exporter: netip.MustParseAddrPort("127.0.0.1:0"), ODID: c.ODID}.Device()
 		if i == 0 {
-			perMessage := max(1, c.Rate*simFlushEvery.Seconds())
-			c.GapAfter, c.GapRecords = int(gapShare*float64(c.Count)/perMessage), gapRecords
+			c.GapAfterRecords, c.GapRecords = uint64(gapShare*float64(c.Count)), gapRecords
 			d.gapped = dev
 		}
 		d.templates[dev] = map[uint16]bool{}
@@ -295,7 +294,7 @@ func startFlowsDemo(t *testing.T) *flowsDemo {
 			t.Fatalf("exporter %s sent %d of %d records, %d errors (%s)", devices[i], tot.Flows.Records, e.Config().Count, tot.Errors, tot.LastError)
 		}
 		if want := map[bool]uint64{true: gapRecords}[devices[i] == d.gapped]; tot.SkippedRecords != want {
-			t.Fatalf("exporter %s skipped %d sequence numbers, want %d (gap after %d data messages)", devices[i], tot.SkippedRecords, want, e.Config().GapAfter)
+			t.Fatalf("exporter %s skipped %d sequence numbers, want %d (gap after %d records)", devices[i], tot.SkippedRecords, want, e.Config().GapAfterRecords)
 		}
 		d.totals[devices[i]] = tot
 		want += tot.Flows.Records

@@ -68,6 +68,11 @@ type Config struct {
 	// number jumps by GapRecords, as if a message were lost on the way.
 	GapAfter   int
 	GapRecords uint32
+	// GapAfterRecords, when set, places the gap by records instead: after
+	// the data message that brings the flow records sent to this many.
+	// Unlike a message count it does not depend on how many records each
+	// message carries, which varies with how late the sender's ticks run.
+	GapAfterRecords uint64
 
 	FlushEvery time.Duration // at a finite rate, records due are sent this often; default 20 ms
 	RetryAfter time.Duration // TCP: wait before dialling again; default 1 s

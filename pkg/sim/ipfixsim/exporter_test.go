@@ -460,3 +460,29 @@ func TestLocalAddrIsTheExportersSource(t *testing.T) {
 		t.Errorf("datagram from %s; want 127.0.0.2", from)
 	}
 }
+
+// A gap placed by records falls after the data message that brings the
+// records sent to GapAfterRecords, however many records each message holds.
+func TestGapAfterRecords(t *testing.T) {
+	var rec recorder
+	e := loopbackExporter(t, Config{Count: 400, GapAfterRecords: 150, GapRecords: 37, OnMessageSent: rec.hook})
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sent := rec.all()
+	data, records := 0, 0
+	for _, m := range sent {
+		if len(m.Flows) == 0 {
+			continue
+		}
+		data++
+		records += len(m.Flows)
+		if records >= 150 {
+			break
+		}
+	}
+	checkSequence(t, sent, data, 37)
+	if tot := e.Totals(); tot.SkippedRecords != 37 {
+		t.Errorf("skipped %d records, want 37", tot.SkippedRecords)
+	}
+}

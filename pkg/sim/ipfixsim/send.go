@@ -126,7 +126,12 @@ func (e *Exporter) sendFlows(n uint64, onlyOne bool) error {
 			return err
 		}
 		e.dataMsgs++
-		if e.cfg.GapAfter > 0 && !e.gapDone && e.dataMsgs >= e.cfg.GapAfter {
+		e.mu.Lock()
+		sent := e.totals.Flows.Records
+		e.mu.Unlock()
+		byMsgs := e.cfg.GapAfter > 0 && e.dataMsgs >= e.cfg.GapAfter
+		byRecs := e.cfg.GapAfterRecords > 0 && sent >= e.cfg.GapAfterRecords
+		if !e.gapDone && (byMsgs || byRecs) {
 			e.gapDone = true
 			e.seq += e.cfg.GapRecords
 			e.mu.Lock()
