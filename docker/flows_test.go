@@ -180,11 +180,6 @@ const gapRecords = 37
 // grow rather than start at the gap.
 const gapShare = 0.9
 
-// simFlushEvery is the simulator's default send interval
-// (ipfixsim.Config.FlushEvery): at the compose rate it sets how many data
-// messages an exporter sends, hence where the gap falls.
-const simFlushEvery = 20 * time.Millisecond
-
 // templateIDs lists the template and options template ids an IPFIX
 // message defines (sets 2 and 3, RFC 7011 §3.4), to know how many
 // templates the collector must hold per exporter.
