@@ -1,0 +1,166 @@
+package intreport
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// postcard is what a switch-local report about one TCP packet decodes to.
+func postcard(sw uint32, ttl uint8, ig, eg uint32) *Report {
+	r := &Report{}
+	r.Header = Header{
+		Version: V05, NProto: 2, Kind: KindFlow, Tracked: true, HasSwitchID: true, SwitchID: sw,
+		IngressTS: ig, EgressTS: eg, Md: MdPorts | MdQueue | MdEgressTS, IngressPort: 1, EgressPort: 2,
+		QueueID: 0, QueueOccupancy: 10 * sw,
+	}
+	r.Inner = Packet{
+		IPVersion: 4, Src: netip.MustParseAddr("10.1.1.10"), Dst: netip.MustParseAddr("10.2.2.20"),
+		Protocol: ProtoTCP, SrcPort: 40000, DstPort: 443, IPID: 7, TCPSeq: 1000, TTL: ttl,
+	}
+	return r
+}
+
+type collected struct{ paths []Path }
+
+func (c *collected) emit(p *Path) { c.paths = append(c.paths, *p) }
+
+func switches(p *Path) []uint32 {
+	var s []uint32
+	for i := range p.HopCount {
+		s = append(s, p.Hops[i].SwitchID)
+	}
+	return s
+}
+
+func TestJoinerOrdersPostcardsByTTL(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: 50 * time.Millisecond})
+	var c collected
+	// The spine's postcard arrives first, the source leaf's last. Their
+	// clocks disagree, and the spine's ingress time has wrapped.
+	j.Add(t0, postcard(20, 63, 0x00000100, 0x00000300), c.emit)
+	j.Add(t0.Add(time.Millisecond), postcard(30, 62, 0x00000400, 0x00000500), c.emit)
+	j.Add(t0.Add(2*time.Millisecond), postcard(10, 64, 0xffffff00, 0x00000050), c.emit)
+	j.Flush(t0.Add(49*time.Millisecond), c.emit)
+	if len(c.paths) != 0 || j.Pending() != 1 {
+		t.Fatalf("emitted %d before the window, pending %d", len(c.paths), j.Pending())
+	}
+	j.Flush(t0.Add(50*time.Millisecond), c.emit)
+	if len(c.paths) != 1 {
+		t.Fatalf("emitted %d paths, want 1", len(c.paths))
+	}
+	p := &c.paths[0]
+	if got := switches(p); len(got) != 3 || got[0] != 10 || got[1] != 20 || got[2] != 30 {
+		t.Errorf("path %v, want [10 20 30]", got)
+	}
+	if p.Flow.Src != netip.MustParseAddr("10.1.1.10") || p.IPID != 7 || p.TCPSeq != 1000 || !p.First.Equal(t0) || !p.Last.Equal(t0.Add(2*time.Millisecond)) {
+		t.Errorf("path %+v", p)
+	}
+	if l, ok := HopLatency(&p.Hops[0].Hop); !ok || l != 0x150 {
+		t.Errorf("first hop latency %#x, %v; want 0x150 across the wrap", l, ok)
+	}
+	if p.Hops[2].QueueOccupancy != 300 || p.Hops[2].Present&ItemQueue == 0 {
+		t.Errorf("last hop queue %+v", p.Hops[2])
+	}
+	// Egress of switch 30 (0x500) minus ingress of switch 10 (0xffffff00).
+	if e, ok := p.EndToEnd(); !ok || e != 0x600 {
+		t.Errorf("end to end %#x, %v; want 0x600", e, ok)
+	}
+	if st := j.Stats(); st.Postcards != 3 || st.Paths != 1 || j.Pending() != 0 {
+		t.Errorf("stats %+v pending %d", st, j.Pending())
+	}
+}
+
+func TestJoinerSeparatesPacketsAndFlows(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: 10 * time.Millisecond})
+	var c collected
+	a := postcard(10, 64, 100, 200)
+	b := postcard(10, 64, 300, 400)
+	b.Inner.TCPSeq = 2000 // the flow's next packet
+	other := postcard(10, 64, 100, 200)
+	other.Inner.DstPort = 80
+	for _, r := range []*Report{a, b, other} {
+		j.Add(t0, r, c.emit)
+	}
+	if j.Pending() != 3 {
+		t.Fatalf("pending %d, want 3 paths", j.Pending())
+	}
+	j.FlushAll(c.emit)
+	if len(c.paths) != 3 || c.paths[1].TCPSeq != 2000 || c.paths[2].Flow.DstPort != 80 {
+		t.Errorf("paths %d, emitted oldest first", len(c.paths))
+	}
+}
+
+func TestJoinerRepeatedSwitchStartsNewPath(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: time.Second})
+	var c collected
+	j.Add(t0, postcard(10, 64, 100, 200), c.emit)
+	j.Add(t0, postcard(20, 63, 300, 400), c.emit)
+	// Switch 10 again with the same identity: a retransmission, not a hop.
+	j.Add(t0.Add(time.Millisecond), postcard(10, 64, 900, 950), c.emit)
+	if len(c.paths) != 1 || c.paths[0].HopCount != 2 || j.Stats().Repeats != 1 || j.Pending() != 1 {
+		t.Fatalf("emitted %d (hops %v), stats %+v", len(c.paths), c.paths, j.Stats())
+	}
+}
+
+func TestJoinerMarksDropsAndRejectsNonPostcards(t *testing.T) {
+	j := NewJoiner(JoinerOptions{})
+	var c collected
+	d := postcard(20, 63, 100, 0)
+	d.Header.Kind, d.Header.Dropped, d.Header.DropReason = KindDrop, true, 60
+	d.Header.Md = MdPorts | MdDrop
+	j.Add(t0, postcard(10, 64, 50, 90), c.emit)
+	j.Add(t0, d, c.emit)
+	noSwitch := postcard(30, 62, 0, 0)
+	noSwitch.Header.HasSwitchID = false
+	withStack := postcard(30, 62, 0, 0)
+	withStack.INT.Present = true
+	if j.Add(t0, noSwitch, c.emit) || j.Add(t0, withStack, c.emit) {
+		t.Error("a report without switch id or with an INT stack is not a postcard")
+	}
+	j.FlushAll(c.emit)
+	p := &c.paths[0]
+	if !p.Dropped || p.Hops[1].Kind != KindDrop || p.Hops[1].DropReason != 60 || p.Hops[1].Present&ItemEgressTS != 0 {
+		t.Errorf("drop hop %+v", p.Hops[1])
+	}
+	if _, ok := p.EndToEnd(); ok {
+		t.Error("a dropped packet has no egress at its last hop: no end to end")
+	}
+	if st := j.Stats(); st.Rejected != 2 || st.Postcards != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestJoinerBoundsMemory(t *testing.T) {
+	j := NewJoiner(JoinerOptions{MaxPending: 4, Window: time.Hour})
+	var c collected
+	for i := range 10 {
+		r := postcard(10, 64, 0, 0)
+		r.Inner.IPID = uint16(i)
+		j.Add(t0, r, c.emit)
+	}
+	if j.Pending() != 4 || len(c.paths) != 6 || j.Stats().Evicted != 6 {
+		t.Fatalf("pending %d emitted %d stats %+v", j.Pending(), len(c.paths), j.Stats())
+	}
+	for i, p := range c.paths {
+		if p.IPID != uint16(i) {
+			t.Errorf("evicted %d has IP id %d: oldest must go first", i, p.IPID)
+		}
+	}
+}
+
+func TestJoinerClosesFullPath(t *testing.T) {
+	j := NewJoiner(JoinerOptions{})
+	var c collected
+	for i := range HopLimit {
+		j.Add(t0, postcard(uint32(i+1), uint8(200-i), uint32(i*10), uint32(i*10+5)), c.emit)
+	}
+	if len(c.paths) != 1 || c.paths[0].HopCount != HopLimit || j.Stats().Full != 1 || j.Pending() != 0 {
+		t.Fatalf("emitted %d, stats %+v", len(c.paths), j.Stats())
+	}
+	if c.paths[0].Hops[HopLimit-1].SwitchID != HopLimit {
+		t.Errorf("last hop %d", c.paths[0].Hops[HopLimit-1].SwitchID)
+	}
+}
