@@ -11,8 +11,11 @@ var be = binary.BigEndian
 const unavailable = 0xFFFFFFFF
 
 // Decode decodes one telemetry report (the UDP payload, starting at the
-// report's fixed header) into r, overwriting it. On error r's contents are
-// unspecified and the error is an *Error (see Error for its lifetime).
+// report's fixed header) into r, overwriting it. On error the error is an
+// *Error (see Error for its lifetime) and r holds what was decoded before
+// the failing header, the rest zero: with unknown_l4 or bad_ethertype, for
+// instance, the report header and the inner addresses are still there for
+// a caller that wants to count the report by switch.
 func (d *Decoder) Decode(b []byte, r *Report) error {
 	n := r.INT.HopCount
 	if n < 0 || n > HopLimit {

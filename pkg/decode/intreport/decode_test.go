@@ -267,3 +267,15 @@ func TestReasonsListed(t *testing.T) {
 		}
 	}
 }
+
+// A report about a packet the model does not cover still tells who sent it.
+func TestUnknownL4KeepsHeaderAndAddresses(t *testing.T) {
+	var r Report
+	err := NewDecoder(Options{}).Decode(patch(localV05(t), 12+16+14+9, 47), &r)
+	if reasonOf(err) != ReasonUnknownL4 {
+		t.Fatalf("err %v", err)
+	}
+	if r.Header.SwitchID != 0xb012e345 || r.Inner.Protocol != 47 || r.Inner.Src != netip.MustParseAddr("10.1.10.10") || r.Inner.SrcPort != 0 {
+		t.Errorf("header %+v inner %+v", r.Header, r.Inner)
+	}
+}
