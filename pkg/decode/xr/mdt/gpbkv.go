@@ -36,8 +36,9 @@ const (
 func DecodeGPBKV(b []byte) (*xr.Message, error) { return new(Decoder).DecodeGPBKV(b) }
 
 // DecodeGPBKV decodes one key-value GPB Telemetry message. It reads the wire
-// format directly: no generated structs, so a field costs no allocation
-// beyond its leaf (names are interned, string values are copied).
+// format directly: no generated structs, and names and short string values
+// are interned, so a field costs no allocation once its name and value have
+// been seen on this Decoder.
 func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 	d.reset()
 	if len(b) > d.lim.MaxBytes {
@@ -45,14 +46,14 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 	}
 	d.msg.Encoding = xr.EncodingGPBKV
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return nil, wireErr("Telemetry tag", n)
 		}
 		b = b[n:]
 		switch {
 		case typ == protowire.BytesType && (num == fTelNodeIDStr || num == fTelSubscriptionStr || num == fTelEncodingPath):
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return nil, wireErr("Telemetry string", n)
 			}
@@ -66,7 +67,7 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 				d.msg.Path = d.intern(v)
 			}
 		case typ == protowire.VarintType && (num == fTelCollectionID || num == fTelMsgTimestamp):
-			v, n := protowire.ConsumeVarint(b)
+			v, n := consumeVarint(b)
 			if n < 0 {
 				return nil, wireErr("Telemetry varint", n)
 			}
@@ -80,7 +81,7 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 				d.msg.MsgTimestampMs = int64(v)
 			}
 		case typ == protowire.BytesType && num == fTelDataGPBKV:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return nil, wireErr("data_gpbkv", n)
 			}
@@ -89,7 +90,7 @@ func (d *Decoder) DecodeGPBKV(b []byte) (*xr.Message, error) {
 				return nil, err
 			}
 		case typ == protowire.BytesType && num == fTelDataGPB:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return nil, wireErr("data_gpb", n)
 			}
@@ -121,6 +122,7 @@ type fieldHead struct {
 	ts       uint64
 	name     []byte
 	leaf     xr.Leaf
+	str      []byte // a string or bytes leaf's value, made a string by field
 	hasValue bool
 	hasKids  bool
 }
@@ -131,14 +133,14 @@ type fieldHead struct {
 func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 	var h fieldHead
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return h, wireErr("TelemetryField tag", n)
 		}
 		b = b[n:]
 		switch typ {
 		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
+			v, n := consumeVarint(b)
 			if n < 0 {
 				return h, wireErr("TelemetryField varint", n)
 			}
@@ -176,7 +178,7 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 				h.leaf, h.hasValue = xr.Leaf{Kind: xr.LeafFloat, F: float64(math.Float32frombits(v))}, true
 			}
 		case protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return h, wireErr("TelemetryField bytes", n)
 			}
@@ -185,9 +187,9 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 			case fFieldName:
 				h.name = v
 			case fFieldString:
-				h.leaf, h.hasValue = xr.Leaf{Kind: xr.LeafString, S: string(v)}, true
+				h.leaf, h.str, h.hasValue = xr.Leaf{Kind: xr.LeafString}, v, true
 			case fFieldBytes:
-				h.leaf, h.hasValue = xr.Leaf{Kind: xr.LeafBytes, S: string(v)}, true
+				h.leaf, h.str, h.hasValue = xr.Leaf{Kind: xr.LeafBytes}, v, true
 			case fFieldFields:
 				h.hasKids = true
 			}
@@ -206,10 +208,10 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 // scanField has already validated, and the rest of the field.
 func nextChild(b []byte) (child, rest []byte, ok bool) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		b = b[n:]
 		if num == fFieldFields && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			return v, b[n:], true
 		}
 		b = b[protowire.ConsumeFieldValue(num, typ, b):]
@@ -284,7 +286,25 @@ func (d *Decoder) field(b []byte, depth int) error {
 		return err
 	}
 	if h.hasValue {
-		h.leaf.Name = d.intern(d.name)
+		// The leaf in the same place of the previous message nearly always
+		// has the same name, and often the same string value: comparing
+		// with it is cheaper than the intern tables' hashing.
+		var prev *xr.Leaf
+		if i := len(d.leaves); i < cap(d.leaves) {
+			prev = &d.leaves[:i+1][i]
+		}
+		if prev != nil && prev.Name == string(d.name) {
+			h.leaf.Name = prev.Name
+		} else {
+			h.leaf.Name = d.intern(d.name)
+		}
+		if h.leaf.Kind == xr.LeafString || h.leaf.Kind == xr.LeafBytes {
+			if prev != nil && prev.Kind == h.leaf.Kind && prev.S == string(h.str) {
+				h.leaf.S = prev.S
+			} else {
+				h.leaf.S = d.internValue(h.str)
+			}
+		}
 		if err := d.addLeaf(h.leaf); err != nil {
 			return err
 		}
@@ -296,4 +316,31 @@ func (d *Decoder) field(b []byte, depth int) error {
 	}
 	d.name = d.name[:n]
 	return nil
+}
+
+// Fast paths for the one-byte tags, lengths and varints that make up most
+// of a key-value message (every TelemetryField number is below 16, and
+// leaves are short); anything else, errors included, goes to protowire.
+// protowire's own functions are too large to be inlined.
+
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if len(b) > 0 && b[0] >= 1<<3 && b[0] < 0x80 {
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
+	}
+	return protowire.ConsumeTag(b)
+}
+
+func consumeBytes(b []byte) ([]byte, int) {
+	if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+		n := int(b[0])
+		return b[1 : 1+n : 1+n], 1 + n
+	}
+	return protowire.ConsumeBytes(b)
+}
+
+func consumeVarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return protowire.ConsumeVarint(b)
 }

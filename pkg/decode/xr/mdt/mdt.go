@@ -103,6 +103,7 @@ type Decoder struct {
 	name   []byte
 	count  int // leaves so far in this message, against MaxLeaves
 	names  map[string]string
+	values map[string]string
 	js     xrjson.Scanner // kept for its scratch buffer
 }
 
@@ -131,6 +132,34 @@ func (d *Decoder) intern(b []byte) string {
 	}
 	s := string(b)
 	d.names[s] = s
+	return s
+}
+
+// Bounds of the string value table: states, interface names, addresses and
+// the like repeat from message to message and are short; longer values
+// (descriptions, dumps) are copied each time. The table is emptied when full,
+// so values that never repeat cost it a bounded amount of memory.
+const (
+	maxInternedValue  = 64
+	maxInternedValues = 4096
+)
+
+// internValue returns a string leaf's value, shared with an equal earlier one
+// when short.
+func (d *Decoder) internValue(b []byte) string {
+	if len(b) > maxInternedValue {
+		return string(b)
+	}
+	if s, ok := d.values[string(b)]; ok {
+		return s
+	}
+	if d.values == nil {
+		d.values = make(map[string]string)
+	} else if len(d.values) >= maxInternedValues {
+		clear(d.values)
+	}
+	s := string(b)
+	d.values[s] = s
 	return s
 }
 
