@@ -121,12 +121,11 @@ func (d *Decoder) decodeV10(b []byte, r *Report) error {
 	h.SwitchID = be.Uint32(b[4:])
 	h.Seq = be.Uint32(b[8:])
 	h.IngressTS = be.Uint32(b[12:])
-	// Len counts the whole report header in words: the four fixed ones and
-	// one per RepMdBits bit.
-	if want := 4 + bits.OnesCount8(h.RepMdBits); words != want {
-		return d.fail(ReasonBadLength, 0, words)
-	}
-	if len(b) < words*4 {
+	// Len is kept but not trusted: implementations disagree on what it
+	// counts (scapy layers in the wild default it to 1 or 4 whatever the
+	// optional words), so RepMdBits alone says where the inner packet starts.
+	h.Len = uint8(words)
+	if need := 16 + 4*bits.OnesCount8(h.RepMdBits); len(b) < need {
 		return d.fail(ReasonTruncated, 16, len(b))
 	}
 	off := 16

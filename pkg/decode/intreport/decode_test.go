@@ -103,7 +103,7 @@ func TestINTReportV10IPv6(t *testing.T) {
 	r := decodeOK(t, Options{INTPorts: []uint16{5000}}, intV10(t))
 	h := r.Header
 	wantH := Header{
-		Version: V10, NProto: 2, Kind: KindDrop, Dropped: true, Tracked: true, HwID: 1, RepMdBits: 0x22,
+		Version: V10, NProto: 2, Kind: KindDrop, Dropped: true, Tracked: true, HwID: 1, RepMdBits: 0x22, Len: 6,
 		Seq: 10, IngressTS: 100, HasSwitchID: true, SwitchID: 9, Md: MdPorts | MdDrop,
 		IngressPort: 11, EgressPort: 12, QueueID: 4, DropReason: 5,
 	}
@@ -195,7 +195,6 @@ func TestBadReports(t *testing.T) {
 		{"version 2", dscp, patch(v05, 0, 0x20), ReasonBadVersion},
 		{"v0.5 nproto 3", dscp, patch(v05, 0, 0x03), ReasonBadNProto},
 		{"v1.0 nproto 3", port, patch(v10, 1, 0x71), ReasonBadNProto},
-		{"v1.0 length disagrees with repmd", port, patch(v10, 0, 0x15), ReasonBadLength},
 		{"inner ARP", dscp, patch(v05, 12+16+12, 0x08, 0x06), ReasonBadEtherType},
 		{"three vlans", Options{}, patch(dropV05(t), 12+12+20, 0x81, 0x00), ReasonTooManyVLANs},
 		{"ipv4 ihl 4", dscp, patch(v05, 12+16+14, 0x44), ReasonBadIP},
@@ -277,5 +276,14 @@ func TestUnknownL4KeepsHeaderAndAddresses(t *testing.T) {
 	}
 	if r.Header.SwitchID != 0xb012e345 || r.Inner.Protocol != 47 || r.Inner.Src != netip.MustParseAddr("10.1.10.10") || r.Inner.SrcPort != 0 {
 		t.Errorf("header %+v inner %+v", r.Header, r.Inner)
+	}
+}
+
+// The v1.0 Len field is recorded, not trusted: a report claiming 1 word
+// (a common scapy default) still decodes by its RepMdBits.
+func TestV10LenNotTrusted(t *testing.T) {
+	r := decodeOK(t, Options{INTPorts: []uint16{5000}}, patch(intV10(t), 0, 0x11))
+	if r.Header.Len != 1 || r.Header.DropReason != 5 || r.INT.HopCount != 2 {
+		t.Errorf("len %d drop reason %d hops %d", r.Header.Len, r.Header.DropReason, r.INT.HopCount)
 	}
 }

@@ -67,7 +67,7 @@ func TestQueueReportV10EthernetIPv6(t *testing.T) {
 	)
 	r := decodeOK(t, Options{INTDSCP: 0, INTDSCPMask: 0x3f}, b)
 	want := Header{
-		Version: V10, NProto: 0, Kind: KindQueue, Congested: true, HwID: 3, RepMdBits: 0x1d, Seq: 5, IngressTS: 0xffffffff,
+		Version: V10, NProto: 0, Kind: KindQueue, Congested: true, HwID: 3, RepMdBits: 0x1d, Len: 8, Seq: 5, IngressTS: 0xffffffff,
 		HasSwitchID: true, SwitchID: 33, Md: MdHopLatency | MdQueue | MdEgressTS | MdTxUtil,
 		HopLatency: 1000, QueueID: 1, QueueOccupancy: 0x2000, EgressTS: 999, TxUtil: 99,
 	}

@@ -79,6 +79,9 @@ type Header struct {
 	// RepMdBits is the raw v1.0 field (bit 0 = most significant of six);
 	// 0 in v0.5.
 	RepMdBits uint8
+	// Len is the raw v1.0 header length field (not checked, see README); 0
+	// in v0.5.
+	Len       uint8
 	Seq       uint32
 	IngressTS uint32 // device-local ns, wraps every 2^32 ns
 
@@ -286,7 +289,6 @@ const (
 	ReasonTruncated      = "truncated"        // a header runs past the end of the report
 	ReasonBadVersion     = "bad_version"      // report version neither 0 (v0.5) nor 1 (v1.0)
 	ReasonBadNProto      = "bad_nproto"       // next protocol not defined for the version
-	ReasonBadLength      = "bad_length"       // v1.0 report length disagrees with RepMdBits
 	ReasonBadEtherType   = "bad_ethertype"    // inner EtherType neither IPv4 nor IPv6, or IP version disagrees
 	ReasonTooManyVLANs   = "too_many_vlans"   // more than two VLAN tags
 	ReasonBadIP          = "bad_ip"           // IPv4 header length or total length impossible
@@ -303,7 +305,7 @@ const (
 )
 
 var reasons = [...]string{
-	ReasonTruncated, ReasonBadVersion, ReasonBadNProto, ReasonBadLength, ReasonBadEtherType,
+	ReasonTruncated, ReasonBadVersion, ReasonBadNProto, ReasonBadEtherType,
 	ReasonTooManyVLANs, ReasonBadIP, ReasonUnknownL4, ReasonBadTCP, ReasonBadShim, ReasonShimOverrun,
 	ReasonBadINTVersion, ReasonBadInstruction, ReasonInsCntMismatch, ReasonTooManyHops,
 	ReasonStackOverrun, ReasonStackMismatch,
