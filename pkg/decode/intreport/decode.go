@@ -446,11 +446,8 @@ func (d *Decoder) hops(stack []byte, count, size int, version uint8, r *Report) 
 	for i := range count {
 		h := &r.Hops[count-1-i]
 		w := stack[i*size : (i+1)*size]
-		for bit := 0; bit < 16; bit++ {
-			it := Item(1) << bit
-			if items&it == 0 {
-				continue
-			}
+		for rest := items; rest != 0; rest &= rest - 1 {
+			it := rest & -rest // lowest instruction bit left: wire order
 			v := be.Uint32(w)
 			if it == ItemBit6 && version == V10 {
 				v2 := be.Uint32(w[4:])
