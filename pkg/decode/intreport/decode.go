@@ -291,25 +291,30 @@ func (d *Decoder) decodeL4(b []byte, off, end int, r *Report) error {
 	default:
 		return d.fail(ReasonUnknownL4, off, int(p.Protocol))
 	}
-	if !d.carriesINT(p) {
+	byDSCP, byPort := d.marked(p)
+	if !byDSCP && !byPort {
 		return nil
 	}
+	r.INT.ByDSCP, r.INT.ByPort = byDSCP, byPort
 	if r.Header.Version == V05 {
 		return d.decodeINT05(b, off, end, r)
 	}
 	return d.decodeINT10(b, off, end, r)
 }
 
-func (d *Decoder) carriesINT(p *Packet) bool {
+// marked says whether the inner packet carries the domain's INT marker,
+// by DSCP and by destination port.
+func (d *Decoder) marked(p *Packet) (byDSCP, byPort bool) {
 	if m := d.o.INTDSCPMask; m != 0 && p.DSCP&m == d.o.INTDSCP&m {
-		return true
+		byDSCP = true
 	}
 	for _, port := range d.o.INTPorts {
 		if p.DstPort == port {
-			return true
+			byPort = true
+			break
 		}
 	}
-	return false
+	return byDSCP, byPort
 }
 
 // shim reads the 4-byte shim common to both versions and checks that the

@@ -67,13 +67,16 @@ func TestINTReportV05(t *testing.T) {
 	}
 	in := r.INT
 	want := INT{
-		Present: true, Offset: 12 + 16 + 14 + 20 + 24, ShimType: 1, ShimLen: 22,
+		Present: true, ByDSCP: true, Offset: 12 + 16 + 14 + 20 + 24, ShimType: 1, ShimLen: 22,
 		Instructions: 0xfc00, Items: ItemSwitchID | ItemPorts | ItemHopLatency | ItemQueue | ItemIngressTS | ItemEgressTS,
 		HopWords: 6, MaxHopCnt: 8, TotalHopCnt: 3, HopCount: 3,
-		HasTail: true, TailProto: 6, TailDstPort: 443, TailDSCP: 0x17,
+		HasTail: true, TailProto: 6, TailDstPort: 443, TailDSCP: 10,
 	}
 	if in != want {
 		t.Errorf("INT\n got %+v\nwant %+v", in, want)
+	}
+	if r.OriginalDSCP() != 10 || r.Flow().DstPort != 443 {
+		t.Errorf("original dscp %d, flow %+v", r.OriginalDSCP(), r.Flow())
 	}
 	all := want.Items
 	// Path order: the wire's last hop (switch 1) comes first.
@@ -117,7 +120,7 @@ func TestINTReportV10IPv6(t *testing.T) {
 	}
 	in := r.INT
 	wantI := INT{
-		Present: true, Offset: 24 + 40 + 8, ShimType: 1, ShimLen: 11, ShimDSCP: 46, Version: 1, MTUExceeded: true,
+		Present: true, ByPort: true, Offset: 24 + 40 + 8, ShimType: 1, ShimLen: 11, ShimDSCP: 46, Version: 1, MTUExceeded: true,
 		Instructions: 0x8201, Items: ItemSwitchID | ItemBit6 | ItemChecksum, HopWords: 4, RemainingHopCnt: 6, HopCount: 2,
 	}
 	if in != wantI {
@@ -134,6 +137,10 @@ func TestINTReportV10IPv6(t *testing.T) {
 	}
 	if _, ok := EndToEnd(r); ok {
 		t.Error("no timestamps and no latencies: end to end must be unknown")
+	}
+	// Marked by port, v1.0 keeps no original port; the DSCP was not touched.
+	if r.Flow().DstPort != 5000 || r.OriginalDSCP() != 46 {
+		t.Errorf("flow %+v original dscp %d", r.Flow(), r.OriginalDSCP())
 	}
 }
 

@@ -4,6 +4,30 @@ package intreport
 // wrap every 2^32 ns (about 4.295 s): differences are taken modulo 2^32,
 // which is right as long as the true latency is below 4.295 s.
 
+// Flow is the inner packet's 5-tuple as the sender sent it: an INT v0.5
+// source marking by port replaced the destination port, and kept the
+// original in the tail.
+func (r *Report) Flow() FlowKey {
+	k := FlowOf(&r.Inner)
+	if r.INT.ByPort && r.INT.HasTail {
+		k.DstPort = r.INT.TailDstPort
+	}
+	return k
+}
+
+// OriginalDSCP is the inner packet's DSCP as the sender set it: an INT
+// source marking by DSCP keeps the original in the v0.5 tail or the v1.0
+// shim.
+func (r *Report) OriginalDSCP() uint8 {
+	switch {
+	case !r.INT.ByDSCP:
+		return r.Inner.DSCP
+	case r.INT.HasTail:
+		return r.INT.TailDSCP & 0x3f
+	}
+	return r.INT.ShimDSCP
+}
+
 // HopLatency is a hop's latency in ns: its hop-latency word when present,
 // else egress − ingress timestamp modulo 2^32. ok is false when the hop has
 // neither.

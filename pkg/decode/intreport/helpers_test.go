@@ -87,7 +87,7 @@ func intV05(tb testing.TB) []byte {
 		"00 00 00 02", "00 03 00 04", "ff ff ff ff", "00 00 00 00", "ff ff ff 00", "00 00 00 40",
 		// switch 1 (first after the source)
 		"00 00 00 01", "00 01 00 02", "00 00 00 80", "02 00 00 05", "00 00 01 00", "00 00 01 80",
-		"06 01 bb 17", // tail: proto tcp, dport 443, dscp 0x17
+		"06 01 bb 0a", // tail: proto tcp, dport 443, original dscp 10 (AF11)
 	)
 }
 

@@ -24,7 +24,7 @@ func TestQueueReportV05INTBits6And7(t *testing.T) {
 		"03 00 00 00",              // bitmap bits 6, 7
 		"05 00 01 23",              // bit 6: queue 5, congestion status 0x123
 		"00 00 00 42",              // bit 7: tx utilization
-		"11 13 88 00",              // tail: udp, dport 5000, dscp 0
+		"11 00 35 00",              // tail: udp, original dport 53, dscp 0
 	)
 	r := decodeOK(t, Options{INTPorts: []uint16{4789, 5000}}, b)
 	if r.Header.Kind != KindQueue || r.Header.QueueID != 7 || r.Header.QueueOccupancy != 0x8000 {
@@ -37,8 +37,9 @@ func TestQueueReportV05INTBits6And7(t *testing.T) {
 	if r.INT.HopCount != 1 || r.Hops[0] != want {
 		t.Errorf("hop %+v (count %d), want %+v", r.Hops[0], r.INT.HopCount, want)
 	}
-	if r.INT.TailProto != ProtoUDP || r.INT.TailDstPort != 5000 {
-		t.Errorf("tail %+v", r.INT)
+	// The source replaced port 53 by the INT port 5000 and kept it in the tail.
+	if r.INT.TailProto != ProtoUDP || r.INT.TailDstPort != 53 || !r.INT.ByPort || r.INT.ByDSCP || r.Flow().DstPort != 53 {
+		t.Errorf("tail %+v flow %+v", r.INT, r.Flow())
 	}
 	if _, ok := HopLatency(&r.Hops[0]); ok {
 		t.Error("no latency word and no timestamps: latency unknown")

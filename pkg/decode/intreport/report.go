@@ -193,6 +193,8 @@ type Hop struct {
 // INT is the INT shim and metadata header found after the inner L4 header.
 type INT struct {
 	Present bool
+	// ByDSCP and ByPort say which marker found it (Options).
+	ByDSCP, ByPort bool
 	// Offset is where the shim starts in the decoded payload.
 	Offset int
 
