@@ -232,28 +232,35 @@ func (d *Decoder) gpbRow(b []byte) error {
 	}
 	span := rowSpan{ts: int64(h.ts), keyLo: len(d.leaves)}
 	// Two passes, keys first, so that Keys and Content are contiguous runs
-	// of the leaves buffer whatever order the sender used.
-	for pass := 0; pass < 2; pass++ {
-		for c, rest, ok := nextChild(b); ok; c, rest, ok = nextChild(rest) {
-			ch, err := d.scanField(c)
-			if err != nil {
+	// of the leaves buffer whatever order the sender used. The first pass
+	// scans (and so validates) every child and notes its name for the second.
+	kids := d.rowKids[:0]
+	for c, rest, ok := nextChild(b); ok; c, rest, ok = nextChild(rest) {
+		ch, err := d.scanField(c)
+		if err != nil {
+			return err
+		}
+		kids = append(kids, rowKid{b: c, name: ch.name})
+		if string(ch.name) == "keys" {
+			if err := d.children(c, 1); err != nil {
 				return err
 			}
-			isKeys := string(ch.name) == "keys"
-			switch {
-			case pass == 0 && isKeys, pass == 1 && string(ch.name) == "content":
-				if err := d.children(c, 1); err != nil {
-					return err
-				}
-			case pass == 1 && !isKeys:
-				if err := d.field(c, 1); err != nil {
-					return err
-				}
-			}
 		}
-		if pass == 0 {
-			span.keyHi = len(d.leaves)
-			span.cLo = span.keyHi
+	}
+	d.rowKids = kids
+	span.keyHi = len(d.leaves)
+	span.cLo = span.keyHi
+	for _, k := range kids {
+		switch string(k.name) {
+		case "keys":
+		case "content":
+			if err := d.children(k.b, 1); err != nil {
+				return err
+			}
+		default:
+			if err := d.field(k.b, 1); err != nil {
+				return err
+			}
 		}
 	}
 	span.cHi = len(d.leaves)

@@ -88,6 +88,8 @@ type rowSpan struct {
 	keyLo, keyHi, cLo, cHi int
 }
 
+type rowKid struct{ b, name []byte }
+
 // Decoder decodes many messages while reusing its buffers. The Message it
 // returns (and every slice in it) is valid until the next call on the same
 // Decoder; strings in it stay valid forever. A Decoder is not safe for
@@ -104,7 +106,9 @@ type Decoder struct {
 	count  int // leaves so far in this message, against MaxLeaves
 	names  map[string]string
 	values map[string]string
-	js     xrjson.Scanner // kept for its scratch buffer
+	// rowKids are the children of the row being decoded, in wire order.
+	rowKids []rowKid
+	js      xrjson.Scanner // kept for its scratch buffer
 }
 
 // NewDecoder returns a Decoder with the given limits (zero fields: defaults).
