@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -150,7 +151,7 @@ func checkCase(t *testing.T, c vecCase, port int) {
 		var got vecReport
 		if err := d.Decode(dg.Payload, &r); err != nil {
 			var e *intreport.Error
-			if !asError(err, &e) {
+			if !errors.As(err, &e) {
 				t.Fatalf("report %d: error %v is not an *intreport.Error", i, err)
 			}
 			got.Error = e.Reason
@@ -172,12 +173,6 @@ func checkCase(t *testing.T, c vecCase, port int) {
 	for _, m := range diffJSON(t, c.Paths, paths) {
 		t.Errorf("joined paths: %s", m)
 	}
-}
-
-func asError(err error, e **intreport.Error) bool {
-	x, ok := err.(*intreport.Error)
-	*e = x
-	return ok
 }
 
 // The shape of vectors.json. Optional values are pointers: absent and null
@@ -275,6 +270,11 @@ type vecINT struct {
 	Tail            *vecTail `json:"tail,omitempty"`
 	Hops            []vecHop `json:"hops"`
 	E2ELatency      *uint32  `json:"e2e_latency"`
+	// DetectedBy is the marker that found the stack ("dscp", "port"), and
+	// the original DSCP and destination port the source saved.
+	DetectedBy      string `json:"detected_by"`
+	OriginalDSCP    uint8  `json:"original_dscp"`
+	OriginalDstPort uint16 `json:"original_dst_port"`
 }
 
 type vecTail struct {
@@ -310,9 +310,9 @@ type vecPath struct {
 	E2ELatency   *uint32   `json:"e2e_latency"`
 }
 
-func ptr[T any](v T) *T { return &v }
+func vptr[T any](v T) *T { return &v }
 
-func okPtr(v uint32, ok bool) *uint32 {
+func vokPtr(v uint32, ok bool) *uint32 {
 	if !ok {
 		return nil
 	}
@@ -353,10 +353,10 @@ func reportVec(r *intreport.Report) vecReport {
 		Version: h.Version, NProto: h.NProto, Kind: h.Kind.String(), Dropped: h.Dropped,
 		Congested: h.Congested, Tracked: h.Tracked, HwID: h.HwID, RepMdBits: h.RepMdBits,
 		Seq: h.Seq, IngressTS: h.IngressTS, Md: []string{},
-		LocalLatency: okPtr(intreport.LocalLatency(h)),
+		LocalLatency: vokPtr(intreport.LocalLatency(h)),
 	}
 	if h.HasSwitchID {
-		vh.SwitchID = ptr(h.SwitchID)
+		vh.SwitchID = vptr(h.SwitchID)
 	}
 	for i, n := range mdNames {
 		if h.Md&(1<<i) != 0 {
@@ -364,25 +364,25 @@ func reportVec(r *intreport.Report) vecReport {
 		}
 	}
 	if h.Md&intreport.MdPorts != 0 {
-		vh.IngressPort, vh.EgressPort = ptr(h.IngressPort), ptr(h.EgressPort)
+		vh.IngressPort, vh.EgressPort = vptr(h.IngressPort), vptr(h.EgressPort)
 	}
 	if h.Md&intreport.MdHopLatency != 0 {
-		vh.HopLatency = ptr(h.HopLatency)
+		vh.HopLatency = vptr(h.HopLatency)
 	}
 	if h.Md&(intreport.MdQueue|intreport.MdDrop) != 0 {
-		vh.QueueID = ptr(h.QueueID)
+		vh.QueueID = vptr(h.QueueID)
 	}
 	if h.Md&intreport.MdQueue != 0 {
-		vh.QueueOccupancy = ptr(h.QueueOccupancy)
+		vh.QueueOccupancy = vptr(h.QueueOccupancy)
 	}
 	if h.Md&intreport.MdEgressTS != 0 {
-		vh.EgressTS = ptr(h.EgressTS)
+		vh.EgressTS = vptr(h.EgressTS)
 	}
 	if h.Md&intreport.MdDrop != 0 {
-		vh.DropReason = ptr(h.DropReason)
+		vh.DropReason = vptr(h.DropReason)
 	}
 	if h.Md&intreport.MdTxUtil != 0 {
-		vh.TxUtil = ptr(h.TxUtil)
+		vh.TxUtil = vptr(h.TxUtil)
 	}
 
 	p := &r.Inner
@@ -397,18 +397,18 @@ func reportVec(r *intreport.Report) vecReport {
 	}
 	switch p.IPVersion {
 	case 4:
-		vi.IPID = ptr(p.IPID)
+		vi.IPID = vptr(p.IPID)
 	case 6:
-		vi.FlowLabel = ptr(p.FlowLabel)
+		vi.FlowLabel = vptr(p.FlowLabel)
 	}
 	switch p.Protocol {
 	case intreport.ProtoTCP:
-		vi.TCPSeq, vi.TCPFlags = ptr(p.TCPSeq), ptr(p.TCPFlags)
+		vi.TCPSeq, vi.TCPFlags = vptr(p.TCPSeq), vptr(p.TCPFlags)
 		fallthrough
 	case intreport.ProtoUDP:
-		vi.SrcPort, vi.DstPort = ptr(p.SrcPort), ptr(p.DstPort)
+		vi.SrcPort, vi.DstPort = vptr(p.SrcPort), vptr(p.DstPort)
 	case intreport.ProtoICMP, intreport.ProtoICMPv6:
-		vi.ICMPType, vi.ICMPCode = ptr(p.ICMPType), ptr(p.ICMPCode)
+		vi.ICMPType, vi.ICMPCode = vptr(p.ICMPType), vptr(p.ICMPCode)
 	}
 	out := vecReport{Header: vh, Inner: vi}
 	if !r.INT.Present {
@@ -419,13 +419,25 @@ func reportVec(r *intreport.Report) vecReport {
 	vt := &vecINT{
 		ShimType: t.ShimType, ShimLen: t.ShimLen, Version: t.Version, Rep: t.Rep, Copy: t.Copy,
 		MaxHopExceeded: t.MaxHopExceeded, Instructions: t.Instructions, HopWords: t.HopWords,
-		Hops: []vecHop{}, E2ELatency: okPtr(intreport.EndToEnd(r)),
+		Hops: []vecHop{}, E2ELatency: vokPtr(intreport.EndToEnd(r)),
 	}
 	if t.Version == 1 {
-		vt.ShimDSCP, vt.MTUExceeded, vt.RemainingHopCnt = ptr(t.ShimDSCP), ptr(t.MTUExceeded), ptr(t.RemainingHopCnt)
+		vt.ShimDSCP, vt.MTUExceeded, vt.RemainingHopCnt = vptr(t.ShimDSCP), vptr(t.MTUExceeded), vptr(t.RemainingHopCnt)
 	} else {
-		vt.MaxHopCnt, vt.TotalHopCnt = ptr(t.MaxHopCnt), ptr(t.TotalHopCnt)
+		vt.MaxHopCnt, vt.TotalHopCnt = vptr(t.MaxHopCnt), vptr(t.TotalHopCnt)
 	}
+	switch {
+	case t.ByDSCP && t.ByPort:
+		vt.DetectedBy = "dscp+port"
+	case t.ByDSCP:
+		vt.DetectedBy = "dscp"
+	case t.ByPort:
+		vt.DetectedBy = "port"
+	default:
+		vt.DetectedBy = "none"
+	}
+	vt.OriginalDSCP = r.OriginalDSCP()
+	vt.OriginalDstPort = r.Flow().DstPort
 	if t.HasTail {
 		vt.Tail = &vecTail{Proto: t.TailProto, DstPort: t.TailDstPort, DSCP: t.TailDSCP}
 	}
@@ -438,48 +450,48 @@ func reportVec(r *intreport.Report) vecReport {
 
 func hopVec(h *intreport.Hop, version uint8) vecHop {
 	v := vecHop{Present: itemList(h.Present), Unavailable: itemList(h.Unavailable),
-		Latency: okPtr(intreport.HopLatency(h))}
+		Latency: vokPtr(intreport.HopLatency(h))}
 	has := func(it intreport.Item) bool { return h.Present&it != 0 }
 	if has(intreport.ItemSwitchID) {
-		v.SwitchID = ptr(h.SwitchID)
+		v.SwitchID = vptr(h.SwitchID)
 	}
 	if has(intreport.ItemPorts) {
-		v.IngressPort, v.EgressPort = ptr(h.IngressPort), ptr(h.EgressPort)
+		v.IngressPort, v.EgressPort = vptr(h.IngressPort), vptr(h.EgressPort)
 	}
 	if has(intreport.ItemHopLatency) {
-		v.HopLatency = ptr(h.HopLatency)
+		v.HopLatency = vptr(h.HopLatency)
 	}
 	if has(intreport.ItemQueue) {
-		v.QueueID, v.QueueOccupancy = ptr(h.QueueID), ptr(h.QueueOccupancy)
+		v.QueueID, v.QueueOccupancy = vptr(h.QueueID), vptr(h.QueueOccupancy)
 	}
 	if has(intreport.ItemIngressTS) {
-		v.IngressTS = ptr(h.IngressTS)
+		v.IngressTS = vptr(h.IngressTS)
 	}
 	if has(intreport.ItemEgressTS) {
-		v.EgressTS = ptr(h.EgressTS)
+		v.EgressTS = vptr(h.EgressTS)
 	}
 	if has(intreport.ItemBit6) {
 		if version == 1 {
-			v.L2IngressPort, v.L2EgressPort = ptr(h.L2IngressPort), ptr(h.L2EgressPort)
+			v.L2IngressPort, v.L2EgressPort = vptr(h.L2IngressPort), vptr(h.L2EgressPort)
 		} else {
 			// v0.5 gives bit 6 one 4-byte value; the vector holds the raw word.
-			v.Bit6Word = ptr(uint32(h.CongestionQueue)<<24 | h.Congestion)
+			v.Bit6Word = vptr(uint32(h.CongestionQueue)<<24 | h.Congestion)
 		}
 	}
 	if has(intreport.ItemTxUtil) {
-		v.TxUtil = ptr(h.TxUtil)
+		v.TxUtil = vptr(h.TxUtil)
 	}
 	if has(intreport.ItemChecksum) {
-		v.Checksum = ptr(h.Checksum)
+		v.Checksum = vptr(h.Checksum)
 	}
 	return v
 }
 
 func pathVec(p *intreport.Path) vecPath {
-	v := vecPath{IPID: p.IPID, Dropped: p.Dropped, E2ELatency: okPtr(p.EndToEnd())}
+	v := vecPath{IPID: p.IPID, Dropped: p.Dropped, E2ELatency: vokPtr(p.EndToEnd())}
 	for i := range p.HopCount {
 		v.SwitchIDs = append(v.SwitchIDs, p.Hops[i].SwitchID)
-		v.HopLatencies = append(v.HopLatencies, okPtr(intreport.HopLatency(&p.Hops[i].Hop)))
+		v.HopLatencies = append(v.HopLatencies, vokPtr(intreport.HopLatency(&p.Hops[i].Hop)))
 	}
 	return v
 }

@@ -533,8 +533,28 @@ def report_v10(nprot, switch_id, seq, ig_ts, hw_id=0, d=0, q=0, f=0, md=None, le
 
 
 def good(report, inner_pkt, int_exp=None, switch_addr="10.255.0.1"):
+    if int_exp is not None:
+        add_original(int_exp, inner_pkt[1])
     return {"switch_addr": switch_addr, "bytes": report[0] + inner_pkt[0],
             "expect": {"header": report[1], "inner": inner_pkt[1], "int": int_exp}}
+
+
+def add_original(int_exp, inner_exp):
+    """Which marker made the INT source insert the stack, and what it saved:
+    marking by DSCP overwrites the DSCP and keeps the original in the v0.5
+    tail or the v1.0 shim; marking by port overwrites the destination port
+    and keeps the original in the v0.5 tail (v1.0 has no place for it)."""
+    by_dscp = inner_exp["dscp"] == INT_DSCP
+    by_port = inner_exp.get("dst_port") == INT_PORT
+    int_exp["detected_by"] = "dscp" if by_dscp else "port" if by_port else "none"
+    if by_dscp:
+        int_exp["original_dscp"] = int_exp["tail"]["dscp"] if int_exp["version"] == 0 else int_exp["shim_dscp"]
+    else:
+        int_exp["original_dscp"] = inner_exp["dscp"]
+    if by_port and int_exp["version"] == 0:
+        int_exp["original_dst_port"] = int_exp["tail"]["dst_port"]
+    else:
+        int_exp["original_dst_port"] = inner_exp["dst_port"]
 
 
 def bad(data, reason, switch_addr="10.255.0.1"):
