@@ -3,6 +3,7 @@ package pdt
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -109,6 +110,31 @@ type gpbParser struct {
 	lim    Limits
 	all    []byte
 	leaves int
+	strs   strArena
+}
+
+// strArena makes strings of a message's names and short values, many per
+// allocation: there is one name per field, each a few bytes. Bytes written
+// to a strings.Builder never change, so each string stays valid when the
+// builder is replaced; keeping one alive keeps at most its chunk.
+type strArena struct{ sb strings.Builder }
+
+const (
+	arenaChunk = 1024
+	arenaMax   = 128 // longer strings get their own allocation
+)
+
+func (a *strArena) str(b []byte) string {
+	if len(b) > arenaMax {
+		return string(b)
+	}
+	if a.sb.Cap()-a.sb.Len() < len(b) {
+		a.sb = strings.Builder{}
+		a.sb.Grow(arenaChunk)
+	}
+	n := a.sb.Len()
+	a.sb.Write(b)
+	return a.sb.String()[n:]
 }
 
 func (p *gpbParser) off(rest []byte) int { return len(p.all) - len(rest) }
@@ -170,11 +196,11 @@ func (p *gpbParser) field(b []byte, depth int) (node, *Error) {
 			if v, rest, err = p.bytes(rest, typ, off); err == nil {
 				switch num {
 				case tfName:
-					n.name = string(v)
+					n.name = p.strs.str(v)
 				case tfBytes:
-					n.leaf, hasValue = xr.Leaf{Kind: xr.LeafBytes, S: string(v)}, true
+					n.leaf, hasValue = xr.Leaf{Kind: xr.LeafBytes, S: p.strs.str(v)}, true
 				case tfString:
-					n.leaf, hasValue = xr.Leaf{Kind: xr.LeafString, S: string(v)}, true
+					n.leaf, hasValue = xr.Leaf{Kind: xr.LeafString, S: p.strs.str(v)}, true
 				}
 			}
 		case tfAugmentData:
