@@ -32,8 +32,8 @@ import struct
 import sys
 
 from scapy.fields import BitField, ByteField, IntField, ShortField
-from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_Router_Alert
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.packet import Packet, Raw
 
@@ -417,8 +417,10 @@ def ether(vlans=(), v6=False):
     return p, exp
 
 
-def ipv4(src, dst, dscp, ttl, ipid, ecn=0):
-    p = IP(src=src, dst=dst, tos=(dscp << 2) | ecn, ttl=ttl, id=ipid, flags="DF")
+def ipv4(src, dst, dscp, ttl, ipid, ecn=0, options=None, proto=None):
+    p = IP(src=src, dst=dst, tos=(dscp << 2) | ecn, ttl=ttl, id=ipid, flags="DF", options=options or [])
+    if proto is not None:
+        p.proto = proto
     exp = {"ip_version": 4, "src": src, "dst": dst, "dscp": dscp, "ecn": ecn, "ttl": ttl, "ip_id": ipid}
     return p, exp
 
@@ -438,6 +440,10 @@ def tcp(sport, dport, seq, options=True):
 
 def udp(sport, dport):
     return UDP(sport=sport, dport=dport), {"protocol": 17, "src_port": sport, "dst_port": dport}
+
+
+def icmpv6_echo(ident, seqno):
+    return ICMPv6EchoRequest(id=ident, seq=seqno), {"protocol": 58, "icmp_type": 128, "icmp_code": 0}
 
 
 def icmp_echo(ident, seqno):
@@ -629,13 +635,14 @@ def case_v05_int_3hop_all_bits_dscp():
 
 def case_v05_int_5hop_all_bits_port_local():
     hops = [full_hop(i, 0) for i in (1, 2, 3, 4, 5)]
-    data, iexp = int_v05(ALL_V05, hops, {"proto": 17, "dst_port": 4791, "dscp": 0}, max_hop_cnt=8)
+    # MaxHopCnt 5 is reached, and a sixth switch set E instead of adding a hop.
+    data, iexp = int_v05(ALL_V05, hops, {"proto": 17, "dst_port": 4791, "dscp": 0}, max_hop_cnt=5, e=1)
     r = report_v05(seq=8, ig_ts=0x50000000, hw_id=1, f=1,
                    local={"switch_id": 0xB0120005, "ingress_port": 25, "egress_port": 26, "queue_id": 5,
                           "queue_occupancy": 0x050023, "egress_ts": 0x50000000 + 1000})
     p = inner(ether(), ipv4("10.1.1.15", "10.2.2.25", 0, 60, 0x0808), udp(40005, INT_PORT), data)
     return [good(r, p, iexp)], ("v0.5 INT report from the sink with its switch-local header: 5-hop stack, all 8 bits, "
-                                "UDP, INT by destination port")
+                                "UDP, INT by destination port, MaxHopCnt reached and E set")
 
 
 def case_v05_int_wrapped():
@@ -693,11 +700,11 @@ def case_v10_flow_icmp():
 
 def case_v10_int_ipv4_all_bits():
     hops = [full_hop(i, 1) for i in (1, 2, 3, 4)]
-    data, iexp = int_v10(ALL_V10, hops, orig_dscp=10, remaining=4)
-    r = report_v10(1, 0xB0120004, 15, 0x73000000, f=1)
+    data, iexp = int_v10(ALL_V10, hops, orig_dscp=10, remaining=4, m=1)
+    r = report_v10(1, 0xB0120004, 15, 0x73000000, hw_id=63, f=1)
     p = inner(None, ipv4("10.1.1.22", "10.2.2.32", INT_DSCP, 60, 0x0F0F), tcp(40011, 443, 0x04040404), data)
     return [good(r, p, iexp)], ("v1.0 INT over IPv4 (NProt 1): 4 hops, bits 0-7 (HopML 9: level-2 ports take 8 bytes), "
-                                "RemainingHopCnt 4, TCP options, INT by DSCP")
+                                "RemainingHopCnt 4, M (MTU exceeded) set, TCP options, INT by DSCP, hw_id 63")
 
 
 def case_v10_int_ipv6_eth_port():
@@ -718,6 +725,31 @@ def case_v10_int_ipv6_checksum_wrapped():
     p = inner(None, ipv6("2001:db8:1::11", "2001:db8:2::21", INT_DSCP, 60, 0xABCDE), tcp(40013, 443, 0x05050505), data)
     return [good(r, p, iexp)], ("v1.0 INT over IPv6 (NProt 2), TCP with options, bits 0,4,5 and 15 (checksum "
                                 "complement, last word of each hop), wrapped timestamps, INT by DSCP")
+
+
+def case_v05_int_ipv4_options_rep_copy():
+    hops = [full_hop(i, 0) for i in (1, 2)]
+    data, iexp = int_v05([0, 1, 3], hops, {"proto": 17, "dst_port": 53, "dscp": 8}, rep=2, c=1)
+    r = report_v05(seq=0xFFFFFFFF, ig_ts=0x11111111, hw_id=63, f=1)
+    p = inner(ether(), ipv4("10.1.1.23", "10.2.2.33", INT_DSCP, 62, 0x1010, ecn=3, options=[IPOption_Router_Alert()]),
+              udp(40014, 53), data)
+    return [good(r, p, iexp)], ("v0.5 INT after UDP in an IPv4 packet with options (IHL 6) and ECN 3; Rep 2 and C "
+                                "set; seq 0xFFFFFFFF and hw_id 63 (field maxima)")
+
+
+def case_v05_int_8hops_at_limit():
+    hops = [full_hop(i, 0) for i in range(1, 9)]
+    data, iexp = int_v05([0, 2], hops, {"proto": 6, "dst_port": 443, "dscp": 0}, max_hop_cnt=8)
+    r = report_v05(seq=18, ig_ts=0x12000000, f=1)
+    p = inner(ether(), ipv4("10.1.1.24", "10.2.2.34", INT_DSCP, 56, 0x1111), tcp(40015, 443, 0x07070707), data)
+    return [good(r, p, iexp)], "v0.5 INT with exactly 8 hops, the decoder's max_hops 8 and MaxHopCnt 8: accepted"
+
+
+def case_v10_flow_ipv6_icmpv6():
+    md = {"queue": {"id": 1, "occupancy": 3}}
+    r = report_v10(2, 0x00000047, 19, 0x76000000, f=1, md=md)
+    p = inner(None, ipv6("2001:db8:1::12", "2001:db8:2::22", 46, 64, 0), icmpv6_echo(11, 2))
+    return [good(r, p)], "v1.0 flow report, NProt 2 (IPv6 copy), ICMPv6 echo, RepMdBits queue"
 
 
 def postcard_v05(seq, switch_id, ttl, ipid, ig, eg, port_in, port_out, qocc, tcp_seq):
@@ -854,6 +886,19 @@ def case_bad_nproto():
     return [bad(r05 + p, "bad_nproto"), bad(r10 + p, "bad_nproto")], "unknown next protocol: v0.5 NProto 5, v1.0 NProt 3"
 
 
+def case_bad_inner():
+    r = report_v05(seq=1, ig_ts=2, f=1)[0]
+    gre = inner(ether(), ipv4("10.1.1.94", "10.2.2.94", 0, 64, 1, proto=47), udp(1, 2))[0]
+    arp = bytes(Ether(dst=MAC_DST, src=MAC_SRC, type=0x0806)) + b"\x00" * 28
+    hops = [full_hop(i, 0) for i in (1, 2)]
+    d = bytearray(int_v05(TS_BITS, hops, {"proto": 6, "dst_port": 443, "dscp": 0})[0])
+    d[4] |= 0x10  # metadata header version 1 inside a v0.5 report
+    return [bad(r + gre, "unknown_l4"), bad(r + arp, "bad_ethertype"),
+            bad(v05_int_report(bytes(d)), "bad_int_version")], \
+        ("unknown inner headers: IPv4 protocol 47 (GRE), EtherType 0x0806 (ARP), INT metadata version 1 "
+         "in a v0.5 report")
+
+
 def case_bad_shim_overrun():
     hops = [full_hop(i, 0) for i in (1, 2)]
     d05 = int_v05(TS_BITS, hops, {"proto": 6, "dst_port": 443, "dscp": 0}, length=40)[0]
@@ -874,10 +919,13 @@ CASES = [
     ("v05_int_5hop_all_bits_port_local", case_v05_int_5hop_all_bits_port_local, None),
     ("v05_int_wrapped", case_v05_int_wrapped, None),
     ("v05_int_unavailable", case_v05_int_unavailable, None),
+    ("v05_int_ipv4_options_rep_copy", case_v05_int_ipv4_options_rep_copy, None),
+    ("v05_int_8hops_at_limit", case_v05_int_8hops_at_limit, {"max_hops": 8}),
     ("v10_flow_repmd", case_v10_flow_repmd, None),
     ("v10_drop", case_v10_drop, None),
     ("v10_queue_congestion", case_v10_queue_congestion, None),
     ("v10_flow_icmp", case_v10_flow_icmp, None),
+    ("v10_flow_ipv6_icmpv6", case_v10_flow_ipv6_icmpv6, None),
     ("v10_int_ipv4_all_bits", case_v10_int_ipv4_all_bits, None),
     ("v10_int_ipv6_eth_port", case_v10_int_ipv6_eth_port, None),
     ("v10_int_ipv6_checksum_wrapped", case_v10_int_ipv6_checksum_wrapped, None),
@@ -890,6 +938,7 @@ CASES = [
     ("bad_version", case_bad_version, None),
     ("bad_nproto", case_bad_nproto, None),
     ("bad_shim_overrun", case_bad_shim_overrun, None),
+    ("bad_inner", case_bad_inner, None),
 ]
 
 # pcap record times: case k, report i at BASE + k seconds + i milliseconds.
