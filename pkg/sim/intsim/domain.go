@@ -329,14 +329,16 @@ func (d *Domain) SpineFor(i int, t uint64) int {
 	}
 	d.advanceSpineDown(t)
 	h := d.ecmpHash(f)
-	if d.downSpine >= 0 && t >= d.downStart && t < d.downEnd {
-		s := int(h % uint64(d.cfg.Spines-1))
+	n := uint64(d.cfg.Spines)
+	s := int(h % n)
+	if d.downSpine >= 0 && s == d.downSpine && t >= d.downStart && t < d.downEnd {
+		// Resilient hashing: only the flows of the missing spine move.
+		s = int(h / n % (n - 1))
 		if s >= d.downSpine {
 			s++
 		}
-		return s
 	}
-	return int(h % uint64(d.cfg.Spines))
+	return s
 }
 
 func (d *Domain) advanceSpineDown(t uint64) {
