@@ -130,19 +130,21 @@ type fieldHead struct {
 // scanField reads a TelemetryField's scalar parts. Children (field 15) are
 // only noted: their names need this field's name, which the wire does not
 // promise to put first, so they are walked in a second pass.
-func (d *Decoder) scanField(b []byte) (fieldHead, error) {
-	var h fieldHead
+// It fills *h rather than returning one: the head is large enough that
+// copying it out costs as much as reading a leaf.
+func (d *Decoder) scanField(b []byte, h *fieldHead) error {
+	*h = fieldHead{}
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
-			return h, wireErr("TelemetryField tag", n)
+			return wireErr("TelemetryField tag", n)
 		}
 		b = b[n:]
 		switch typ {
 		case protowire.VarintType:
 			v, n := consumeVarint(b)
 			if n < 0 {
-				return h, wireErr("TelemetryField varint", n)
+				return wireErr("TelemetryField varint", n)
 			}
 			b = b[n:]
 			switch num {
@@ -162,7 +164,7 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 		case protowire.Fixed64Type:
 			v, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
-				return h, wireErr("TelemetryField fixed64", n)
+				return wireErr("TelemetryField fixed64", n)
 			}
 			b = b[n:]
 			if num == fFieldDouble {
@@ -171,7 +173,7 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 		case protowire.Fixed32Type:
 			v, n := protowire.ConsumeFixed32(b)
 			if n < 0 {
-				return h, wireErr("TelemetryField fixed32", n)
+				return wireErr("TelemetryField fixed32", n)
 			}
 			b = b[n:]
 			if num == fFieldFloat {
@@ -180,7 +182,7 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 		case protowire.BytesType:
 			v, n := consumeBytes(b)
 			if n < 0 {
-				return h, wireErr("TelemetryField bytes", n)
+				return wireErr("TelemetryField bytes", n)
 			}
 			b = b[n:]
 			switch num {
@@ -196,12 +198,12 @@ func (d *Decoder) scanField(b []byte) (fieldHead, error) {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return h, wireErr("TelemetryField field", n)
+				return wireErr("TelemetryField field", n)
 			}
 			b = b[n:]
 		}
 	}
-	return h, nil
+	return nil
 }
 
 // nextChild returns the next child (field 15) of a TelemetryField that
@@ -223,8 +225,8 @@ func nextChild(b []byte) (child, rest []byte, ok bool) {
 // "content" carry the leaves. Other children go to Content under their own
 // name, so nothing a sender puts at row level is lost.
 func (d *Decoder) gpbRow(b []byte) error {
-	h, err := d.scanField(b)
-	if err != nil {
+	var h fieldHead
+	if err := d.scanField(b, &h); err != nil {
 		return err
 	}
 	if h.ts > math.MaxInt64 {
@@ -236,8 +238,8 @@ func (d *Decoder) gpbRow(b []byte) error {
 	// scans (and so validates) every child and notes its name for the second.
 	kids := d.rowKids[:0]
 	for c, rest, ok := nextChild(b); ok; c, rest, ok = nextChild(rest) {
-		ch, err := d.scanField(c)
-		if err != nil {
+		var ch fieldHead
+		if err := d.scanField(c, &ch); err != nil {
 			return err
 		}
 		kids = append(kids, rowKid{b: c, name: ch.name})
@@ -284,8 +286,8 @@ func (d *Decoder) field(b []byte, depth int) error {
 	if depth > d.lim.MaxDepth {
 		return errorf(ReasonTooDeep, "nesting deeper than %d", d.lim.MaxDepth)
 	}
-	h, err := d.scanField(b)
-	if err != nil {
+	var h fieldHead
+	if err := d.scanField(b, &h); err != nil {
 		return err
 	}
 	n, err := d.pushName(h.name)
