@@ -5,6 +5,7 @@
 //	netlens-sim ftd -target host:port -ca FILE -cert FILE -key FILE [-devices N] [-speedup X] ...
 //	netlens-sim ipfix [-target host:port] [-transport udp|tcp] [-rate N] [-exporters N] ...
 //	netlens-sim xr [-target host:port] [-generation pdt|mdt] [-encoding json|gpbkv|compact] [-transport tcp|udp|grpc] ...
+//	netlens-sim int [-target host:port] [-mode int|postcard] [-version 0.5|1.0] [-rate N|-flood] ...
 //
 // See README.md beside this file.
 package main
@@ -45,6 +46,7 @@ commands:
   ftd     run simulated Cisco FTD devices streaming telemetry to a collector
   ipfix   run simulated IPFIX exporters sending flows to a collector
   xr      run simulated Cisco IOS XR routers streaming telemetry to a collector
+  int     run a simulated leaf-spine INT domain sending telemetry reports to a collector
 
 run "netlens-sim <command> -h" for the flags of a command.
 `
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return runIPFIX(ctx, args[1:], stderr)
 	case "xr":
 		return runXR(ctx, args[1:], stderr)
+	case "int":
+		return runINT(ctx, args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usage)
 		return exitOK
