@@ -250,8 +250,11 @@ func (s *Sim) Run(ctx context.Context) error {
 			} else {
 				simNs++ // packets of one chunk keep their order
 			}
+			// A packet's reports all go, even past the chunk's budget: one
+			// held back would be a sequence gap nobody lost on purpose. Only
+			// Count cuts a packet short, at the very end.
 			for i := range reports {
-				if budget == 0 {
+				if c.Count > 0 && sent >= c.Count {
 					break
 				}
 				r := &reports[i]
@@ -260,7 +263,7 @@ func (s *Sim) Run(ctx context.Context) error {
 				p.lens[p.n] = len(buf)
 				p.pend[p.n] = *r
 				p.n++
-				budget--
+				budget = max(budget, 1) - 1
 				sent++
 				if p.n == len(p.msgs) {
 					s.flush(p)

@@ -264,6 +264,9 @@ func TestLoopbackRunMatchesTotals(t *testing.T) {
 			if fmt.Sprint(rc.drops) != fmt.Sprint(tot.Drops) || len(tot.Drops) == 0 {
 				t.Errorf("drops: sent %v, received %v", tot.Drops, rc.drops)
 			}
+			if tot.GapTotal() > tot.Lost {
+				t.Errorf("%d sequence numbers skipped, only %d reports lost on purpose", tot.GapTotal(), tot.Lost)
+			}
 			if fmt.Sprint(rc.gaps) != fmt.Sprint(tot.Gaps) || tot.GapTotal() == 0 {
 				t.Errorf("gaps: sent %v, received %v", tot.Gaps, rc.gaps)
 			}
