@@ -71,7 +71,7 @@ type intFlags struct {
 	duration, step, stats                        *time.Duration
 	depth, limit                                 *uint
 	count, seed                                  *uint64
-	flood, noSinkLocal                           *bool
+	flood, noSinkLocal, noGSO                    *bool
 }
 
 func newINTFlags(stderr io.Writer) *intFlags {
@@ -113,6 +113,7 @@ func newINTFlags(stderr io.Writer) *intFlags {
 		count:       fs.Uint64("count", 0, "stop after this many reports (0: no limit)"),
 		duration:    fs.Duration("duration", 0, "stop after this long (0: until interrupted or -count)"),
 		batch:       fs.Int("batch", 64, "datagrams per sendmmsg call per switch"),
+		noGSO:       fs.Bool("no-gso", false, "send every datagram on its own instead of equal-length runs as one segmented send (Linux UDP_SEGMENT)"),
 		workers:     fs.Int("workers", 1, "independent domains sending in parallel (seed+i; each its own switches), for floods"),
 		step:        fs.Duration("time-step", 0, "advance the fabric clock by this per packet instead of following the wall clock"),
 		seed:        fs.Uint64("seed", 1, "seed of the fabric, flows and events"),
@@ -194,6 +195,7 @@ func (f *intFlags) configs() ([]intsim.Config, []string) {
 			Sources:  splitList(*f.sources),
 			Rate:     rate / float64(n),
 			Batch:    *f.batch,
+			NoGSO:    *f.noGSO,
 			TimeStep: *f.step,
 			Domain: intsim.DomainConfig{
 				Spines: *f.spines, Leaves: *f.leaves, HostsPerLeaf: *f.hosts, Flows: *f.flows,

@@ -3,7 +3,6 @@ package intsim
 import (
 	"context"
 	"net"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -66,17 +65,33 @@ func BenchmarkGenerateEncode(b *testing.B) {
 
 // BenchmarkUDPFlood is the whole simulator at full speed over loopback to a
 // socket nobody reads (the kernel drops what overflows its buffer): what
-// the simulator can offer an ingest benchmark, in reports per second.
+// the simulator can offer an ingest benchmark, in reports per second. The
+// mixed domain has reports of many lengths (INT mode, TCP with and without
+// options, UDP, ICMP); the uniform one sends postcards of UDP flows only, all
+// of one length, which segmentation offload sends 64 at a time.
 func BenchmarkUDPFlood(b *testing.B) {
-	for _, batch := range []int{1, 64} {
-		b.Run("batch"+strconv.Itoa(batch), func(b *testing.B) {
+	uniform := DomainConfig{Mode: ModePostcard, UDPShare: 1, ICMPShare: -1, DropRate: -1, CongestionEvery: -1}
+	for _, c := range []struct {
+		name  string
+		batch int
+		noGSO bool
+		dom   DomainConfig
+	}{
+		{"mixed/batch1", 1, true, DomainConfig{}},
+		{"mixed/batch64", 64, true, DomainConfig{}},
+		{"mixed/batch64-gso", 64, false, DomainConfig{}},
+		{"uniform/batch64", 64, true, uniform},
+		{"uniform/batch64-gso", 64, false, uniform},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer pc.Close()
-			const per = 20000
-			sim, err := New(Config{Target: pc.LocalAddr().String(), Count: per, Batch: batch, TimeStep: time.Microsecond})
+			const per = 50000
+			sim, err := New(Config{Target: pc.LocalAddr().String(), Count: per, Batch: c.batch, NoGSO: c.noGSO,
+				TimeStep: time.Microsecond, Domain: c.dom})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -30,6 +30,11 @@ type Config struct {
 	Count uint64
 	// Batch is the datagrams written per system call per switch [64].
 	Batch int
+	// NoGSO sends each datagram on its own. By default (Linux) consecutive
+	// reports of one switch with the same length go down in one UDP
+	// segmentation offload send; the collector still gets one datagram per
+	// report, in order.
+	NoGSO bool
 	// TimeStep, when set, advances the simulated clock by this much per
 	// packet instead of following the wall clock: runs are then the same
 	// whatever the machine's speed, and a test sees the 32-bit clocks wrap
@@ -107,9 +112,15 @@ type port struct {
 	w    batchWriter
 	msgs []ipv4.Message
 	bufs [][MaxReportLen]byte
+	iovs [][]byte
+	oob  [][]byte
+	runs []int // reports in each message
 	pend []Report
 	lens []int
 	n    int
+	gso  bool
+	// segmented counts reports sent in segmented sends, for the totals.
+	segmented uint64
 }
 
 func (s *Sim) dial(ctx context.Context) ([]*port, error) {
@@ -148,10 +159,14 @@ func (s *Sim) dial(ctx context.Context) ([]*port, error) {
 		b := s.cfg.Batch
 		p.msgs = make([]ipv4.Message, b)
 		p.bufs = make([][MaxReportLen]byte, b)
+		p.iovs = make([][]byte, b)
+		p.oob = make([][]byte, b)
+		p.runs = make([]int, b)
 		p.pend = make([]Report, b)
 		p.lens = make([]int, b)
-		for j := range p.msgs {
-			p.msgs[j].Buffers = make([][]byte, 1)
+		p.gso = gsoAvailable && !s.cfg.NoGSO
+		for j := range p.oob {
+			p.oob[j] = make([]byte, gsoCmsgLen)
 		}
 		ports = append(ports, p)
 	}
@@ -175,29 +190,77 @@ func (s *Sim) flush(p *port) {
 	if p.n == 0 {
 		return
 	}
-	for j := range p.n {
-		p.msgs[j].Buffers[0] = p.bufs[j][:p.lens[j]]
+	done, err := s.write(p)
+	if err != nil && p.gso && done < p.n {
+		// A kernel without UDP_SEGMENT (or a path that refuses it): go on
+		// one datagram per report. A second failure is the collector's.
+		p.gso = false
+		s.cfg.Logf("intsim: UDP segmentation offload refused (%v); sending datagrams one by one", err)
+		s.account(p, 0, done, nil)
+		rest := p.n - done
+		copy(p.bufs[:rest], p.bufs[done:p.n])
+		copy(p.lens[:rest], p.lens[done:p.n])
+		copy(p.pend[:rest], p.pend[done:p.n])
+		p.n = rest
+		done, err = s.write(p)
 	}
-	done := 0
-	var err error
-	for done < p.n {
-		var k int
-		k, err = p.w.WriteBatch(p.msgs[done:p.n], 0)
-		if err != nil {
-			break
-		}
-		done += k
-	}
+	s.account(p, 0, done, err)
+	p.n = 0
+}
+
+func (s *Sim) account(p *port, from, to int, err error) {
 	s.mu.Lock()
-	for j := range done {
+	for j := from; j < to; j++ {
 		s.tally.add(&p.pend[j], p.lens[j])
 	}
+	s.tally.t.Segmented += p.segmented
+	p.segmented = 0
 	if err != nil {
 		s.tally.t.Errors++
 		s.tally.t.LastError = err.Error()
 	}
 	s.mu.Unlock()
-	p.n = 0
+}
+
+// write sends the waiting reports, consecutive ones of equal length as one
+// segmented send when it can, and returns how many reports went out.
+func (s *Sim) write(p *port) (int, error) {
+	for j := range p.n {
+		p.iovs[j] = p.bufs[j][:p.lens[j]]
+	}
+	m := 0
+	for k := 0; k < p.n; m++ {
+		e := k + 1
+		if p.gso {
+			for e < p.n && p.lens[e] == p.lens[k] && e-k < 64 {
+				e++
+			}
+		}
+		msg := &p.msgs[m]
+		msg.Buffers = p.iovs[k:e]
+		msg.OOB = nil
+		if e-k > 1 {
+			msg.OOB = putGSO(p.oob[m], p.lens[k])
+		}
+		p.runs[m] = e - k
+		k = e
+	}
+	sentMsgs, done := 0, 0
+	for sentMsgs < m {
+		k, err := p.w.WriteBatch(p.msgs[sentMsgs:m], 0)
+		k = max(k, 0)
+		for _, r := range p.runs[sentMsgs : sentMsgs+k] {
+			done += r
+			if r > 1 {
+				p.segmented += uint64(r)
+			}
+		}
+		sentMsgs += k
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // Run sends reports until the context ends or Count reports are sent. It

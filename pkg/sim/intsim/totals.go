@@ -78,8 +78,11 @@ type Totals struct {
 	Packets uint64 // simulated packets
 	// Wrapped counts hops (in sent INT stacks and postcards) whose egress
 	// timestamp is below the ingress one: the 32-bit clock wrapped inside.
-	Wrapped   uint64
-	Flows     []FlowTotals // by flow index
+	Wrapped uint64
+	Flows   []FlowTotals // by flow index
+	// Segmented is the reports that went down in segmented sends (UDP
+	// segmentation offload); the collector still got one datagram each.
+	Segmented uint64
 	Errors    uint64
 	LastError string
 }
