@@ -105,26 +105,7 @@ type xrService struct {
 	m   *xrmap.Mapper
 }
 
-func (x xrService) Routers() []XRRouter {
-	rs := x.rcv.Routers()
-	out := make([]XRRouter, len(rs))
-	for i, r := range rs {
-		out[i] = XRRouter{
-			Device: r.Device, Remote: r.Remote, Transports: r.Transports, Generations: r.Generations,
-			Encodings: r.Encodings, FirstSeenMs: r.FirstSeenMs, LastSeenMs: r.LastSeenMs, Messages: r.Messages, Bytes: r.Bytes,
-			Drops: r.Drops, MissingProtos: r.MissingProtos, Stopped: r.Stopped,
-		}
-	}
-	return out
-}
-
-func problems(ps []xrin.Problem) []XRProblem {
-	out := make([]XRProblem, len(ps))
-	for i, p := range ps {
-		out[i] = XRProblem{Where: p.Where, Reason: p.Reason, Detail: p.Detail}
-	}
-	return out
-}
+func (x xrService) Routers() []XRRouter { return x.rcv.Routers() }
 
 func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
@@ -136,23 +117,12 @@ func (x xrService) Policies() []XRPolicyFile {
 		for j, g := range p.Groups {
 			groups[j] = XRGroup{Name: g.Name, PeriodSeconds: seconds(g.Period), Paths: g.Paths}
 		}
-		out[i] = XRPolicyFile{File: p.File, Name: p.Name, Groups: groups, Problems: problems(p.Problems)}
+		out[i] = XRPolicyFile{File: p.File, Name: p.Name, Groups: groups, Problems: p.Problems}
 	}
 	return out
 }
 
-func (x xrService) Protos() []XRProtoFile {
-	ps := x.rcv.ProtoFiles()
-	out := make([]XRProtoFile, len(ps))
-	for i, p := range ps {
-		paths := make([]XRSchemaPath, len(p.Paths))
-		for j, sp := range p.Paths {
-			paths[j] = XRSchemaPath{Path: sp.Path, Message: sp.Message, Keys: sp.Keys, Fields: sp.Fields}
-		}
-		out[i] = XRProtoFile{File: p.File, Paths: paths, Problems: problems(p.Problems)}
-	}
-	return out
-}
+func (x xrService) Protos() []XRProtoFile { return x.rcv.ProtoFiles() }
 
 func (x xrService) SilentGroups(nowMs int64) []XRSilentGroup {
 	gs := x.rcv.SilentGroups(nowMs)
@@ -163,21 +133,6 @@ func (x xrService) SilentGroups(nowMs int64) []XRSilentGroup {
 	return out
 }
 
-func (x xrService) Paths(device string) []XRDataPath {
-	ps := x.m.Paths(device)
-	out := make([]XRDataPath, len(ps))
-	for i, p := range ps {
-		out[i] = XRDataPath{Device: p.Device, Path: p.Path, Policy: p.Policy, Subscription: p.Subscription, Encoding: p.Encoding,
-			LastSeenMs: p.LastSeenMs, Messages: p.Messages, Rows: p.Rows, Keys: p.Keys, Leaves: p.Leaves}
-	}
-	return out
-}
+func (x xrService) Paths(device string) []XRDataPath { return x.m.Paths(device) }
 
-func (x xrService) Leaves(device, path string) []XRLeaf {
-	ls := x.m.Leaves(device, path)
-	out := make([]XRLeaf, len(ls))
-	for i, l := range ls {
-		out[i] = XRLeaf{Leaf: l.Leaf, Metric: l.Metric, Kind: l.Kind, Type: l.Type}
-	}
-	return out
-}
+func (x xrService) Leaves(device, path string) []XRLeaf { return x.m.Leaves(device, path) }

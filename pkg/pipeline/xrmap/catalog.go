@@ -20,7 +20,12 @@ type PathInfo struct {
 // Type is the value type last received (uint, int, float, bool, string,
 // bytes); Metric is empty for string leaves and for names that make no
 // metric name.
-type LeafInfo struct{ Leaf, Metric, Kind, Type string }
+type LeafInfo struct {
+	Leaf   string `json:"leaf"`
+	Metric string `json:"metric"`
+	Kind   string `json:"kind"`
+	Type   string `json:"type"`
+}
 
 // Paths lists the paths a router sent, by path; device "" lists every
 // router's, by device then path.
