@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/netlens/netlens/pkg/sim/ipfixsim"
@@ -50,33 +49,11 @@ func runIPFIX(ctx context.Context, args []string, stderr io.Writer) int {
 			c.ODID, e.SamplingRate(), c.SamplingMode, rateText(c.Rate), templateIDs(e))
 	}
 
-	var wg sync.WaitGroup
-	for _, e := range exps {
-		wg.Go(func() { e.Run(ctx) })
+	runs := make([]func(context.Context), len(exps))
+	for i, e := range exps {
+		runs[i] = func(ctx context.Context) { e.Run(ctx) }
 	}
-	stop := make(chan struct{})
-	if *fs.stats > 0 {
-		go func() {
-			t := time.NewTicker(*fs.stats)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					logIPFIXTotals(logger, exps)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	logIPFIXTotals(logger, exps)
-	if err := context.Cause(ctx); err != nil {
-		logger.Printf("netlens-sim ipfix: stopped (%v)", err)
-	} else {
-		logger.Printf("netlens-sim ipfix: done")
-	}
+	runAll(ctx, logger, "ipfix", runs, *fs.stats, func() { logIPFIXTotals(logger, exps) })
 	return exitOK
 }
 

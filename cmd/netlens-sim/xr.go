@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/netlens/netlens/pkg/sim/xrsim"
@@ -70,33 +69,11 @@ func runXR(ctx context.Context, args []string, stderr io.Writer) int {
 		logger.Printf("netlens-sim xr: policy %s group %s every %v: %s", c0.Policy.Name, g.Name, g.Period, strings.Join(paths, ", "))
 	}
 
-	var wg sync.WaitGroup
-	for _, r := range routers {
-		wg.Go(func() { r.Run(ctx) })
+	runs := make([]func(context.Context), len(routers))
+	for i, r := range routers {
+		runs[i] = func(ctx context.Context) { r.Run(ctx) }
 	}
-	stop := make(chan struct{})
-	if *f.stats > 0 {
-		go func() {
-			t := time.NewTicker(*f.stats)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					logXRTotals(logger, routers)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	logXRTotals(logger, routers)
-	if err := context.Cause(ctx); err != nil {
-		logger.Printf("netlens-sim xr: stopped (%v)", err)
-	} else {
-		logger.Printf("netlens-sim xr: done")
-	}
+	runAll(ctx, logger, "xr", runs, *f.stats, func() { logXRTotals(logger, routers) })
 	return exitOK
 }
 
