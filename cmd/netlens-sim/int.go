@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/netlens/netlens/pkg/sim/intsim"
@@ -259,41 +258,23 @@ func runINT(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 	}
 	errs := make([]error, len(sims))
-	var wg sync.WaitGroup
+	runs := make([]func(context.Context), len(sims))
 	for i, s := range sims {
-		wg.Go(func() { errs[i] = s.Run(ctx) })
-	}
-	stop := make(chan struct{})
-	if *fs.stats > 0 {
-		go func() {
-			t := time.NewTicker(*fs.stats)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					logINTTotals(logger, sims, false)
-				}
-			}
-		}()
+		runs[i] = func(ctx context.Context) { errs[i] = s.Run(ctx) }
 	}
 	start := time.Now()
-	wg.Wait()
-	close(stop)
-	elapsed := time.Since(start)
+	runAll(ctx, logger, "int", runs, *fs.stats, func(final bool) {
+		all := logINTTotals(logger, sims, final)
+		if final {
+			elapsed := time.Since(start)
+			logger.Printf("netlens-sim int: %d reports in %v (%.0f reports/s)", all, elapsed.Round(time.Millisecond), float64(all)/elapsed.Seconds())
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			fmt.Fprintf(stderr, "netlens-sim int: %v\n", err)
 			return exitFail
 		}
-	}
-	all := logINTTotals(logger, sims, true)
-	logger.Printf("netlens-sim int: %d reports in %v (%.0f reports/s)", all, elapsed.Round(time.Millisecond), float64(all)/elapsed.Seconds())
-	if err := context.Cause(ctx); err != nil {
-		logger.Printf("netlens-sim int: stopped (%v)", err)
-	} else {
-		logger.Printf("netlens-sim int: done")
 	}
 	return exitOK
 }

@@ -53,7 +53,7 @@ func runIPFIX(ctx context.Context, args []string, stderr io.Writer) int {
 	for i, e := range exps {
 		runs[i] = func(ctx context.Context) { e.Run(ctx) }
 	}
-	runAll(ctx, logger, "ipfix", runs, *fs.stats, func() { logIPFIXTotals(logger, exps) })
+	runAll(ctx, logger, "ipfix", runs, *fs.stats, func(bool) { logIPFIXTotals(logger, exps) })
 	return exitOK
 }
 

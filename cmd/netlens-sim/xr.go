@@ -73,7 +73,7 @@ func runXR(ctx context.Context, args []string, stderr io.Writer) int {
 	for i, r := range routers {
 		runs[i] = func(ctx context.Context) { r.Run(ctx) }
 	}
-	runAll(ctx, logger, "xr", runs, *f.stats, func() { logXRTotals(logger, routers) })
+	runAll(ctx, logger, "xr", runs, *f.stats, func(bool) { logXRTotals(logger, routers) })
 	return exitOK
 }
 
