@@ -19,6 +19,8 @@ import { PathFields } from './paths';
 export interface Figure {
   /** Text with unit, e.g. "1.20 µs"; "–" when there is no value. */
   text: (value: number | null) => string;
+  /** Text and colour in one pass of the display processor. */
+  show: (value: number | null) => { text: string; color: string | undefined };
   /** The colour the field config gives the value; undefined when there is no value. */
   color: (value: number | null) => string | undefined;
   /** Threshold steps of the field, for the legend. */
@@ -40,6 +42,13 @@ export function figureFor(field: Field | undefined, theme: GrafanaTheme2): Figur
     field?.config.color?.mode === undefined || field.config.color.mode === FieldColorModeId.Thresholds;
   return {
     text: (value) => (value === null ? '–' : formattedValueToString(display(value))),
+    show: (value) => {
+      if (value === null) {
+        return { text: '–', color: undefined };
+      }
+      const d = display(value);
+      return { text: formattedValueToString(d), color: d.color };
+    },
     color: (value) => (value === null ? undefined : display(value).color),
     steps: thresholdColors ? (field?.config.thresholds?.steps ?? []) : [],
   };

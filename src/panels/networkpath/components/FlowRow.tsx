@@ -1,7 +1,5 @@
 import React from 'react';
-import { cx } from '@emotion/css';
-import { dateTimeFormat, GrafanaTheme2 } from '@grafana/data';
-import { TimeZone } from '@grafana/schema';
+import { GrafanaTheme2 } from '@grafana/data';
 import { Icon, Tooltip } from '@grafana/ui';
 
 import { Figures } from '../display';
@@ -31,21 +29,35 @@ interface Props {
   onSelect: (flow: string) => void;
   styles: PanelStyles;
   theme: GrafanaTheme2;
-  timeZone: TimeZone;
+  formatTime: (ms: number) => string;
 }
 
-function hopFigure(h: Hop, colorBy: ColorFigure) {
-  return colorBy === 'queue_occupancy' ? h.queueOccupancy : h.latency;
+// Text on a coloured box: the theme's contrast colour, worked out once per
+// colour (it parses colours, and a 500-flow update draws hundreds of boxes).
+const contrastCache = new WeakMap<GrafanaTheme2, Map<string, string>>();
+
+function contrastText(theme: GrafanaTheme2, fill: string): string {
+  let m = contrastCache.get(theme);
+  if (!m) {
+    m = new Map();
+    contrastCache.set(theme, m);
+  }
+  let c = m.get(fill);
+  if (c === undefined) {
+    c = theme.colors.getContrastText(fill);
+    m.set(fill, c);
+  }
+  return c;
 }
 
-function hopTitle(h: Hop, figures: Figures, time: string): string {
+function hopTitle(h: Hop, latency: string, occupancy: string, time: string): string {
   const lines = [`${h.name} (hop ${h.index})`];
   if (h.switchId !== null) {
     lines.push(`switch id ${h.switchId}`);
   }
   lines.push(`ports in ${h.ingressPort ?? '–'} → out ${h.egressPort ?? '–'}`);
-  lines.push(`hop latency ${figures.hopLatency.text(h.latency)}`);
-  lines.push(`queue ${h.queueId ?? '–'} occupancy ${figures.queueOccupancy.text(h.queueOccupancy)}`);
+  lines.push(`hop latency ${latency}`);
+  lines.push(`queue ${h.queueId ?? '–'} occupancy ${occupancy}`);
   if (h.dropped) {
     lines.push(`dropped here: ${h.dropReason ?? 'reason not reported'}`);
   }
@@ -63,8 +75,7 @@ function FlowRowImpl(props: Props) {
   const boxW = Math.max(28, Math.min(120, step - 18));
   const x = (i: number) => PAD + i * step;
   const cy = BOX_Y + BOX_H / 2;
-  const time = dateTimeFormat(flow.time, { timeZone: props.timeZone });
-  const colorFigure = colorBy === 'queue_occupancy' ? figures.queueOccupancy : figures.hopLatency;
+  const time = props.formatTime(flow.time);
   const dropped = flow.dropAt >= 0;
   const dropHop = dropped ? flow.hops[flow.dropAt] : undefined;
   const line = theme.colors.border.strong;
@@ -99,9 +110,11 @@ function FlowRowImpl(props: Props) {
   );
   flow.hops.forEach((h, i) => {
     const cx0 = x(i + 1);
-    const value = hopFigure(h, colorBy);
-    const fill = colorFigure.color(value) ?? theme.colors.background.secondary;
-    const textColor = colorFigure.color(value) ? theme.colors.getContrastText(fill) : theme.colors.text.primary;
+    const latency = figures.hopLatency.show(h.latency);
+    const occupancy = figures.queueOccupancy.show(h.queueOccupancy);
+    const colored = colorBy === 'queue_occupancy' ? occupancy.color : latency.color;
+    const fill = colored ?? theme.colors.background.secondary;
+    const textColor = colored ? contrastText(theme, fill) : theme.colors.text.primary;
     const ids: string[] = [];
     if (showSwitchIds && h.switchId !== null) {
       ids.push(`id ${h.switchId}`);
@@ -112,7 +125,7 @@ function FlowRowImpl(props: Props) {
     const afterDrop = dropped && i > flow.dropAt;
     nodes.push(
       <g key={`h${i}`} opacity={afterDrop ? 0.4 : 1} data-testid="networkpath-hop">
-        <title>{hopTitle(h, figures, time)}</title>
+        <title>{hopTitle(h, latency.text, occupancy.text, time)}</title>
         {ids.length > 0 && (
           <text x={cx0} y={BOX_Y - 6} textAnchor="middle" className={styles.small}>
             {ids.join(' · ')}
@@ -132,7 +145,7 @@ function FlowRowImpl(props: Props) {
           {h.name}
         </text>
         <text x={cx0} y={BOX_Y + BOX_H + 13} textAnchor="middle" className={styles.small}>
-          {figures.hopLatency.text(h.latency)} · q {figures.queueOccupancy.text(h.queueOccupancy)}
+          {`${latency.text} · q ${occupancy.text}`}
         </text>
       </g>
     );
@@ -162,7 +175,8 @@ function FlowRowImpl(props: Props) {
 
   return (
     <div
-      className={cx(styles.row, selected && styles.selected, clickable && styles.clickable)}
+      // Plain class lists: emotion's cx would serialise a merged class on every render.
+      className={`${styles.row}${selected ? ` ${styles.selected}` : ''}${clickable ? ` ${styles.clickable}` : ''}`}
       style={{ top, height: ROW_HEIGHT, width }}
       role={clickable ? 'button' : undefined}
       tabIndex={clickable ? 0 : undefined}
@@ -194,7 +208,7 @@ function FlowRowImpl(props: Props) {
             <Tooltip
               content={
                 flow.previousPath
-                  ? `Path changed. Before (${dateTimeFormat(flow.previousTime ?? 0, { timeZone: props.timeZone })}): ${flow.previousPath.join(' → ')}`
+                  ? `Path changed. Before (${props.formatTime(flow.previousTime ?? 0)}): ${flow.previousPath.join(' → ')}`
                   : 'Path changed since the previous report (that report is outside the time range)'
               }
             >

@@ -144,18 +144,18 @@ describe('NetworkPathPanel', () => {
     const p = props([largeFrame(500, 5, 0)], { topN: 500 });
     const { rerender } = render(<NetworkPathPanel {...p} />);
     const shown = rowNames().length;
-    // 376 px of rows at 64 px each, plus 3 either side.
-    expect(shown).toBe(visibleRange(0, 376, ROW_HEIGHT, 500, 3).last);
+    // 376 px of rows at 64 px each, plus 2 either side.
+    expect(shown).toBe(visibleRange(0, 376, ROW_HEIGHT, 500, 2).last);
     expect(screen.getByText('Top 500 of 500 flows by end-to-end latency')).toBeInTheDocument();
     const scroller = screen.getByTestId('networkpath-scroller');
     scroller.scrollTop = ROW_HEIGHT * 200;
     fireEvent.scroll(scroller);
     const firstTop = () => Math.min(...screen.getAllByTestId('networkpath-row').map((r) => parseInt(r.style.top, 10)));
-    expect(firstTop()).toBe(ROW_HEIGHT * 197);
+    expect(firstTop()).toBe(ROW_HEIGHT * 198);
     rerender(<NetworkPathPanel {...p} data={{ ...p.data, series: [largeFrame(500, 5, 1)] }} />);
     expect(screen.getByTestId('networkpath-scroller')).toBe(scroller);
-    expect(firstTop()).toBe(ROW_HEIGHT * 197);
-    const { first, last } = visibleRange(ROW_HEIGHT * 200, 376, ROW_HEIGHT, 500, 3);
+    expect(firstTop()).toBe(ROW_HEIGHT * 198);
+    const { first, last } = visibleRange(ROW_HEIGHT * 200, 376, ROW_HEIGHT, 500, 2);
     expect(rowNames()).toHaveLength(last - first);
   });
 });

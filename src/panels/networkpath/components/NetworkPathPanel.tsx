@@ -1,6 +1,7 @@
 import React, { useCallback, useMemo } from 'react';
-import { PanelProps } from '@grafana/data';
+import { dateTimeFormat, PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
+import { TimeZone } from '@grafana/schema';
 import { Icon, useStyles2, useTheme2 } from '@grafana/ui';
 
 import { Figure, figuresFor } from '../display';
@@ -18,6 +19,23 @@ export const EMPTY_HINT =
 /** Sets the dashboard variable a flow row click stands for; other panels and tables follow it. */
 export function selectFlowVariable(variable: string, flow: string) {
   locationService.partial({ [`var-${variable}`]: flow }, true);
+}
+
+/** Formatting a time through the time zone is slow; a frame has few distinct times. */
+function timeFormatter(timeZone: TimeZone) {
+  const cache = new Map<number, string>();
+  return (ms: number) => {
+    let s = cache.get(ms);
+    if (s === undefined) {
+      if (cache.size > 4096) {
+        // A live stream brings a new time every second.
+        cache.clear();
+      }
+      s = dateTimeFormat(ms, { timeZone });
+      cache.set(ms, s);
+    }
+    return s;
+  };
 }
 
 function Legend({ figure, label, styles }: { figure: Figure; label: string; styles: PanelStyles }) {
@@ -67,6 +85,7 @@ export function NetworkPathPanel({ data, options, width, height, replaceVariable
   );
   const variable = options.flowVariable?.trim() ?? '';
   const onSelect = useCallback((flow: string) => selectFlowVariable(variable, flow), [variable]);
+  const formatTime = useMemo(() => timeFormatter(timeZone), [timeZone]);
   const selectedSet = useMemo(() => new Set(wantedKey === '' ? [] : wantedKey.split('\u001f')), [wantedKey]);
 
   if (parsed.kind === 'error') {
@@ -109,7 +128,9 @@ export function NetworkPathPanel({ data, options, width, height, replaceVariable
         width={width}
         renderRow={(i, top) => (
           <FlowRow
-            key={flows[i].flow}
+            // Keyed by position: when the ranking changes each second, the
+            // rows in view keep their DOM nodes and only their contents change.
+            key={i}
             flow={flows[i]}
             top={top}
             // Leave room for the scroll bar.
@@ -123,7 +144,7 @@ export function NetworkPathPanel({ data, options, width, height, replaceVariable
             onSelect={onSelect}
             styles={styles}
             theme={theme}
-            timeZone={timeZone}
+            formatTime={formatTime}
           />
         )}
       />

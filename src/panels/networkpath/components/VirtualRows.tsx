@@ -20,10 +20,10 @@ export function visibleRange(scrollTop: number, height: number, rowHeight: numbe
   return { first, last };
 }
 
-const scroller = css({ overflowY: 'auto', overflowX: 'hidden', position: 'relative' });
+const scroller = css({ overflowY: 'auto', overflowX: 'hidden', position: 'relative', contain: 'strict' });
 const inner = css({ position: 'relative' });
 
-export function VirtualRows({ count, rowHeight, height, width, overscan = 3, renderRow }: Props) {
+export function VirtualRows({ count, rowHeight, height, width, overscan = 2, renderRow }: Props) {
   const [scrollTop, setScrollTop] = useState(0);
   const onScroll = useCallback((e: React.UIEvent<HTMLDivElement>) => setScrollTop(e.currentTarget.scrollTop), []);
   const { first, last } = visibleRange(scrollTop, height, rowHeight, count, overscan);

@@ -29,6 +29,8 @@ export const getStyles = (theme: GrafanaTheme2) => ({
     alignItems: 'stretch',
     borderBottom: `1px solid ${theme.colors.border.weak}`,
     boxSizing: 'border-box',
+    // Each row has a fixed size: a changed row is laid out alone, not with the whole panel.
+    contain: 'strict',
   }),
   clickable: css({ cursor: 'pointer', '&:hover': { background: theme.colors.action.hover } }),
   selected: css({ background: theme.colors.action.selected, boxShadow: `inset 3px 0 0 ${theme.colors.primary.main}` }),
