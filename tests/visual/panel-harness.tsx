@@ -111,7 +111,8 @@ function figures(samples: number[]): Figures {
 const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function App() {
+/** The panel and its data; GlobalStyles sit above it, as in Grafana, where a new frame does not re-render them. */
+function PanelHost() {
   const spec = VIEWS[view] ?? VIEWS.small;
   const [series, setSeries] = useState<DataFrame[]>(spec.frames);
   const [options] = useState<Partial<Options>>(spec.options ?? {});
@@ -151,21 +152,27 @@ function App() {
   }, []);
 
   return (
+    <div
+      id="shot"
+      style={{
+        width: width + 18,
+        height: height + 18,
+        padding: 8,
+        boxSizing: 'border-box',
+        background: theme.colors.background.primary,
+        border: `1px solid ${theme.colors.border.weak}`,
+      }}
+    >
+      <NetworkPathPanel {...panelProps(series, options)} />
+    </div>
+  );
+}
+
+function App() {
+  return (
     <ThemeContext.Provider value={theme}>
       <GlobalStyles />
-      <div
-        id="shot"
-        style={{
-          width: width + 18,
-          height: height + 18,
-          padding: 8,
-          boxSizing: 'border-box',
-          background: theme.colors.background.primary,
-          border: `1px solid ${theme.colors.border.weak}`,
-        }}
-      >
-        <NetworkPathPanel {...panelProps(series, options)} />
-      </div>
+      <PanelHost />
     </ThemeContext.Provider>
   );
 }

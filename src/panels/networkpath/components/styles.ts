@@ -69,12 +69,6 @@ export const getStyles = (theme: GrafanaTheme2) => ({
     textOverflow: 'ellipsis',
   }),
   svg: css({ flex: '1 1 auto', overflow: 'hidden' }),
-  small: css({ fill: theme.colors.text.secondary, fontSize: 11, fontFamily: theme.typography.fontFamily }),
-  boxText: css({
-    fontSize: 12,
-    fontWeight: theme.typography.fontWeightMedium,
-    fontFamily: theme.typography.fontFamily,
-  }),
   message: css({
     display: 'flex',
     flexDirection: 'column',
