@@ -48,8 +48,12 @@ type wdev struct {
 	nameB  []byte
 	dirty  bool
 	reps   [nTypes]uint64
-	drops  map[dropKey]uint64
-	queues map[uint16]uint32 // queue → max occupancy seen
+	// drops and queues keep their keys' first-seen order too: the series
+	// bounds admit the first values a device reported.
+	drops     map[dropKey]uint64
+	dropKeys  []dropKey
+	queues    map[uint16]uint32 // queue → max occupancy seen
+	queueKeys []uint16
 	hopLat latAgg
 	e2eLat latAgg
 }
@@ -59,15 +63,24 @@ func (d *wdev) reportsAdd(typ int) { d.reps[typ]++; d.dirty = true }
 func (d *wdev) drop(port uint32, reason uint16) {
 	d.dirty = true
 	k := dropKey{port, reason}
-	if _, ok := d.drops[k]; !ok && len(d.drops) >= maxPendingDrops {
-		k = dropKey{portOther, reasonOther}
+	if _, ok := d.drops[k]; !ok {
+		if len(d.drops) >= maxPendingDrops {
+			k = dropKey{portOther, reasonOther}
+		}
+		if _, ok := d.drops[k]; !ok {
+			d.dropKeys = append(d.dropKeys, k)
+		}
 	}
 	d.drops[k]++
 }
 
 func (d *wdev) queue(q uint8, occ uint32) {
 	d.dirty = true
-	if v, ok := d.queues[uint16(q)]; !ok || occ > v {
+	v, ok := d.queues[uint16(q)]
+	if !ok {
+		d.queueKeys = append(d.queueKeys, uint16(q))
+	}
+	if !ok || occ > v {
 		d.queues[uint16(q)] = occ
 	}
 }
@@ -224,20 +237,22 @@ func (g *group) merge(p *pending) {
 			d.reports[t].v += float64(n)
 			w.reps[t] = 0
 		}
-		for k, n := range w.drops {
-			if n == 0 {
-				continue
+		for _, k := range w.dropKeys {
+			if n := w.drops[k]; n > 0 {
+				g.dropAdd(d, k, n)
+				w.drops[k] = 0
 			}
-			g.dropAdd(d, k, n)
-			w.drops[k] = 0
 		}
 		if len(w.drops) > maxPendingDrops/2 {
+			// Keep the steady set allocation-free, but let a long tail go.
 			clear(w.drops)
+			w.dropKeys = w.dropKeys[:0]
 		}
-		for q, occ := range w.queues {
-			g.queueMax(d, q, occ)
+		for _, q := range w.queueKeys {
+			g.queueMax(d, q, w.queues[q])
 		}
 		clear(w.queues)
+		w.queueKeys = w.queueKeys[:0]
 		if w.hopLat.count > 0 {
 			mergeLat(&d.hopMax, &d.hopSum, &d.hopCount, &w.hopLat)
 			d.hasHop = true

@@ -1,0 +1,76 @@
+package intmap
+
+import (
+	"testing"
+	"time"
+
+	"github.com/netlens/netlens/pkg/decode/intreport"
+	"github.com/netlens/netlens/pkg/records"
+	"github.com/netlens/netlens/pkg/status"
+)
+
+// benchWorker is a worker writing into a real table whose clock follows the
+// reports, and a sink that drops the series.
+func benchWorker(b *testing.B) (*Worker, *int64) {
+	now := new(int64)
+	*now = t0
+	table := records.NewTable(ReportTable, records.Options{Now: func() int64 { return *now }})
+	m, err := New(table, &fakeSink{}, status.NewBoard(time.Now), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m.Worker(), now
+}
+
+// BenchmarkReportINT: sink reports with a 3-hop stack, 1024 flows, one
+// report every 10 µs of report time, flushed every 256 reports as the
+// receiver does after a drained batch.
+func BenchmarkReportINT(b *testing.B) {
+	w, now := benchWorker(b)
+	var rs [1024]*intreport.Report
+	for i := range rs {
+		rs[i] = sinkReport(0xa, uint32(0xb+i%2), 0xc)
+		rs[i].Inner.SrcPort = uint16(30000 + i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := rs[i%len(rs)]
+		r.Hops[0].IngressTS += 7 // every packet's timing differs
+		r.Hops[2].EgressTS += 11
+		ms := t0 + int64(i)/100
+		w.Report(sw, r, ms)
+		if i%256 == 255 {
+			*now = ms
+			w.Flush(ms)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/report")
+}
+
+// BenchmarkReportPostcards: 3 postcards per packet, joined into paths.
+func BenchmarkReportPostcards(b *testing.B) {
+	w, now := benchWorker(b)
+	ids := [3]uint32{0xa, 0xb, 0xc}
+	var rs [3]*intreport.Report
+	for h := range rs {
+		rs[h] = postcard(ids[h], uint8(64-h), 0, uint32(1000*h), uint32(1000*h+300), 10)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := rs[i%3]
+		r.Inner.IPID = uint16(i / 3)
+		r.Inner.SrcPort = uint16(i / 3 % 1024)
+		r.Header.IngressTS += 13
+		ms := t0 + int64(i)/100
+		w.Report(model0(r.Header.SwitchID), r, ms)
+		if i%256 == 255 {
+			*now = ms
+			w.Flush(ms)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/report")
+}
