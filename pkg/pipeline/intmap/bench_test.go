@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netlens/netlens/pkg/decode/intreport"
+	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/records"
 	"github.com/netlens/netlens/pkg/status"
 )
@@ -54,6 +55,7 @@ func BenchmarkReportPostcards(b *testing.B) {
 	w, now := benchWorker(b)
 	ids := [3]uint32{0xa, 0xb, 0xc}
 	var rs [3]*intreport.Report
+	devs := [3]model.DeviceRef{model0(ids[0]), model0(ids[1]), model0(ids[2])}
 	for h := range rs {
 		rs[h] = postcard(ids[h], uint8(64-h), 0, uint32(1000*h), uint32(1000*h+300), 10)
 	}
@@ -65,7 +67,7 @@ func BenchmarkReportPostcards(b *testing.B) {
 		r.Inner.SrcPort = uint16(i / 3 % 1024)
 		r.Header.IngressTS += 13
 		ms := t0 + int64(i)/100
-		w.Report(model0(r.Header.SwitchID), r, ms)
+		w.Report(devs[i%3], r, ms)
 		if i%256 == 255 {
 			*now = ms
 			w.Flush(ms)

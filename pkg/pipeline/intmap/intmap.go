@@ -18,8 +18,10 @@
 // Rows of type "int" and "postcard-path" carry the path ("0x..>0x.."),
 // path_changed (the flow's switch list differs from its previous path seen
 // by this worker; false for a flow's first path) and the end-to-end latency.
-// Every row carries its hops in the `hops` column (see hops.go); ExpandHops
-// turns them back into the rows of the path frame.
+// These rows carry their hops in the `hops` column (see hops.go), which
+// ExpandHops turns back into the rows of the path frame. A report without a
+// stack has hop_count 1 and no hops text: its one hop is the row's own
+// columns (LocalHop), and a postcard's hop is in its postcard-path row too.
 //
 // Series, aggregated per worker, merged into counters shared by all workers
 // at most every second, and written through the pipeline.Sink at most every
@@ -380,20 +382,14 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 		w.writePath(r.Flow(), n)
 		a.String(c.hops, w.hops)
 	} else {
-		// A local report is its switch's own hop.
-		var hp intreport.Hop
-		localHop(&hp, h)
-		reason := -1
-		if dropped {
-			reason = int(h.DropReason)
-		}
-		w.hops = appendHop(w.hops[:0], &hp, reason)
+		// A local report is its switch's own hop, whose values are all in
+		// the row's columns already: no hops text (see LocalHop), which
+		// would be a new dictionary entry for nearly every row.
 		a.Uint(c.hopCount, 1)
 		if l, ok := intreport.LocalLatency(h); ok {
 			a.Uint(c.maxHop, uint64(l))
 			d.hopLat.add(l)
 		}
-		a.String(c.hops, w.hops)
 	}
 	a.Commit()
 
@@ -576,31 +572,36 @@ func flagText(h *intreport.Header) []byte {
 	return flagTexts[i]
 }
 
-// localHop makes the reporting switch's own hop from the report-level
-// metadata, with the Present bits an INT hop would have.
-func localHop(hp *intreport.Hop, h *intreport.Header) {
+// LocalHop is the path frame hop of a row without hops text (a flow, drop
+// or queue report of one switch, without an INT stack), read from the
+// row's columns through col (value and whether it is not null). The
+// switch's timestamps are not kept for such rows.
+func LocalHop(col func(name string) (uint64, bool), names func(id uint32) string) HopRow {
+	var h HopRow
+	var v uint64
+	v, h.HasSwitchID = col(ColSwitchID)
+	h.SwitchID = uint32(v)
+	v, h.HasIngressPort = col(ColIngressPort)
+	h.IngressPort = uint16(v)
+	v, h.HasEgressPort = col(ColEgressPort)
+	h.EgressPort = uint16(v)
+	v, h.HasHopLatency = col(ColMaxHopLatency)
+	h.HopLatency = uint32(v)
+	v, h.HasQueueID = col(ColQueueID)
+	h.QueueID = uint8(v)
+	v, h.HasQueueOccupancy = col(ColQueueOccupancy)
+	h.QueueOccupancy = uint32(v)
+	v, h.Dropped = col(ColDropReason)
+	h.DropReason = uint8(v)
 	if h.HasSwitchID {
-		hp.Present |= intreport.ItemSwitchID
-		hp.SwitchID = h.SwitchID
+		if names != nil {
+			h.Switch = names(h.SwitchID)
+		}
+		if h.Switch == "" {
+			h.Switch = SwitchName(h.SwitchID)
+		}
 	}
-	hp.Present |= intreport.ItemIngressTS
-	hp.IngressTS = h.IngressTS
-	if h.Md&intreport.MdPorts != 0 {
-		hp.Present |= intreport.ItemPorts
-		hp.IngressPort, hp.EgressPort = h.IngressPort, h.EgressPort
-	}
-	if h.Md&intreport.MdHopLatency != 0 {
-		hp.Present |= intreport.ItemHopLatency
-		hp.HopLatency = h.HopLatency
-	}
-	if h.Md&intreport.MdQueue != 0 {
-		hp.Present |= intreport.ItemQueue
-		hp.QueueID, hp.QueueOccupancy = h.QueueID, h.QueueOccupancy
-	}
-	if h.Md&intreport.MdEgressTS != 0 {
-		hp.Present |= intreport.ItemEgressTS
-		hp.EgressTS = h.EgressTS
-	}
+	return h
 }
 
 // SwitchName is a switch id as device names and paths spell it.

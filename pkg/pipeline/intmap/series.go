@@ -44,18 +44,18 @@ func (l *latAgg) add(v uint32) {
 
 // wdev is what a worker collects per device between two merges.
 type wdev struct {
-	name   string
-	nameB  []byte
-	dirty  bool
-	reps   [nTypes]uint64
+	name  string
+	nameB []byte
+	dirty bool
+	reps  [nTypes]uint64
 	// drops and queues keep their keys' first-seen order too: the series
 	// bounds admit the first values a device reported.
 	drops     map[dropKey]uint64
 	dropKeys  []dropKey
 	queues    map[uint16]uint32 // queue → max occupancy seen
 	queueKeys []uint16
-	hopLat latAgg
-	e2eLat latAgg
+	hopLat    latAgg
+	e2eLat    latAgg
 }
 
 func (d *wdev) reportsAdd(typ int) { d.reps[typ]++; d.dirty = true }
