@@ -1,6 +1,7 @@
 package intmap
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"sync"
@@ -52,7 +53,8 @@ type wdev struct {
 	// bounds admit the first values a device reported.
 	drops     map[dropKey]uint64
 	dropKeys  []dropKey
-	queues    map[uint16]uint32 // queue → max occupancy seen
+	queues    [256]uint32 // queue → max occupancy seen, for the queues in queueKeys
+	queueSeen [4]uint64   // bitmap of queueKeys
 	queueKeys []uint16
 	hopLat    latAgg
 	e2eLat    latAgg
@@ -76,13 +78,13 @@ func (d *wdev) drop(port uint32, reason uint16) {
 
 func (d *wdev) queue(q uint8, occ uint32) {
 	d.dirty = true
-	v, ok := d.queues[uint16(q)]
-	if !ok {
+	if d.queueSeen[q>>6]&(1<<(q&63)) == 0 {
+		d.queueSeen[q>>6] |= 1 << (q & 63)
 		d.queueKeys = append(d.queueKeys, uint16(q))
+		d.queues[q] = occ
+		return
 	}
-	if !ok || occ > v {
-		d.queues[uint16(q)] = occ
-	}
+	d.queues[q] = max(d.queues[q], occ)
 }
 
 // pending is a worker's per-device figures, by the receiver's device id
@@ -100,7 +102,7 @@ func newPending(o *Options) *pending {
 }
 
 func newWdev(name string) *wdev {
-	return &wdev{name: name, nameB: []byte(name), drops: map[dropKey]uint64{}, queues: map[uint16]uint32{}}
+	return &wdev{name: name, nameB: []byte(name), drops: map[dropKey]uint64{}}
 }
 
 // device returns the figures of a device; past MaxDevices, of "other".
@@ -251,7 +253,7 @@ func (g *group) merge(p *pending) {
 		for _, q := range w.queueKeys {
 			g.queueMax(d, q, w.queues[q])
 		}
-		clear(w.queues)
+		w.queueSeen = [4]uint64{}
 		w.queueKeys = w.queueKeys[:0]
 		if w.hopLat.count > 0 {
 			mergeLat(&d.hopMax, &d.hopSum, &d.hopCount, &w.hopLat)
@@ -417,20 +419,24 @@ func (g *group) emit(nowMs int64) {
 // pathLRU remembers the last path of the flows a worker saw most recently,
 // as a hash of the switch list: enough to say whether a path changed.
 type pathLRU struct {
-	slots      []pathSlot
-	index      map[intreport.FlowKey]int32
+	slots []pathSlot
+	// index is by a hash of the flow key (hashing the key's addresses in
+	// the map was a fifth of a report's time); two flows of one hash share
+	// a slot, each seeing the other's path as its previous one only while
+	// both are remembered: unlikely enough with 64 bits.
+	index      map[uint64]int32
 	head, tail int32 // most and least recently seen; -1 when empty
 	n          int
 }
 
 type pathSlot struct {
-	key        intreport.FlowKey
+	key        uint64
 	hash       uint64
 	prev, next int32
 }
 
 func newPathLRU(n int) *pathLRU {
-	return &pathLRU{slots: make([]pathSlot, n), index: make(map[intreport.FlowKey]int32, n), head: -1, tail: -1}
+	return &pathLRU{slots: make([]pathSlot, n), index: make(map[uint64]int32, n), head: -1, tail: -1}
 }
 
 func pathHash(ids []uint32) uint64 {
@@ -448,7 +454,8 @@ func pathHash(ids []uint32) uint64 {
 // one (false for a flow not remembered).
 func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32) bool {
 	h := pathHash(ids)
-	if i, ok := l.index[k]; ok {
+	fk := flowHash(k)
+	if i, ok := l.index[fk]; ok {
 		s := &l.slots[i]
 		changed := s.hash != h
 		s.hash = h
@@ -465,9 +472,9 @@ func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32) bool {
 		delete(l.index, l.slots[i].key)
 		l.unlink(i)
 	}
-	l.slots[i] = pathSlot{key: k, hash: h}
+	l.slots[i] = pathSlot{key: fk, hash: h}
 	l.pushFront(i)
-	l.index[k] = i
+	l.index[fk] = i
 	return false
 }
 
@@ -495,3 +502,24 @@ func (l *pathLRU) pushFront(i int32) {
 	}
 	l.head = i
 }
+
+// flowHash mixes a flow key into 64 bits (the splitmix64 finalizer over
+// each word).
+func flowHash(k intreport.FlowKey) uint64 {
+	mix := func(h, v uint64) uint64 {
+		h ^= v
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		return h ^ h>>31
+	}
+	s, d := k.Src.As16(), k.Dst.As16()
+	h := uint64(k.Protocol)<<32 | uint64(k.SrcPort)<<16 | uint64(k.DstPort)
+	h = mix(h, be64(s[:8]))
+	h = mix(h, be64(s[8:]))
+	h = mix(h, be64(d[:8]))
+	return mix(h, be64(d[8:]))
+}
+
+func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
