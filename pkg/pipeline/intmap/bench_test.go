@@ -11,11 +11,12 @@ import (
 )
 
 // benchWorker is a worker writing into a real table whose clock follows the
-// reports, and a sink that drops the series.
+// reports, capped at 64 MiB so long runs reach the steady state of
+// eviction, and a sink that keeps the (few) series batches.
 func benchWorker(b *testing.B) (*Worker, *int64) {
 	now := new(int64)
 	*now = t0
-	table := records.NewTable(ReportTable, records.Options{Now: func() int64 { return *now }})
+	table := records.NewTable(ReportTable, records.Options{MaxBytes: 64 << 20, Now: func() int64 { return *now }})
 	m, err := New(table, &fakeSink{}, status.NewBoard(time.Now), Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package intmap
 
 import (
 	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -122,5 +123,32 @@ func TestSeriesCardinalityIsBoundedWithOther(t *testing.T) {
 	devs := e.sink.labelValues(ReportsTotal, "device")
 	if len(devs) != 4 || devs[len(devs)-1] != "other" {
 		t.Errorf("devices %v, want 3 and other", devs)
+	}
+}
+
+func TestWorkersShareTheSeriesOfADevice(t *testing.T) {
+	e := newEnv(t, Options{})
+	w2 := e.m.Worker()
+	var wg sync.WaitGroup
+	for _, w := range []*Worker{e.w, w2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				w.Report(sw, sinkReport(0xa, 0xc), t0+int64(i))
+				w.Flush(t0 + int64(i))
+			}
+		}()
+	}
+	wg.Wait()
+	// Both workers' counts go into one cumulative counter per series.
+	e.w.Flush(t0 + EmitIntervalMs)
+	w2.Flush(t0 + EmitIntervalMs)
+	e.w.Flush(t0 + 2*EmitIntervalMs)
+	if v, _ := e.sink.value(ReportsTotal, "device", "0x0000000c", "type", "int"); v != 2000 {
+		t.Errorf("reports %v, want 2000", v)
+	}
+	if n := e.table.Stats().Rows; n != 2000 {
+		t.Errorf("%d rows, want 2000", n)
 	}
 }
