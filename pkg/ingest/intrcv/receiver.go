@@ -174,7 +174,7 @@ func New(cfg Config, allowed []netip.Prefix, handler func(worker int) Handler, b
 			return nil, fmt.Errorf("INT receiver: no handler for worker %d", i)
 		}
 		r.workers = append(r.workers, &worker{
-			id: i, r: r, q: make(chan item, cfg.QueueDatagrams), tab: newTable(perWorker),
+			id: i, r: r, q: make(chan *batch, cfg.QueueDatagrams), tab: newTable(perWorker),
 			dec: intreport.NewDecoder(cfg.Decode), seq: intreport.NewSeqTracker(seqSpaces), h: h,
 		})
 	}
@@ -442,4 +442,9 @@ func (r *Receiver) publishCounters() {
 			r.told[name] = v
 		}
 	}
+}
+
+// withHealthEvery writes the health series more often, for tests.
+func withHealthEvery(d time.Duration) Option {
+	return func(o *options) { o.healthEvery, o.tick = d, min(o.tick, d) }
 }

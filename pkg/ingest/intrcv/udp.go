@@ -13,6 +13,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -117,39 +119,69 @@ func overflowCount(oob []byte) (uint32, bool) {
 	return 0, false
 }
 
-// pooledLen is the size of pooled datagram buffers: reports are a few
-// hundred bytes (headers, a packet's first bytes, an INT stack); longer
-// ones get a buffer of their own.
-const pooledLen = 2048
+// readBatch is how many datagrams one recvmmsg call may return, and
+// slotLen the room for each: reports are a few hundred bytes (headers, a
+// packet's first bytes, an INT stack); a longer datagram is cut and the
+// decoder refuses it as truncated.
+const (
+	readBatch = 64
+	slotLen   = 16 << 10
+)
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, pooledLen); return &b }}
-
-func getBuf(n int) *[]byte {
-	if n > pooledLen {
-		b := make([]byte, n)
-		return &b
-	}
-	p := bufPool.Get().(*[]byte)
-	*p = (*p)[:n]
-	return p
+// batch is datagrams on their way from a socket to one worker: their
+// bytes one after the other in buf, so a batch is one allocation and one
+// channel send however many reports it holds.
+type batch struct {
+	buf []byte
+	its []item
 }
 
-func putBuf(p *[]byte) {
-	if cap(*p) == pooledLen {
-		bufPool.Put(p)
+var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, 32<<10), its: make([]item, 0, readBatch)} }}
+
+func getBatch() *batch { return batchPool.Get().(*batch) }
+
+func putBatch(b *batch) {
+	if cap(b.buf) > 1<<20 {
+		return // an unusual run of long datagrams: let it go
 	}
+	b.buf, b.its = b.buf[:0], b.its[:0]
+	batchPool.Put(b)
 }
 
-// readUDP is one socket's reader: it reads, counts, checks the
-// allow-list and queues a copy of each datagram to its switch's worker.
-// It never decodes.
+func (b *batch) add(from netip.Addr, rcvMs int64, d []byte) {
+	off := len(b.buf)
+	b.buf = append(b.buf, d...)
+	b.its = append(b.its, item{off: int32(off), n: int32(len(d)), from: from, rcvMs: rcvMs})
+}
+
+// batchReader is recvmmsg: ipv4.PacketConn and ipv6.PacketConn both have it.
+type batchReader interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchReader(c *net.UDPConn) batchReader {
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil && len(a.IP) == net.IPv6len {
+		return ipv6.NewPacketConn(c)
+	}
+	return ipv4.NewPacketConn(c)
+}
+
+// readUDP is one socket's reader: it reads up to readBatch datagrams a
+// system call, counts them, checks the allow-list and queues copies to
+// the workers their switch addresses are sharded to, one batch per worker
+// per read. It never decodes.
 func (r *Receiver) readUDP(c *net.UDPConn) {
 	defer r.readersWG.Done()
-	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(4)*2)
+	br := newBatchReader(c)
+	ms := make([]ipv4.Message, readBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, slotLen)}
+		ms[i].OOB = make([]byte, unix.CmsgSpace(4)*2)
+	}
+	pending := make([]*batch, len(r.workers))
 	var lastDrops uint32
 	for {
-		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
+		n, err := br.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -159,35 +191,68 @@ func (r *Receiver) readUDP(c *net.UDPConn) {
 			time.Sleep(10 * time.Millisecond) // a lasting error must not spin a core
 			continue
 		}
-		if oobn > 0 {
-			if d, ok := overflowCount(oob[:oobn]); ok {
-				if lost := d - lastDrops; lost > 0 { // uint32 arithmetic survives the wrap
-					r.count.socketOverflow.Add(uint64(lost))
+		nowMs := r.nowMs()
+		var bytes uint64
+		for i := range n {
+			m := &ms[i]
+			if m.NN > 0 {
+				if d, ok := overflowCount(m.OOB[:m.NN]); ok {
+					if lost := d - lastDrops; lost > 0 { // uint32 arithmetic survives the wrap
+						r.count.socketOverflow.Add(uint64(lost))
+					}
+					lastDrops = d
 				}
-				lastDrops = d
+			}
+			bytes += uint64(m.N)
+			ua, _ := m.Addr.(*net.UDPAddr)
+			if ua == nil {
+				continue
+			}
+			addr, _ := netip.AddrFromSlice(ua.IP)
+			addr = addr.Unmap()
+			if !r.allowedAddr(addr) {
+				r.notAllowed(addr)
+				continue
+			}
+			wi := r.shard(addr)
+			if pending[wi] == nil {
+				pending[wi] = getBatch()
+			}
+			pending[wi].add(addr, nowMs, m.Buffers[0][:m.N])
+		}
+		r.count.datagrams.Add(uint64(n))
+		r.count.bytes.Add(bytes)
+		for wi, b := range pending {
+			if b != nil {
+				r.enqueue(r.workers[wi], b)
+				pending[wi] = nil
 			}
 		}
-		addr := from.Addr().Unmap()
-		r.count.datagrams.Add(1)
-		r.count.bytes.Add(uint64(n))
-		if !r.allowedAddr(addr) {
-			r.notAllowed(addr)
-			continue
+	}
+}
+
+// enqueue hands b to w unless w already holds QueueDatagrams datagrams:
+// then what does not fit is dropped and counted on its switches' rows.
+func (r *Receiver) enqueue(w *worker, b *batch) {
+	room := int64(r.cfg.QueueDatagrams) - w.queued.Load()
+	keep := int(min(max(room, 0), int64(len(b.its))))
+	for _, it := range b.its[keep:] {
+		r.queueFull(w, it.from, b.buf[it.off:it.off+it.n], it.rcvMs)
+	}
+	if keep == 0 {
+		putBatch(b)
+		return
+	}
+	b.its = b.its[:keep]
+	w.queued.Add(int64(keep))
+	select {
+	case w.q <- b:
+	default: // more batches than datagrams allowed: cannot happen, as each holds one at least
+		w.queued.Add(-int64(keep))
+		for _, it := range b.its {
+			r.queueFull(w, it.from, b.buf[it.off:it.off+it.n], it.rcvMs)
 		}
-		nowMs := r.nowMs()
-		w := r.workers[r.shard(addr)]
-		if len(w.q) == cap(w.q) { // overloaded: drop before paying for a copy
-			r.queueFull(w, addr, buf[:n], nowMs)
-			continue
-		}
-		p := getBuf(n)
-		copy(*p, buf[:n])
-		select {
-		case w.q <- item{buf: p, from: addr, rcvMs: nowMs}:
-		default:
-			putBuf(p)
-			r.queueFull(w, addr, buf[:n], nowMs)
-		}
+		putBatch(b)
 	}
 }
 

@@ -3,17 +3,18 @@ package intrcv
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/netlens/netlens/pkg/decode/intreport"
 	"github.com/netlens/netlens/pkg/status"
 )
 
-// item is one datagram on its way from a socket to a worker.
+// item is one datagram of a batch.
 type item struct {
-	buf   *[]byte // pooled
-	from  netip.Addr
-	rcvMs int64 // when the socket read it
+	off, n int32 // in batch.buf
+	from   netip.Addr
+	rcvMs  int64 // when the socket read it
 }
 
 // flushEvery bounds how many reports a busy worker hands on between two
@@ -24,14 +25,17 @@ const flushEvery = 256
 // order, with its own Decoder, Report, SeqTracker and Handler: nothing on
 // its path is shared but its table's lock.
 type worker struct {
-	id  int
-	r   *Receiver
-	q   chan item
-	tab *table
-	dec *intreport.Decoder
-	rep intreport.Report
-	seq *intreport.SeqTracker
-	h   Handler
+	id int
+	r  *Receiver
+	q  chan *batch
+	// queued is the datagrams in q: the queue is bounded in datagrams,
+	// whatever the batches they came in.
+	queued atomic.Int64
+	tab    *table
+	dec    *intreport.Decoder
+	rep    intreport.Report
+	seq    *intreport.SeqTracker
+	h      Handler
 
 	sinceFlush int
 }
@@ -42,14 +46,33 @@ func (w *worker) run(tick time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case it, ok := <-w.q:
+		case b, ok := <-w.q:
 			if !ok {
 				w.flush(true)
 				return
 			}
-			w.handle(it)
-			w.sinceFlush++
-			if len(w.q) == 0 || w.sinceFlush >= flushEvery {
+			w.queued.Add(-int64(len(b.its)))
+			var good, bad, lost uint64
+			for _, it := range b.its {
+				g, l := w.handle(b.buf[it.off:it.off+it.n], it.from, it.rcvMs)
+				if g {
+					good++
+				} else {
+					bad++
+				}
+				lost += uint64(l)
+				w.sinceFlush++
+				if w.sinceFlush >= flushEvery {
+					w.flush(false)
+				}
+			}
+			putBatch(b)
+			// Counted once a batch, after the handler had them: whoever
+			// sees the totals sees the reports handed on.
+			w.r.count.reports.Add(good)
+			w.r.count.bad.Add(bad)
+			w.r.count.lost.Add(lost)
+			if len(w.q) == 0 {
 				w.flush(false)
 			}
 		case <-t.C:
@@ -114,29 +137,30 @@ func typeOf(rep *intreport.Report) int {
 	return typeFlow
 }
 
-func (w *worker) handle(it item) {
-	b := *it.buf
-	defer putBuf(it.buf)
+// handle decodes one datagram, accounts for it on its switch's row and
+// hands it on; it says whether it decoded and how many reports were lost
+// before it.
+func (w *worker) handle(b []byte, from netip.Addr, rcvMs int64) (bool, uint32) {
 	rep := &w.rep
 	err := w.dec.Decode(b, rep)
 	var lost uint32
 	if headerRead(b) {
-		lost = w.seq.Observe(intreport.SeqKeyOf(it.from, &rep.Header), rep.Header.Seq)
+		lost = w.seq.Observe(intreport.SeqKeyOf(from, &rep.Header), rep.Header.Seq)
 	}
-	key := keyOf(it.from, rep, err == nil)
+	key := keyOf(from, rep, err == nil)
 
 	var reason string
 	var tell bool
 	w.tab.mu.Lock()
-	e := w.tab.getLocked(key, it.rcvMs)
-	e.lastMs = max(e.lastMs, it.rcvMs)
+	e := w.tab.getLocked(key, rcvMs)
+	e.lastMs = max(e.lastMs, rcvMs)
 	e.bytes += uint64(len(b))
 	if headerRead(b) {
 		e.versions |= 1 << (b[0] >> 4)
 	}
 	if lost > 0 {
 		e.lost += uint64(lost)
-		e.lastLossMs = it.rcvMs
+		e.lastLossMs = rcvMs
 	}
 	if err == nil {
 		e.reports[typeOf(rep)]++
@@ -148,25 +172,21 @@ func (w *worker) handle(it item) {
 		}
 		e.drops[reason]++
 		e.lastErr = err.Error()
-		if tell = it.rcvMs-e.errToldMs >= 60_000; tell {
-			e.errToldMs = it.rcvMs
+		if tell = rcvMs-e.errToldMs >= 60_000; tell {
+			e.errToldMs = rcvMs
 		}
 	}
 	ref := e.ref
 	w.tab.mu.Unlock()
 
-	if lost > 0 {
-		w.r.count.lost.Add(uint64(lost))
-	}
 	if err != nil {
-		w.r.count.bad.Add(1)
 		if tell {
 			// The board keeps the newest error per device; once a minute is
 			// enough to show it, and a flood of bad reports costs no lock.
 			w.r.board.Error(ref, status.CatInvalidArgument, fmt.Errorf("telemetry report refused (%s): %w", reason, err))
 		}
-		return
+		return false, lost
 	}
-	w.r.count.reports.Add(1)
-	w.h.Report(ref, rep, it.rcvMs)
+	w.h.Report(ref, rep, rcvMs)
+	return true, lost
 }
