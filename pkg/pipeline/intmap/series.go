@@ -95,6 +95,10 @@ type pending struct {
 	byID   map[uint32]*wdev
 	other  *wdev
 	order  []*wdev
+	// last is the device of the previous report: a worker's reports come
+	// in runs of one switch (the receiver shards by switch and drains
+	// batches), so one comparison often saves the map lookup.
+	last *wdev
 }
 
 func newPending(o *Options) *pending {
@@ -110,8 +114,13 @@ func (p *pending) device(name string) *wdev {
 	if name == "" {
 		name = LabelUnknownPort
 	}
+	if d := p.last; d != nil && d.name == name {
+		d.dirty = true
+		return d
+	}
 	if d, ok := p.byName[name]; ok {
 		d.dirty = true
+		p.last = d
 		return d
 	}
 	if len(p.byName) >= p.o.MaxDevices {
