@@ -136,6 +136,10 @@ func TestPostcardsFromThreeSwitchesJoinIntoOnePath(t *testing.T) {
 	if !reflect.DeepEqual(rows[3], want) {
 		t.Errorf("path row\n got %v\nwant %v", rows[3], want)
 	}
+	c := e.board.Snapshot().Counters
+	if c[CounterReports] != 3 || c[CounterPostcardPath] != 1 || c[CounterRowsStored] != 4 {
+		t.Errorf("board counters %v", c)
+	}
 }
 
 func TestPathChangeIsDetectedPerFlow(t *testing.T) {
