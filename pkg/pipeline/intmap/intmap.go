@@ -379,7 +379,7 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 			a.Uint(c.e2e, uint64(e))
 			d.e2eLat.add(e)
 		}
-		w.writePath(r.Flow(), n)
+		w.writePath(r.Flow(), n, dropped)
 		a.String(c.hops, w.hops)
 	} else {
 		// A local report is its switch's own hop, whose values are all in
@@ -445,7 +445,7 @@ func (w *Worker) pathRow(p *intreport.Path) {
 		a.Uint(c.e2e, uint64(e))
 		d.e2eLat.add(e)
 	}
-	w.writePath(p.Flow, n)
+	w.writePath(p.Flow, n, p.Dropped)
 	a.String(c.hops, w.hops)
 	a.Commit()
 }
@@ -465,11 +465,12 @@ func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) {
 	}
 }
 
-// writePath sets path and path_changed from w.ids[:n].
-func (w *Worker) writePath(k intreport.FlowKey, n int) {
+// writePath sets path and path_changed from w.ids[:n]; partial: the packet
+// was dropped at the last of them.
+func (w *Worker) writePath(k intreport.FlowKey, n int, partial bool) {
 	a, c := w.app, &w.m.cols
 	w.path = appendPath(w.path[:0], w.ids[:n])
-	changed := w.paths.observe(k, w.ids[:n])
+	changed := w.paths.observe(k, w.ids[:n], partial)
 	a.String(c.path, w.path)
 	a.Bool(c.changed, changed)
 }

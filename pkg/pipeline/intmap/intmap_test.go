@@ -268,3 +268,26 @@ func TestFlowID(t *testing.T) {
 		}
 	}
 }
+
+func TestDroppedPacketsPathIsComparedAsAPrefix(t *testing.T) {
+	e := newEnv(t, Options{})
+	drop := func(ids ...uint32) *intreport.Report {
+		r := sinkReport(ids...)
+		r.Header.Kind, r.Header.Dropped, r.Header.Md, r.Header.DropReason = intreport.KindDrop, true, intreport.MdDrop, 5
+		return r
+	}
+	e.w.Report(sw, sinkReport(0xa, 0xb, 0xc), t0)
+	e.w.Report(sw, drop(0xa, 0xb), t0+1) // dropped at the spine it always took: no change
+	e.w.Report(sw, drop(0xa, 0xd), t0+2) // dropped at another spine: the path changed
+	e.w.Report(sw, sinkReport(0xa, 0xb, 0xc), t0+3)
+	e.w.Flush(t0 + 4)
+	var got []bool
+	for _, r := range e.rows(t) {
+		got = append(got, r["path_changed"].(bool))
+	}
+	// The last whole path is still a, b, c: the partial paths were not
+	// remembered as the flow's path.
+	if want := []bool{false, false, true, false}; !reflect.DeepEqual(got, want) {
+		t.Errorf("path_changed %v, want %v", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package intmap
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -425,8 +426,9 @@ func (g *group) emit(nowMs int64) {
 	}
 }
 
-// pathLRU remembers the last path of the flows a worker saw most recently,
-// as a hash of the switch list: enough to say whether a path changed.
+// pathLRU remembers the last whole path of the flows a worker saw most
+// recently: enough to say whether a path changed, and whether the part of
+// a path a dropped packet travelled is the start of the previous one.
 type pathLRU struct {
 	slots []pathSlot
 	// index is by a hash of the flow key (hashing the key's addresses in
@@ -440,7 +442,8 @@ type pathLRU struct {
 
 type pathSlot struct {
 	key        uint64
-	hash       uint64
+	n          uint8
+	ids        [intreport.HopLimit]uint32
 	prev, next int32
 }
 
@@ -448,29 +451,29 @@ func newPathLRU(n int) *pathLRU {
 	return &pathLRU{slots: make([]pathSlot, n), index: make(map[uint64]int32, n), head: -1, tail: -1}
 }
 
-func pathHash(ids []uint32) uint64 {
-	h := uint64(14695981039346656037)
-	for _, id := range ids {
-		for s := 0; s < 32; s += 8 {
-			h ^= uint64(byte(id >> s))
-			h *= 1099511628211
-		}
-	}
-	return h ^ uint64(len(ids))
-}
-
 // observe records k's path and says whether it differs from k's previous
-// one (false for a flow not remembered).
-func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32) bool {
-	h := pathHash(ids)
+// one (false for a flow not remembered). A partial path (the packet was
+// dropped on the way) is changed only when it is not the start of the
+// previous path, and is not remembered: the next whole path compares with
+// the last whole one.
+func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32, partial bool) bool {
 	fk := flowHash(k)
 	if i, ok := l.index[fk]; ok {
 		s := &l.slots[i]
-		changed := s.hash != h
-		s.hash = h
+		prev := s.ids[:s.n]
+		var changed bool
+		if partial {
+			changed = len(ids) > len(prev) || !slices.Equal(prev[:len(ids)], ids)
+		} else {
+			changed = !slices.Equal(prev, ids)
+			s.n = uint8(copy(s.ids[:], ids))
+		}
 		l.unlink(i)
 		l.pushFront(i)
 		return changed
+	}
+	if partial {
+		return false
 	}
 	var i int32
 	if l.n < len(l.slots) {
@@ -481,7 +484,9 @@ func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32) bool {
 		delete(l.index, l.slots[i].key)
 		l.unlink(i)
 	}
-	l.slots[i] = pathSlot{key: fk, hash: h}
+	s := &l.slots[i]
+	s.key = fk
+	s.n = uint8(copy(s.ids[:], ids))
 	l.pushFront(i)
 	l.index[fk] = i
 	return false
