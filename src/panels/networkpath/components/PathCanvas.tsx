@@ -20,6 +20,7 @@ function paint(ctx: CanvasRenderingContext2D, layout: PathLayout, width: number,
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, width, height);
   const font = theme.typography.fontFamily;
+  const radius = parseFloat(theme.shape.radius.default) || 2;
   for (const l of layout.links) {
     ctx.beginPath();
     ctx.strokeStyle = l.faded ? theme.colors.text.disabled : theme.colors.border.strong;
@@ -32,10 +33,9 @@ function paint(ctx: CanvasRenderingContext2D, layout: PathLayout, width: number,
   ctx.setLineDash([]);
   ctx.textAlign = 'center';
   ctx.textBaseline = 'alphabetic';
+  // Setting ctx.font parses the font string: once per pass, not per node.
+  ctx.font = `11px ${font}`;
   for (const node of layout.nodes) {
-    ctx.globalAlpha = node.faded ? 0.4 : 1;
-    ctx.font = `11px ${font}`;
-    ctx.fillStyle = theme.colors.text.secondary;
     if (node.kind === 'host') {
       ctx.globalAlpha = 1;
       ctx.fillStyle = node.fill;
@@ -46,13 +46,14 @@ function paint(ctx: CanvasRenderingContext2D, layout: PathLayout, width: number,
       ctx.fillText(node.name, node.x, layout.boxY - 6);
       continue;
     }
+    ctx.globalAlpha = node.faded ? 0.4 : 1;
+    ctx.fillStyle = theme.colors.text.secondary;
     if (node.above) {
       ctx.fillText(node.above, node.x, layout.boxY - 6);
     }
     ctx.fillText(node.below, node.x, layout.boxY + layout.boxH + 13);
-    const left = node.x - layout.boxW / 2;
     ctx.beginPath();
-    ctx.roundRect(left, layout.boxY, layout.boxW, layout.boxH, parseFloat(theme.shape.radius.default) || 2);
+    ctx.roundRect(node.x - layout.boxW / 2, layout.boxY, layout.boxW, layout.boxH, radius);
     ctx.fillStyle = node.fill;
     ctx.fill();
     if (node.stroke) {
@@ -60,9 +61,14 @@ function paint(ctx: CanvasRenderingContext2D, layout: PathLayout, width: number,
       ctx.lineWidth = 2;
       ctx.stroke();
     }
-    ctx.font = `${theme.typography.fontWeightMedium} 12px ${font}`;
-    ctx.fillStyle = node.textColor;
-    ctx.fillText(node.name, node.x, CENTER_Y + 4, layout.boxW - 6);
+  }
+  ctx.font = `${theme.typography.fontWeightMedium} 12px ${font}`;
+  for (const node of layout.nodes) {
+    if (node.kind === 'switch') {
+      ctx.globalAlpha = node.faded ? 0.4 : 1;
+      ctx.fillStyle = node.textColor;
+      ctx.fillText(node.name, node.x, CENTER_Y + 4, layout.boxW - 6);
+    }
   }
   ctx.globalAlpha = 1;
   if (layout.drop) {
