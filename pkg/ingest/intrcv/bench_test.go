@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -100,7 +101,7 @@ func cpuTime() time.Duration {
 // workers' handlers are intmap workers writing a real int_report table.
 func ingestStep(b *testing.B, rate float64, count uint64, mapper bool) stepResult {
 	cfg := testConfig()
-	cfg.QueueDatagrams, cfg.ReadBufferBytes = 16384, 4<<20
+	cfg.QueueDatagrams, cfg.ReadBufferBytes = 16384, 32<<20
 	board := status.NewBoard(nil)
 	var c counter
 	var table *records.Table
@@ -235,3 +236,64 @@ func BenchmarkUDPIngest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWorkerPath is the per-report work behind the socket, without
+// the network: decode, sequence tracking, the switch's row and the
+// handler, a Flush every flushEvery reports, for simulated postcards and
+// INT reports from the sink. Its reports/s is one worker's ceiling on
+// one core.
+//
+//	go test -run '^$' -bench BenchmarkWorkerPath -benchmem -cpu 1 ./pkg/ingest/intrcv
+func BenchmarkWorkerPath(b *testing.B) {
+	for _, mode := range []intsim.Mode{intsim.ModePostcard, intsim.ModeINT} {
+		for _, handler := range []string{"count", "intmap"} {
+			b.Run(fmt.Sprintf("%s/%s", mode, handler), func(b *testing.B) {
+				d, err := intsim.NewDomain(intsim.DomainConfig{Mode: mode, Flows: 1024, UDPShare: 1, ICMPShare: -1, DropRate: -1, LossRate: -1, CongestionEvery: -1, NoSinkLocal: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				enc := d.Config().Encoding
+				var reps [][]byte
+				var from []netip.Addr
+				for i := 0; len(reps) < 4096; i++ {
+					for _, r := range d.Packet(uint64(i) * 1000) {
+						reps = append(reps, enc.AppendReport(nil, &r))
+						from = append(from, netip.AddrFrom4([4]byte{127, 0, 0, byte(11 + r.Switch)}))
+					}
+				}
+				var c counter
+				var h Handler = countWorker{&c}
+				if handler == "intmap" {
+					table := records.NewTable(intmap.ReportTable, records.Options{MaxBytes: 512 << 20})
+					m, err := intmap.New(table, discardSink{}, status.NewBoard(nil), intmap.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					h = m.Worker()
+				}
+				cfg := testConfig()
+				rc := &Receiver{cfg: cfg, board: status.NewBoard(nil), opt: options{now: time.Now}}
+				w := &worker{r: rc, tab: newTable(64), dec: intreport.NewDecoder(cfg.Decode), seq: intreport.NewSeqTracker(seqSpaces), h: h}
+				nowMs := time.Now().UnixMilli()
+				b.ReportAllocs()
+				i := 0
+				bad := 0
+				for b.Loop() {
+					if ok, _ := w.handle(reps[i%len(reps)], from[i%len(reps)], nowMs+int64(i/1000)); !ok {
+						bad++
+					}
+					if w.sinceFlush++; w.sinceFlush >= benchFlushEvery {
+						w.flush(false)
+					}
+					i++
+				}
+				if bad > 0 {
+					b.Fatalf("%d of %d reports refused", bad, i)
+				}
+				b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "reports/s")
+			})
+		}
+	}
+}
+
+var benchFlushEvery = flushEvery
