@@ -99,7 +99,7 @@ func cpuTime() time.Duration {
 // 2 cores), has the sender process offer count reports at rate, and
 // waits until each is handed on or counted dropped. With mapper, the
 // workers' handlers are intmap workers writing a real int_report table.
-func ingestStep(b *testing.B, rate float64, count uint64, mapper bool) stepResult {
+func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) stepResult {
 	cfg := testConfig()
 	cfg.QueueDatagrams, cfg.ReadBufferBytes = 16384, 32<<20
 	board := status.NewBoard(nil)
@@ -114,7 +114,11 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper bool) stepResul
 		}
 		newHandler = func(int) Handler { return m.Worker() }
 	}
-	r, err := New(cfg, nil, newHandler, board, nil)
+	var opts []Option
+	if !gro {
+		opts = append(opts, withoutGRO())
+	}
+	r, err := New(cfg, nil, newHandler, board, nil, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -196,7 +200,12 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper bool) stepResul
 // offered, what reached the handlers, what was lost and why; it fails if
 // a report is lost without a drop counted. "count" is a Handler that
 // counts; "intmap" is the real mapper into an int_report records table
-// (postcards joined per packet: rows are paths, not reports).
+// (postcards joined per packet: rows are paths, not reports). The
+// simulator sends runs of equal-sized reports of a switch as one UDP
+// segmentation offload send, which loopback delivers whole to a socket
+// with UDP_GRO on: "count-nogro" turns UDP_GRO off, so every report is
+// its own datagram in the socket's queue, as from switches whose
+// datagrams no NIC coalesces.
 // handled/cpu-s divides by the collector's CPU time instead of the wall
 // clock. -cpu 1 gives the collector one core, -cpu 2 both (the sender
 // takes one of them either way):
@@ -204,7 +213,7 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper bool) stepResul
 //	go test -run '^$' -bench BenchmarkUDPIngest -benchtime 1x -cpu 1,2 ./pkg/ingest/intrcv
 func BenchmarkUDPIngest(b *testing.B) {
 	const stepSec = 2
-	for _, handler := range []string{"count", "intmap"} {
+	for _, handler := range []string{"count", "count-nogro", "intmap"} {
 		for _, rate := range []float64{250_000, 500_000, 750_000, 1_000_000, 1_250_000, 1_500_000, 0} {
 			name := handler + "/max"
 			if rate > 0 {
@@ -217,7 +226,7 @@ func BenchmarkUDPIngest(b *testing.B) {
 				}
 				var r stepResult
 				for b.Loop() {
-					r = ingestStep(b, rate, count, handler == "intmap")
+					r = ingestStep(b, rate, count, handler == "intmap", handler != "count-nogro")
 				}
 				lost := r.sent - r.handled
 				b.ReportMetric(float64(r.sent)/r.sendSec, "offered-rep/s")

@@ -66,6 +66,7 @@ const (
 	CounterUDPDatagrams   = "int_udp_datagrams"
 	CounterUDPBytes       = "int_udp_bytes"
 	CounterUDPReadErrors  = "int_udp_read_errors"
+	CounterUDPCoalesced   = "int_udp_gro_buffers" // reads that brought several datagrams in one buffer (UDP_GRO)
 	CounterReports        = "int_reports_decoded"
 	CounterBadReports     = "int_reports_refused"
 	CounterLostReports    = "int_lost_reports"
@@ -92,6 +93,7 @@ type options struct {
 	flushTick   time.Duration // Handler.Flush when idle
 	healthEvery time.Duration
 	series      pipeline.Sink
+	noGRO       bool
 }
 
 // WithSeries writes switch health to s as series every 10 s (Series*).
@@ -115,6 +117,7 @@ type Receiver struct {
 
 	count struct {
 		datagrams, bytes, readErrors          atomic.Uint64
+		coalesced                             atomic.Uint64 // buffers holding several datagrams (UDP_GRO)
 		reports, bad, lost                    atomic.Uint64
 		socketOverflow, queueFull, notAllowed atomic.Uint64
 	}
@@ -178,7 +181,7 @@ func New(cfg Config, allowed []netip.Prefix, handler func(worker int) Handler, b
 			dec: intreport.NewDecoder(cfg.Decode), seq: intreport.NewSeqTracker(seqSpaces), h: h,
 		})
 	}
-	conns, granted, err := listenUDP(cfg.ListenAddress, cfg.Sockets, cfg.ReadBufferBytes)
+	conns, granted, err := listenUDP(cfg.ListenAddress, cfg.Sockets, cfg.ReadBufferBytes, !o.noGRO)
 	if err != nil {
 		board.ListenerFailed("int-udp", "udp", cfg.ListenAddress, err)
 		return nil, fmt.Errorf("INT receiver: %w", err)
@@ -428,7 +431,8 @@ func (r *Receiver) publishCounters() {
 	c := &r.count
 	vals := map[string]uint64{
 		CounterUDPDatagrams: c.datagrams.Load(), CounterUDPBytes: c.bytes.Load(), CounterUDPReadErrors: c.readErrors.Load(),
-		CounterReports: c.reports.Load(), CounterBadReports: c.bad.Load(), CounterLostReports: c.lost.Load(),
+		CounterUDPCoalesced: c.coalesced.Load(),
+		CounterReports:      c.reports.Load(), CounterBadReports: c.bad.Load(), CounterLostReports: c.lost.Load(),
 		CounterDropPrefix + DropSocketOverflow: c.socketOverflow.Load(),
 		CounterDropPrefix + DropQueueFull:      c.queueFull.Load(),
 		CounterDropPrefix + DropNotAllowed:     c.notAllowed.Load(),
@@ -443,6 +447,10 @@ func (r *Receiver) publishCounters() {
 		}
 	}
 }
+
+// withoutGRO leaves UDP_GRO off, so the benchmark can measure datagrams
+// delivered one by one (what a sender the kernel cannot coalesce gets).
+func withoutGRO() Option { return func(o *options) { o.noGRO = true } }
 
 // withHealthEvery writes the health series more often, for tests.
 func withHealthEvery(d time.Duration) Option {

@@ -144,21 +144,35 @@ var simSources = []string{"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"
 // the sequence numbers the simulator skipped on purpose.
 func TestSimulatedDomainArrives(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		mode intsim.Mode
-		ver  intsim.Version
+		name    string
+		mode    intsim.Mode
+		ver     intsim.Version
+		uniform bool // UDP flows only: most postcards have one size and go down as segmented sends
+		noGRO   bool
 	}{
-		{"v0.5 int", intsim.ModeINT, intsim.V05},
-		{"v1.0 int", intsim.ModeINT, intsim.V10},
-		{"v0.5 postcard", intsim.ModePostcard, intsim.V05},
-		{"v1.0 postcard", intsim.ModePostcard, intsim.V10},
+		{"v0.5 int", intsim.ModeINT, intsim.V05, false, false},
+		{"v1.0 int", intsim.ModeINT, intsim.V10, false, false},
+		{"v0.5 postcard", intsim.ModePostcard, intsim.V05, false, false},
+		{"v1.0 postcard", intsim.ModePostcard, intsim.V10, false, false},
+		// The kernel hands runs of one sender's equal-sized datagrams over
+		// as one buffer (UDP_GRO): the reader splits them.
+		{"v0.5 postcard uniform", intsim.ModePostcard, intsim.V05, true, false},
+		{"v0.5 postcard uniform without GRO", intsim.ModePostcard, intsim.V05, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rig := startRig(t, testConfig(), nil)
+			var opts []Option
+			if c.noGRO {
+				opts = append(opts, withoutGRO())
+			}
+			var udp, icmp float64
+			if c.uniform {
+				udp, icmp = 1, -1
+			}
+			rig := startRig(t, testConfig(), nil, opts...)
 			sim, err := intsim.New(intsim.Config{
 				Target: rig.r.UDPAddr().String(), Sources: simSources,
 				Rate: 40000, Count: 4000, Batch: 16, TimeStep: time.Millisecond,
-				Domain: intsim.DomainConfig{Mode: c.mode, Encoding: intsim.Encoding{Version: c.ver}, Flows: 16,
+				Domain: intsim.DomainConfig{Mode: c.mode, Encoding: intsim.Encoding{Version: c.ver}, Flows: 16, UDPShare: udp, ICMPShare: icmp,
 					DropRate: 0.02, LossRate: 0.01, CongestionEvery: 300 * time.Millisecond, CongestionFor: 100 * time.Millisecond},
 			})
 			if err != nil {
@@ -172,6 +186,9 @@ func TestSimulatedDomainArrives(t *testing.T) {
 			tot := sim.Totals()
 			if tot.Errors != 0 || tot.Reports != 4000 {
 				t.Fatalf("simulator sent %d reports with %d errors (%s)", tot.Reports, tot.Errors, tot.LastError)
+			}
+			if c.uniform && tot.Segmented < tot.Reports/2 {
+				t.Fatalf("only %d of %d reports went down in segmented sends", tot.Segmented, tot.Reports)
 			}
 			rig.waitDatagrams(tot.Reports, 5*time.Second)
 			rig.stop(t)
@@ -211,6 +228,12 @@ func TestSimulatedDomainArrives(t *testing.T) {
 				if lost[id] != gaps[sw.ID] {
 					t.Errorf("%s: %d reports lost counted, %d skipped by the simulator", sw.Name, lost[id], gaps[sw.ID])
 				}
+			}
+			if d := rig.r.count.datagrams.Load(); d != tot.Reports {
+				t.Errorf("read %d datagrams, %d sent", d, tot.Reports)
+			}
+			if co := rig.r.count.coalesced.Load(); c.uniform && (co == 0) != c.noGRO {
+				t.Errorf("%d reads brought several datagrams (UDP_GRO off: %v)", co, c.noGRO)
 			}
 			if len(got) != len(tot.Switches) {
 				t.Errorf("handlers saw %d devices %v, the domain has %d switches", len(got), got, len(tot.Switches))
