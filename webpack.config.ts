@@ -6,7 +6,7 @@ import { merge } from 'webpack-merge';
 
 import grafanaConfig, { type Env } from './.config/webpack/webpack.config.ts';
 
-const NESTED = ['datasource'];
+const NESTED = ['datasource', 'panels/networkpath'];
 
 function readPluginJson(dir: string) {
   return JSON.parse(fs.readFileSync(path.resolve(process.cwd(), 'src', dir, 'plugin.json'), 'utf8'));
