@@ -13,7 +13,7 @@ function readPluginJson(dir: string) {
 }
 
 // create-plugin copies only the root plugin.json's logos and screenshots; the
-// nested data source's plugin.json names its own, which Grafana and the
+// nested plugins' plugin.json files (data source, panel) name their own, which Grafana and the
 // plugin validator look for beside it, so they are copied here (a missing
 // file fails the build).
 function nestedAssets(): Array<{ from: string; to: string }> {
