@@ -50,12 +50,12 @@ func TestHealthSeries(t *testing.T) {
 	send(t, "127.0.0.51", rig.r.UDPAddr(), reps...)
 	send(t, "127.0.0.51", rig.r.UDPAddr(), reps[0][:5])
 	rig.waitDatagrams(uint64(len(reps)+1), 5*time.Second)
-	time.Sleep(200 * time.Millisecond) // a few health rounds, with traffic done
+	time.Sleep(300 * time.Millisecond) // a few health rounds, with traffic done
 	_, rounds := sink.last()
 	rig.stop(t)
 	got, _ := sink.last()
 	if rounds < 2 {
-		t.Errorf("%d health writes in 200 ms at one per 50 ms", rounds)
+		t.Errorf("%d health writes in 300 ms at one per 50 ms", rounds)
 	}
 	want := map[string]uint64{}
 	for i, k := range kinds {
@@ -89,7 +89,7 @@ func TestHealthSeries(t *testing.T) {
 	}
 	silence, ok := got[SeriesSilence+fmt.Sprint(model.Labels{{Name: "device", Value: fmt.Sprintf("0x%08x", ids[0])}})]
 	if !ok || silence < 0.1 || silence > 10 {
-		t.Errorf("silence %v (present %v), want about 0.2 s", silence, ok)
+		t.Errorf("silence %v (present %v), want about 0.3 s", silence, ok)
 	}
 }
 
@@ -97,13 +97,14 @@ func TestHealthSeries(t *testing.T) {
 // so the mapper can close postcard paths and buckets.
 func TestIdleFlush(t *testing.T) {
 	rig := startRig(t, testConfig(), nil)
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	for i, h := range rig.handlers {
 		h.mu.Lock()
 		n, last := h.flushes, h.last
 		h.mu.Unlock()
-		if n < 2 || time.Since(time.UnixMilli(last)) > 250*time.Millisecond {
-			t.Errorf("worker %d: %d flushes in 350 ms, last at %v", i, n, time.UnixMilli(last))
+		// 6 ticks are due; a loaded machine may delay some.
+		if n < 3 || time.Since(time.UnixMilli(last)) > 400*time.Millisecond {
+			t.Errorf("worker %d: %d flushes in 600 ms, last at %v", i, n, time.UnixMilli(last))
 		}
 	}
 }
