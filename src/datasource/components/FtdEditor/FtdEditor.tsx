@@ -2,18 +2,14 @@ import React, { useMemo } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import { Badge, Combobox, ComboboxOption, MultiCombobox, Switch, useStyles2 } from '@grafana/ui';
+import { Badge, Combobox, Switch, useStyles2 } from '@grafana/ui';
 
-import { Aggregation, AGGREGATIONS, MetricInfo } from '../../types';
+import { MetricInfo } from '../../types';
+import { AggregationFields } from '../QueryEditor/AggregationFields';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
-
-// Combobox options cannot have an empty value, so "no aggregation" has a name here.
-const NO_AGGREGATION = 'none';
-
-const AGG_OPTIONS: ComboboxOption[] = AGGREGATIONS.map((a) => ({ value: a || NO_AGGREGATION }));
 
 /**
  * Builder for FTD series: family narrows the metric list, the chosen
@@ -135,35 +131,15 @@ export function FtdEditor({ query, datasource, range, onChange }: SourceEditorPr
         />
       </EditorRow>
       <EditorRow>
-        <EditorField label="Aggregation">
-          <Combobox<string>
-            id={`netlens-ftd-aggregation-${query.refId}`}
-            width={16}
-            options={AGG_OPTIONS}
-            value={query.aggregation || NO_AGGREGATION}
-            onChange={(v) => {
-              const aggregation = (v.value === NO_AGGREGATION ? '' : v.value) as Aggregation;
-              // The backend refuses a group by without an aggregation.
-              onChange(aggregation ? { aggregation } : { aggregation: '', groupBy: undefined });
-            }}
-          />
-        </EditorField>
-        <EditorField label="Group by" tooltip="Labels kept by the aggregation">
-          <MultiCombobox<string>
-            id={`netlens-ftd-groupby-${query.refId}`}
-            width="auto"
-            minWidth={24}
-            maxWidth={60}
-            createCustomValue
-            disabled={!query.aggregation}
-            // Disabled and empty, the field was a blank box with nothing to say why.
-            placeholder={query.aggregation ? 'labels' : 'needs an aggregation'}
-            loading={labelsSlow}
-            options={groupOptions}
-            value={query.groupBy ?? []}
-            onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}
-          />
-        </EditorField>
+        <AggregationFields
+          idPrefix="netlens-ftd"
+          query={query}
+          onChange={onChange}
+          groupOptions={groupOptions}
+          groupTooltip="Labels kept by the aggregation"
+          groupPlaceholder="labels"
+          groupLoading={labelsSlow}
+        />
       </EditorRow>
     </>
   );

@@ -2,10 +2,11 @@ import React from 'react';
 import { css } from '@emotion/css';
 import { dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import { Alert, Badge, Combobox, ComboboxOption, Input, MultiCombobox, Switch, Text, useStyles2 } from '@grafana/ui';
+import { Alert, Badge, Combobox, ComboboxOption, Input, Switch, Text, useStyles2 } from '@grafana/ui';
 
-import { Aggregation, AGGREGATIONS, Matcher, XrLeaf, XrPath } from '../../types';
+import { Matcher, XrLeaf, XrPath } from '../../types';
 import { describeRecords } from '../RecordsEditor/describe';
+import { AggregationFields } from '../QueryEditor/AggregationFields';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
@@ -27,10 +28,6 @@ import {
   selectionOf,
   XR_STATE,
 } from './xrQuery';
-
-// Combobox options cannot have an empty value, so "no aggregation" has a name here.
-const NO_AGGREGATION = 'none';
-const AGG_OPTIONS: ComboboxOption[] = AGGREGATIONS.map((a) => ({ value: a || NO_AGGREGATION }));
 
 /** The port routers send to by default (config xr_tcp_listen_address). */
 export const XR_PORT = 57500;
@@ -226,36 +223,17 @@ export function XrEditor({ query, datasource, range, onChange }: SourceEditorPro
             />
           </EditorRow>
           <EditorRow>
-            <EditorField label="Aggregation">
-              <Combobox<string>
-                id={`netlens-xr-aggregation-${query.refId}`}
-                width={16}
-                options={AGG_OPTIONS}
-                value={query.aggregation || NO_AGGREGATION}
-                onChange={(v) => {
-                  const aggregation = (v.value === NO_AGGREGATION ? '' : v.value) as Aggregation;
-                  // The backend refuses a group by without an aggregation.
-                  onChange(aggregation ? { aggregation } : { aggregation: '', groupBy: undefined });
-                }}
-              />
-            </EditorField>
-            <EditorField label="Group by" tooltip="Key labels kept by the aggregation, such as interface_name">
-              <MultiCombobox<string>
-                id={`netlens-xr-groupby-${query.refId}`}
-                width="auto"
-                minWidth={24}
-                maxWidth={60}
-                createCustomValue
-                disabled={!query.aggregation}
-                placeholder={query.aggregation ? 'key labels' : 'needs an aggregation'}
-                options={withCurrent(
-                  [...keyLabels, 'device'].map((value) => ({ value })),
-                  ...(query.groupBy ?? [])
-                )}
-                value={query.groupBy ?? []}
-                onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}
-              />
-            </EditorField>
+            <AggregationFields
+              idPrefix="netlens-xr"
+              query={query}
+              onChange={onChange}
+              groupOptions={withCurrent(
+                [...keyLabels, 'device'].map((value) => ({ value })),
+                ...(query.groupBy ?? [])
+              )}
+              groupTooltip="Key labels kept by the aggregation, such as interface_name"
+              groupPlaceholder="key labels"
+            />
           </EditorRow>
         </>
       )}
