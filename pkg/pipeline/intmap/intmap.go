@@ -90,6 +90,7 @@ const (
 	ColSrcPort        = "src_port"
 	ColDstPort        = "dst_port"
 	ColProtocol       = "protocol"
+	ColFlow           = "flow"
 	ColDSCP           = "dscp"
 	ColIngressPort    = "ingress_port"
 	ColEgressPort     = "egress_port"
@@ -201,7 +202,7 @@ type Mapper struct {
 }
 
 type cols struct {
-	device, switchID, hwID, seq, typ, flags, src, dst, srcPort, dstPort, proto, dscp,
+	device, switchID, hwID, seq, typ, flags, src, dst, srcPort, dstPort, proto, flow, dscp,
 	inPort, outPort, queue, occupancy, reason, hopCount, e2e, maxHop, path, changed, hops records.Col
 }
 
@@ -233,6 +234,7 @@ func New(table *records.Table, series pipeline.Sink, board *status.Board, o Opti
 	c.srcPort = col(ColSrcPort, records.Uint)
 	c.dstPort = col(ColDstPort, records.Uint)
 	c.proto = col(ColProtocol, records.Uint)
+	c.flow = col(ColFlow, records.String)
 	c.dscp = col(ColDSCP, records.Uint)
 	c.inPort = col(ColIngressPort, records.Uint)
 	c.outPort = col(ColEgressPort, records.Uint)
@@ -280,6 +282,7 @@ type Worker struct {
 
 	hops []byte // the row's hops text
 	path []byte // the row's path text
+	flow []byte // the row's flow text
 	ids  [intreport.HopLimit]uint32
 }
 
@@ -450,7 +453,8 @@ func (w *Worker) pathRow(p *intreport.Path) {
 	a.Commit()
 }
 
-// writeFlow sets the inner 5-tuple columns.
+// writeFlow sets the inner 5-tuple columns and the flow id (FlowID's
+// spelling, so that a path query's flow matches the column).
 func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) {
 	if !hasIP {
 		return
@@ -463,6 +467,8 @@ func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) {
 		a.Uint(c.srcPort, uint64(k.SrcPort))
 		a.Uint(c.dstPort, uint64(k.DstPort))
 	}
+	w.flow = appendFlowID(w.flow[:0], k.Src, k.Dst, k.Protocol, k.SrcPort, k.DstPort)
+	a.String(c.flow, w.flow)
 }
 
 // writePath sets path and path_changed from w.ids[:n]; partial: the packet
@@ -632,14 +638,16 @@ func appendPath(b []byte, ids []uint32) []byte {
 // FlowID is the path frame's flow id: "10.1.1.10:40000 > 10.2.2.20:443 tcp";
 // ports only for TCP and UDP.
 func FlowID(src, dst netip.Addr, protocol uint8, srcPort, dstPort uint16) string {
-	var b []byte
+	return string(appendFlowID(nil, src, dst, protocol, srcPort, dstPort))
+}
+
+func appendFlowID(b []byte, src, dst netip.Addr, protocol uint8, srcPort, dstPort uint16) []byte {
 	ports := protocol == intreport.ProtoTCP || protocol == intreport.ProtoUDP
 	b = appendEndpoint(b, src, srcPort, ports)
 	b = append(b, " > "...)
 	b = appendEndpoint(b, dst, dstPort, ports)
 	b = append(b, ' ')
-	b = append(b, ProtocolName(protocol)...)
-	return string(b)
+	return append(b, ProtocolName(protocol)...)
 }
 
 func appendEndpoint(b []byte, a netip.Addr, port uint16, withPort bool) []byte {

@@ -21,7 +21,7 @@ func TestSinkReportBecomesOneRowWithItsHops(t *testing.T) {
 		"time": t0, "device": "0x0000000c", "switch_id": uint64(0xc), "hw_id": uint64(1), "seq": uint64(10),
 		"type": "int", "flags": "F", "src_addr": "10.1.1.10", "dst_addr": "10.2.2.20",
 		"src_port": uint64(40000), "dst_port": uint64(443), "protocol": uint64(6), "dscp": uint64(0x17),
-		"hop_count": uint64(3), "e2e_latency": uint64(23000), "max_hop_latency": uint64(3000),
+		"flow": "10.1.1.10:40000 > 10.2.2.20:443 tcp", "hop_count": uint64(3), "e2e_latency": uint64(23000), "max_hop_latency": uint64(3000),
 		"path": "0x0000000a>0x0000000b>0x0000000c", "path_changed": false,
 		"hops": "a,1,2,1000,0,100,0,1000,;b,2,3,2000,1,200,10000,12000,;c,3,4,3000,2,300,20000,23000,",
 	}
@@ -129,7 +129,7 @@ func TestPostcardsFromThreeSwitchesJoinIntoOnePath(t *testing.T) {
 		"time": t0 + 2, "device": "0x0000000c", "switch_id": uint64(0xc), "hw_id": uint64(2), "seq": uint64(100),
 		"type": "postcard-path", "src_addr": "10.1.1.10", "dst_addr": "10.2.2.20",
 		"src_port": uint64(5000), "dst_port": uint64(6000), "protocol": uint64(17),
-		"hop_count": uint64(3), "e2e_latency": uint64(2900), "max_hop_latency": uint64(900),
+		"flow": "10.1.1.10:5000 > 10.2.2.20:6000 udp", "hop_count": uint64(3), "e2e_latency": uint64(2900), "max_hop_latency": uint64(900),
 		"path": "0x0000000a>0x0000000b>0x0000000c", "path_changed": false,
 		"hops": "a,1,2,300,0,10,1000,1300,;b,1,2,500,0,40,2000,2500,;c,1,2,900,0,90,3000,3900,",
 	}
@@ -139,6 +139,51 @@ func TestPostcardsFromThreeSwitchesJoinIntoOnePath(t *testing.T) {
 	c := e.board.Snapshot().Counters
 	if c[CounterReports] != 3 || c[CounterPostcardPath] != 1 || c[CounterRowsStored] != 4 {
 		t.Errorf("board counters %v", c)
+	}
+}
+
+func TestEveryRowOfAFlowHasItsFlowID(t *testing.T) {
+	e := newEnv(t, Options{})
+	// Postcards of one packet, a drop report and a sink report of other
+	// flows, an ICMP report (no ports) and a queue report without an inner
+	// packet.
+	e.w.Report(model0(0xa), postcard(0xa, 64, 7, 1000, 1300, 10), t0)
+	e.w.Report(model0(0xb), postcard(0xb, 63, 7, 2000, 2500, 40), t0+1)
+	e.w.Report(model0(0xb), dropped(postcard(0xb, 63, 8, 2000, 0, 0), 7), t0+2)
+	e.w.Report(sw, sinkReport(0xa, 0xb, 0xc), t0+3)
+	icmp := sinkReport(0xa, 0xc)
+	icmp.Inner.Protocol, icmp.Inner.SrcPort, icmp.Inner.DstPort = intreport.ProtoICMP, 0, 0
+	e.w.Report(sw, icmp, t0+4)
+	q := &intreport.Report{Header: intreport.Header{Version: intreport.V10, Kind: intreport.KindQueue,
+		HasSwitchID: true, SwitchID: 0xc, Md: intreport.MdQueue, QueueID: 2, QueueOccupancy: 900}}
+	e.w.Report(sw, q, t0+5)
+	e.w.FlushAll(t0 + 500)
+
+	got := map[string][]string{}
+	for _, r := range e.rows(t) {
+		f, _ := r["flow"].(string)
+		got[r["type"].(string)] = append(got[r["type"].(string)], f)
+		if f == "" {
+			continue
+		}
+		// The column spells what FlowID makes of the row's own 5-tuple.
+		src, dst := netipMust(r["src_addr"].(string)), netipMust(r["dst_addr"].(string))
+		sp, _ := r["src_port"].(uint64)
+		dp, _ := r["dst_port"].(uint64)
+		if want := FlowID(src, dst, uint8(r["protocol"].(uint64)), uint16(sp), uint16(dp)); f != want {
+			t.Errorf("%s row: flow %q, FlowID of its columns %q", r["type"], f, want)
+		}
+	}
+	udp, tcp := "10.1.1.10:5000 > 10.2.2.20:6000 udp", "10.1.1.10:40000 > 10.2.2.20:443 tcp"
+	want := map[string][]string{
+		"flow":          {udp, udp},
+		"drop":          {udp},
+		"int":           {tcp, "10.1.1.10 > 10.2.2.20 icmp"},
+		"queue":         {""},
+		"postcard-path": {udp, udp}, // the two packets (ipid 7 and the dropped 8)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("flow by type\n got %q\nwant %q", got, want)
 	}
 }
 
