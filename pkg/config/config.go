@@ -33,6 +33,7 @@ type Config struct {
 	FTD   FTD
 	IPFIX IPFIX
 	XR    XR
+	INT   INT
 	// RecordsMaxBytes caps the in-memory record store (flows, INT reports);
 	// past it the oldest partition is evicted and counted.
 	RecordsMaxBytes int64
@@ -131,6 +132,37 @@ type XR struct {
 	RouterTimeout time.Duration
 }
 
+// INT configures the receiver of INT telemetry reports (flow, drop and
+// queue reports, INT reports from the sink, postcards) sent over UDP by
+// INT switches to their monitor-collector.
+type INT struct {
+	// UDPListenAddress is host:port; empty turns the receiver off.
+	UDPListenAddress string
+	// AllowedNetworks narrows allowed_networks for switches; empty means
+	// the global list applies.
+	AllowedNetworks []netip.Prefix
+	// Sockets share the port (SO_REUSEPORT); Workers decode and map, one
+	// switch address always on the same one (its sequence numbers and
+	// postcards meet there); QueueDatagrams bounds each worker's queue;
+	// ReadBufferBytes is the SO_RCVBUF asked for each socket.
+	Sockets, Workers, QueueDatagrams, ReadBufferBytes int
+	// DSCP and DSCPMask mark INT inside a reported packet after its TCP/UDP
+	// header ((dscp & mask) == value); a zero mask means no DSCP marker.
+	// Ports marks it by destination port instead (or as well); with neither
+	// the inner packets are never searched for INT (postcards only).
+	DSCP, DSCPMask uint8
+	Ports          []uint16
+	// MaxHops refuses stacks of more hops (too_many_hops).
+	MaxHops int
+	// SwitchTimeout is how long a switch may stay silent before the health
+	// check reports it stopped.
+	SwitchTimeout time.Duration
+}
+
+// MaxINTHops is the deepest INT stack the decoder keeps
+// (intreport.HopLimit; pkg/server's tests check the two agree).
+const MaxINTHops = 32
+
 // SamplingOverride forces the sampling rate (1 in Rate packets) for
 // exporters inside Prefix.
 type SamplingOverride struct {
@@ -202,6 +234,25 @@ var Keys = []Key{
 	{"xr_proto_dir", "", "directory of the .proto files of compact GPB rows; empty for none"},
 	{"xr_max_series_per_router", "100000", "most series one router may create; leaves past it are dropped and counted"},
 	{"xr_router_timeout", "5m", "silence after which health reports a router stopped, when no policy period says otherwise"},
+	// INT defaults follow Cisco NX-OS, the switches the issue names: its
+	// exporter sends to UDP 31337 unless told otherwise ("transport udp
+	// <port>", default 31337), and its INT flow profile marks INT packets
+	// with DSCP 1 by default. The values NX-OS allows (1, 2, 4, 8, 16, 32,
+	// 63) are single DSCP bits, so the marker is a bit under a mask (P4
+	// INT over TCP/UDP: "a reserved DSCP value or bit"), not an exact DSCP:
+	// the other bits keep the application's own marking. NX-OS marks by
+	// DSCP only, so no port marks INT by default; int_ports serves
+	// domains whose sources reserve a destination port instead.
+	{"int_udp_listen_address", ":31337", "INT telemetry report UDP listener (host:port; NX-OS exports to 31337 by default); off turns it off"},
+	{"int_allowed_networks", "", "comma-separated CIDRs of INT switches; empty uses allowed_networks"},
+	{"int_sockets", "2", "UDP sockets sharing the INT port (SO_REUSEPORT), 1 to 64"},
+	{"int_workers", "2", "goroutines decoding and mapping INT reports, 1 to 256; one switch address always uses the same one"},
+	{"int_queue_datagrams", "16384", "datagrams each INT worker may queue before new ones are dropped and counted"},
+	{"int_read_buffer_bytes", "32MB", "socket receive buffer asked for each INT UDP socket (the kernel may cap it at net.core.rmem_max)"},
+	{"int_dscp", "0x01/0x01", "DSCP value/mask marking INT after the inner TCP/UDP header (NX-OS flow-profile dscp, default 1, is one bit); a value alone must match all six bits; off for none"},
+	{"int_ports", "", "comma-separated TCP/UDP destination ports marking INT after the inner L4 header; empty for none"},
+	{"int_max_hops", "32", "most hops an INT stack may carry, 1 to 32; longer stacks are refused and counted (too_many_hops)"},
+	{"int_switch_timeout", "5m", "silence after which the health check reports an INT switch stopped (NX-OS re-reports a watched flow every flow-profile age, default 30s)"},
 }
 
 // FromEnv reads the configuration through lookup (os.LookupEnv in main),
@@ -255,6 +306,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.IPFIX, errs = readIPFIX(get, errs)
 	c.XR, errs = readXR(get, errs)
+	c.INT, errs = readINT(get, errs)
 
 	c.FTD.ListenAddress = listenAddress(get("ftd_listen_address"))
 	c.FTD.CertFile = get("ftd_tls_cert_file")
@@ -372,6 +424,99 @@ func readXR(get func(string) string, errs []error) (XR, []error) {
 		bad("xr_router_timeout", fmt.Errorf("%s is shorter than the minimum of 10s", c.RouterTimeout))
 	}
 	return c, errs
+}
+
+func readINT(get func(string) string, errs []error) (INT, []error) {
+	bad := func(name string, err error) {
+		errs = append(errs, &KeyError{Key: name, Err: err})
+	}
+	var c INT
+	var err error
+	c.UDPListenAddress = listenAddress(get("int_udp_listen_address"))
+	if c.AllowedNetworks, err = parsePrefixes(get("int_allowed_networks")); err != nil {
+		bad("int_allowed_networks", err)
+	}
+	if c.Sockets, err = parseInt(get("int_sockets"), 1, 64); err != nil {
+		bad("int_sockets", err)
+	}
+	if c.Workers, err = parseInt(get("int_workers"), 1, 256); err != nil {
+		bad("int_workers", err)
+	}
+	if c.QueueDatagrams, err = parseInt(get("int_queue_datagrams"), 16, 1<<20); err != nil {
+		bad("int_queue_datagrams", err)
+	}
+	if n, err := ParseBytes(get("int_read_buffer_bytes")); err != nil {
+		bad("int_read_buffer_bytes", err)
+	} else if n < 64<<10 || n > 1<<30 {
+		bad("int_read_buffer_bytes", fmt.Errorf("%d bytes is outside 64KB..1GB", n))
+	} else {
+		c.ReadBufferBytes = int(n)
+	}
+	if c.DSCP, c.DSCPMask, err = parseDSCP(get("int_dscp")); err != nil {
+		bad("int_dscp", err)
+	}
+	if c.Ports, err = parsePorts(get("int_ports")); err != nil {
+		bad("int_ports", err)
+	}
+	if c.MaxHops, err = parseInt(get("int_max_hops"), 1, MaxINTHops); err != nil {
+		bad("int_max_hops", err)
+	}
+	if c.SwitchTimeout, err = ParseDuration(get("int_switch_timeout")); err != nil {
+		bad("int_switch_timeout", err)
+	} else if c.SwitchTimeout < 10*time.Second {
+		bad("int_switch_timeout", fmt.Errorf("%s is shorter than the minimum of 10s", c.SwitchTimeout))
+	}
+	return c, errs
+}
+
+// parseDSCP reads "value/mask" ("0x01/0x01", "1/1", "0x20/0x20"), or a
+// value alone, which must then match all six DSCP bits. "off" (or "none")
+// is no DSCP marker: an empty value cannot say so, Grafana drops it.
+func parseDSCP(s string) (value, mask uint8, err error) {
+	if listenAddress(s) == "" {
+		return 0, 0, nil
+	}
+	v, m, hasMask := strings.Cut(s, "/")
+	num := func(t string) (uint8, error) {
+		n, err := strconv.ParseUint(strings.TrimSpace(t), 0, 8)
+		if err != nil || n > 0x3f {
+			return 0, fmt.Errorf("%q is not a 6-bit DSCP (0 to 63, or 0x00 to 0x3f)", strings.TrimSpace(t))
+		}
+		return uint8(n), nil
+	}
+	if value, err = num(v); err != nil {
+		return 0, 0, err
+	}
+	mask = 0x3f
+	if hasMask {
+		if mask, err = num(m); err != nil {
+			return 0, 0, err
+		}
+		if mask == 0 {
+			return 0, 0, errors.New("a zero mask would match every packet; use off for no DSCP marker")
+		}
+	}
+	if value&^mask != 0 {
+		return 0, 0, fmt.Errorf("value 0x%02x has bits outside mask 0x%02x", value, mask)
+	}
+	return value, mask, nil
+}
+
+// parsePorts reads comma-separated destination ports, 1 to 65535.
+func parsePorts(s string) ([]uint16, error) {
+	var out []uint16
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f, 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("%q is not a port from 1 to 65535", f)
+		}
+		out = append(out, uint16(n))
+	}
+	return out, nil
 }
 
 // parseSamplingOverrides reads "192.0.2.7=1000,10.1.0.0/16=512"; a bare
@@ -552,6 +697,15 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (examples: 0, 512MB, 4GB)", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// AllowedINTNetworks is the allow-list for INT switches: int_allowed_networks
+// when set, else allowed_networks (empty: every address).
+func (c Config) AllowedINTNetworks() []netip.Prefix {
+	if len(c.INT.AllowedNetworks) > 0 {
+		return c.INT.AllowedNetworks
+	}
+	return c.AllowedNetworks
 }
 
 // AllowedIPFIX reports whether an IPFIX exporter may send: its own list when

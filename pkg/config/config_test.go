@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +122,102 @@ func TestIPFIXSettingsRefused(t *testing.T) {
 	got := BadKeys(err)
 	if len(got) != 2 || got[0] != "ipfix_workers" && got[1] != "ipfix_workers" {
 		t.Fatalf("bad keys %v (%v)", got, err)
+	}
+}
+
+// INT takes NX-OS's defaults: reports on UDP 31337, INT marked by DSCP bit
+// 1 (the flow profile's default "dscp 1"), no port marker.
+func TestINTDefaults(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := c.INT
+	if i.UDPListenAddress != ":31337" || i.DSCP != 1 || i.DSCPMask != 1 || len(i.Ports) != 0 {
+		t.Fatalf("INT defaults: %+v", i)
+	}
+	if i.Sockets != 2 || i.Workers != 2 || i.QueueDatagrams != 16384 || i.ReadBufferBytes != 32<<20 || i.MaxHops != MaxINTHops || i.SwitchTimeout != 5*time.Minute {
+		t.Fatalf("INT defaults: %+v", i)
+	}
+	if c.Value("int_dscp") != "0x01/0x01" {
+		t.Fatalf("Value(int_dscp) = %q", c.Value("int_dscp"))
+	}
+}
+
+func TestINTSettings(t *testing.T) {
+	for _, c := range []struct {
+		dscp, ports     string
+		value, mask     uint8
+		wantPorts       []uint16
+		udp, listenWant string
+	}{
+		{"0x20/0x20", "", 0x20, 0x20, nil, "127.0.0.1:9555", "127.0.0.1:9555"},
+		{"63", "5000, 6000", 63, 0x3f, []uint16{5000, 6000}, "off", ""},
+		{"1/1", "4789", 1, 1, []uint16{4789}, ":31337", ":31337"},
+		{"off", "5000", 0, 0, []uint16{5000}, "OFF", ""},
+		{"0x17", "", 0x17, 0x3f, nil, "[::1]:0", "[::1]:0"}, // the P4 INT spec's example value, as a whole DSCP
+	} {
+		cfg, err := FromEnv(env(map[string]string{
+			"GF_PLUGIN_INT_DSCP":               c.dscp,
+			"GF_PLUGIN_INT_PORTS":              c.ports,
+			"GF_PLUGIN_INT_UDP_LISTEN_ADDRESS": c.udp,
+			"GF_PLUGIN_INT_ALLOWED_NETWORKS":   "10.0.0.0/8",
+			"GF_PLUGIN_ALLOWED_NETWORKS":       "192.0.2.0/24",
+		}))
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.dscp, c.ports, err)
+		}
+		i := cfg.INT
+		if i.DSCP != c.value || i.DSCPMask != c.mask || fmt.Sprint(i.Ports) != fmt.Sprint(c.wantPorts) || i.UDPListenAddress != c.listenWant {
+			t.Errorf("int_dscp %q int_ports %q listen %q: got %#x/%#x %v %q", c.dscp, c.ports, c.udp, i.DSCP, i.DSCPMask, i.Ports, i.UDPListenAddress)
+		}
+		if a := cfg.AllowedINTNetworks(); len(a) != 1 || a[0].String() != "10.0.0.0/8" {
+			t.Errorf("INT allow-list %v, want its own list over the global one", a)
+		}
+	}
+	cfg, err := FromEnv(env(map[string]string{"GF_PLUGIN_ALLOWED_NETWORKS": "192.0.2.0/24"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.AllowedINTNetworks(); len(a) != 1 || a[0].String() != "192.0.2.0/24" {
+		t.Errorf("INT allow-list %v, want the global one when int_allowed_networks is empty", a)
+	}
+}
+
+// Every refused INT value is named by its key, all in one error.
+func TestINTSettingsRefused(t *testing.T) {
+	bad := map[string]string{
+		"int_allowed_networks":  "10.0.0.0/33",
+		"int_sockets":           "0",
+		"int_workers":           "many",
+		"int_queue_datagrams":   "8",
+		"int_read_buffer_bytes": "2GB",
+		"int_dscp":              "0x03/0x01",
+		"int_ports":             "80,70000",
+		"int_max_hops":          "33",
+		"int_switch_timeout":    "5s",
+	}
+	m := map[string]string{}
+	for k, v := range bad {
+		m["GF_PLUGIN_"+strings.ToUpper(k)] = v
+	}
+	_, err := FromEnv(env(m))
+	got := BadKeys(err)
+	slices.Sort(got)
+	want := slices.Sorted(maps.Keys(bad))
+	if !slices.Equal(got, want) {
+		t.Fatalf("bad keys %v, want %v (%v)", got, want, err)
+	}
+	for _, v := range []string{"64", "0x40/0x40", "1/0", "/1", "0x01/", "dscp1"} {
+		_, err := FromEnv(env(map[string]string{"GF_PLUGIN_INT_DSCP": v}))
+		if keys := BadKeys(err); len(keys) != 1 || keys[0] != "int_dscp" {
+			t.Errorf("int_dscp %q: %v", v, err)
+		}
+	}
+	for _, v := range []string{"0", "-1", "http", "443;80"} {
+		_, err := FromEnv(env(map[string]string{"GF_PLUGIN_INT_PORTS": v}))
+		if keys := BadKeys(err); len(keys) != 1 || keys[0] != "int_ports" {
+			t.Errorf("int_ports %q: %v", v, err)
+		}
 	}
 }

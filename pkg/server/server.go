@@ -50,6 +50,13 @@ type Server struct {
 	XR      XRService
 	xr      *xrRun
 
+	// INTReports is the int_report record table (INT telemetry reports
+	// and joined postcard paths) and INT the receiver filling it and the
+	// series store; both nil while INT is off.
+	INTReports *records.Table
+	INT        INTService
+	int        *intRun
+
 	// Problems are start-up failures: bad configuration, a store that did
 	// not open, a receiver that did not start. The process keeps running so
 	// the health check can tell the operator instead of Grafana restarting
@@ -101,32 +108,58 @@ func Start(cfg config.Config, cfgErr error, logger log.Logger) *Server {
 	}
 	ipfixOn := (cfg.IPFIX.UDPListenAddress != "" || cfg.IPFIX.TCPListenAddress != "") && !hasConfigProblem(cfgErr, "ipfix_")
 	xrOn := (cfg.XR.TCPListenAddress != "" || cfg.XR.UDPListenAddress != "" || cfg.XR.GRPCListenAddress != "") && !hasConfigProblem(cfgErr, "xr_")
-	flowBytes, xrBytes := recordBudgets(cfg.RecordsMaxBytes, ipfixOn, xrOn)
+	intOn := cfg.INT.UDPListenAddress != "" && !hasConfigProblem(cfgErr, "int_")
+	flowBytes, xrBytes, intBytes := recordBudgets(cfg.RecordsMaxBytes, ipfixOn, xrOn, intOn)
 	if ipfixOn {
 		s.startIPFIX(cfg, st, flowBytes)
 	}
 	if xrOn {
 		s.startXR(cfg, sink, xrBytes)
 	}
+	if intOn {
+		s.startINT(cfg, sink, intBytes)
+	}
 	return s
 }
 
 // recordBudgets splits records_max_bytes between the tables that exist.
-// A table alone gets all of it. Together, xr_state gets an eighth (at
-// least 1 MiB, at most half): it holds one record per string leaf when the
-// value changes or a minute after its last write, so a large router (1000
-// interfaces, five string leaves each) writes some 5000 records a minute,
-// while one busy IPFIX exporter writes that many flows a second. An eighth
-// of the default 512 MiB keeps hours of such a router's states.
-func recordBudgets(total int64, ipfix, xr bool) (flows, xrState int64) {
-	switch {
-	case ipfix && xr:
+// A table alone gets all of it.
+//
+// xr_state, with any other table, gets an eighth (at least 1 MiB, at most
+// half): it holds one record per string leaf when the value changes or a
+// minute after its last write, so a large router (1000 interfaces, five
+// string leaves each) writes some 5000 records a minute, while one busy
+// IPFIX exporter writes that many flows a second. An eighth of the default
+// 512 MiB keeps hours of such a router's states.
+//
+// ipfix_flow and int_report share the rest in halves. Both are per-flow or
+// per-packet records of the same order of size (an int_report row holds
+// about 100 bytes) and both can arrive far faster than any budget keeps:
+// INT at up to a million reports a second fills 224 MiB (2.3M rows) in a
+// few seconds, flows from a few busy exporters in minutes. Neither rate
+// says which history matters more, so equal halves keep equal spans at
+// equal rates; switches send reports on events and every flow-profile age
+// (30 s by default on NX-OS), so at an ordinary few hundred reports a
+// second half the default budget still holds hours. An operator who needs
+// one of them longer turns the other off, or raises records_max_bytes.
+func recordBudgets(total int64, ipfix, xr, intr bool) (flows, xrState, intReports int64) {
+	if xr {
+		if !ipfix && !intr {
+			return 0, total, 0
+		}
 		xrState = min(max(total/8, 1<<20), total/2)
-		return total - xrState, xrState
-	case xr:
-		return 0, total
 	}
-	return total, 0
+	rest := total - xrState
+	switch {
+	case ipfix && intr:
+		intReports = rest / 2
+		return rest - intReports, xrState, intReports
+	case intr:
+		return 0, xrState, rest
+	case ipfix:
+		return rest, xrState, 0
+	}
+	return 0, xrState, 0
 }
 
 // FlowTable is the record table of IPFIX flows.
@@ -212,8 +245,8 @@ func hasFTDConfigProblem(err error) bool { return hasConfigProblem(err, "ftd_") 
 
 func hasConfigProblem(err error, prefix string) bool {
 	for _, k := range config.BadKeys(err) {
-		// Both record tables take their cap from records_max_bytes.
-		if strings.HasPrefix(k, prefix) || ((prefix == "ipfix_" || prefix == "xr_") && k == "records_max_bytes") {
+		// The record tables take their caps from records_max_bytes.
+		if strings.HasPrefix(k, prefix) || ((prefix == "ipfix_" || prefix == "xr_" || prefix == "int_") && k == "records_max_bytes") {
 			return true
 		}
 	}
@@ -247,6 +280,13 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	// into series and xr_state) and writes its last health series.
 	if s.xr != nil {
 		if err := s.xr.stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The INT receiver decodes what is queued into the mapper (rows and
+	// series) and writes its last switch health.
+	if s.int != nil {
+		if err := s.int.stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

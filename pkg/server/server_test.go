@@ -13,10 +13,12 @@ import (
 )
 
 // offByDefault are the listeners a test gets only when it asks: by default
-// they listen on every interface (IPFIX :4739, XR :57500 and :57000).
+// they listen on every interface (IPFIX :4739, XR :57500 and :57000, INT
+// :31337).
 var offByDefault = map[string]bool{
 	"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS": true, "GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS": true,
 	"GF_PLUGIN_XR_TCP_LISTEN_ADDRESS": true, "GF_PLUGIN_XR_UDP_LISTEN_ADDRESS": true, "GF_PLUGIN_XR_GRPC_LISTEN_ADDRESS": true,
+	"GF_PLUGIN_INT_UDP_LISTEN_ADDRESS": true,
 }
 
 // env serves settings from m, with the listeners of offByDefault off

@@ -150,25 +150,6 @@ func TestRefusedXRSettingKeepsXROff(t *testing.T) {
 	}
 }
 
-func TestRecordBudgets(t *testing.T) {
-	for _, c := range []struct {
-		total         int64
-		ipfix, xr     bool
-		flows, xrWant int64
-	}{
-		{512 << 20, true, true, 448 << 20, 64 << 20},
-		{512 << 20, true, false, 512 << 20, 0},
-		{512 << 20, false, true, 0, 512 << 20},
-		{4 << 20, true, true, 3 << 20, 1 << 20},     // an eighth would be under 1 MiB
-		{1 << 20, true, true, 512 << 10, 512 << 10}, // at most half
-	} {
-		f, x := recordBudgets(c.total, c.ipfix, c.xr)
-		if f != c.flows || x != c.xrWant {
-			t.Errorf("recordBudgets(%d, %v, %v) = %d, %d; want %d, %d", c.total, c.ipfix, c.xr, f, x, c.flows, c.xrWant)
-		}
-	}
-}
-
 // Files the operator got wrong are named with their line: a .proto that
 // does not compile and a .policy with a period out of range.
 func TestXRFileProblemsNameFileAndLine(t *testing.T) {
