@@ -64,10 +64,13 @@ type intRun struct {
 // startINT creates the int_report table and its mapper, writing rows to
 // the table and series (int_reports_total, int_drops_total, ...) through
 // sink to the store and the live hub, then the receiver with one mapper
-// worker per receiver worker (a worker's handler is only ever called from
-// that worker's goroutine, and the receiver shards switches by address, so
-// a switch's postcards meet in one joiner). The receiver ticks its
-// handlers' Flush itself (after each drained batch and every 100 ms).
+// worker per receiver worker: a handler is only ever called from its
+// worker's goroutine, which is what intmap.Worker needs. The receiver
+// shards by switch address and each mapper worker joins postcards on its
+// own, so a packet's postcards make one path only when their switches
+// share a worker (int_workers = 1, the default, says why). The receiver
+// ticks its handlers' Flush itself (after each drained batch and every
+// 100 ms), so nothing here runs a clock.
 func (s *Server) startINT(cfg config.Config, sink pipeline.Sink, maxBytes int64) {
 	table := records.NewTable(INTTable, records.Options{MaxBytes: maxBytes})
 	m, err := intmap.New(table, sink, s.Board, intmap.Options{})
