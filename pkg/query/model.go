@@ -29,6 +29,12 @@ const (
 	// cancelled, rejected, error) from the collector's registry: the
 	// dashboards' annotations.
 	KindEvents = "events"
+	// KindPath answers the network path panel from INT reports: one table
+	// frame, one row per hop per flow observation (see intpath.go).
+	KindPath = "path"
+	// KindEpisodes finds runs of INT drop or queue reports (annotations;
+	// see intepisodes.go).
+	KindEpisodes = "episodes"
 )
 
 // Editor modes of a series query.
@@ -48,7 +54,7 @@ const (
 type Query struct {
 	RefID      string `json:"refId"`
 	Source     Source `json:"source"`     // "ftd" (xr, int, ipfix later); empty means any
-	Kind       string `json:"kind"`       // "series" (default) or "records"
+	Kind       string `json:"kind"`       // "series" (default), "records", "events", "path" or "episodes"
 	EditorMode string `json:"editorMode"` // "builder" (default) or "code"
 
 	// Code mode: a PromQL expression, with Grafana's $__interval,
@@ -66,7 +72,8 @@ type Query struct {
 	LegendFormat string `json:"legendFormat,omitempty"` // "{{interface}} in" style
 	Format       string `json:"format,omitempty"`       // time_series (default) or table
 	// EventTypes narrows an events query (connected, disconnected,
-	// cancelled, rejected, error); empty means all.
+	// cancelled, rejected, error) or an episodes query (drop, congestion);
+	// empty means all.
 	EventTypes []string `json:"eventTypes,omitempty"`
 
 	// AdhocFilters are the dashboard's ad-hoc filters; they narrow every
@@ -91,6 +98,15 @@ type Query struct {
 	// Field makes a records query a variable query: the values of this
 	// field (most frequent first), {"kind":"records","field":"src_addr"}.
 	Field string `json:"field,omitempty"`
+
+	// Flow picks the flows of a path query: one flow id
+	// ("10.1.1.10:40000 > 10.2.2.20:443 tcp"), or several as a JSON array
+	// string or Grafana's {a,b}; empty means the TopN flows by their worst
+	// latency in range.
+	Flow string `json:"flow,omitempty"`
+	// SwitchNames names INT switches, "id=name" separated by commas or
+	// newlines; it overrides the data source's intSwitchNames per id.
+	SwitchNames string `json:"switchNames,omitempty"`
 
 	// Live asks for a Grafana Live channel on the result so new points
 	// arrive without a refresh.

@@ -78,25 +78,10 @@ func PlanRecords(q Query, tr backend.TimeRange, interval time.Duration, maxDataP
 		return p, fmt.Errorf("query %s: empty time range %s to %s", q.RefID, tr.From, tr.To)
 	}
 	rq := records.Query{FromMs: tr.From.UnixMilli(), ToMs: tr.To.UnixMilli()}
-
-	for _, f := range q.Filters {
-		if f.Field == "" || len(f.Values) == 0 {
-			continue // an editor row still being filled in narrows nothing
-		}
-		if !validRecordOp(f.Op) {
-			return p, fmt.Errorf("query %s: filter on %q: unknown operator %q", q.RefID, f.Field, f.Op)
-		}
-		rq.Filters = append(rq.Filters, records.Filter{Column: f.Field, Op: f.Op, Values: f.Values})
-	}
-	for _, m := range q.AdhocFilters {
-		f, ok, why := adhocRecordFilter(m, known)
-		if !ok {
-			if why != "" {
-				p.Notices = append(p.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: why})
-			}
-			continue
-		}
-		rq.Filters = append(rq.Filters, f)
+	var err error
+	rq.Filters, p.Notices, err = recordFilters(q, known)
+	if err != nil {
+		return p, err
 	}
 
 	if len(q.Aggregates) == 0 {
@@ -167,6 +152,33 @@ func PlanRecords(q Query, tr backend.TimeRange, interval time.Duration, maxDataP
 	rq.Other = q.Other && len(rq.GroupBy) > 0 && q.TopN > 0
 	p.Query = rq
 	return p, nil
+}
+
+// recordFilters are a records query's filters and the ad-hoc filters
+// that apply to the table (known reports which fields it has).
+func recordFilters(q Query, known func(string) bool) ([]records.Filter, []data.Notice, error) {
+	var out []records.Filter
+	var notices []data.Notice
+	for _, f := range q.Filters {
+		if f.Field == "" || len(f.Values) == 0 {
+			continue // an editor row still being filled in narrows nothing
+		}
+		if !validRecordOp(f.Op) {
+			return nil, nil, fmt.Errorf("query %s: filter on %q: unknown operator %q", q.RefID, f.Field, f.Op)
+		}
+		out = append(out, records.Filter{Column: f.Field, Op: f.Op, Values: f.Values})
+	}
+	for _, m := range q.AdhocFilters {
+		f, ok, why := adhocRecordFilter(m, known)
+		if !ok {
+			if why != "" {
+				notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: why})
+			}
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, notices, nil
 }
 
 func validRecordOp(op string) bool {
