@@ -134,13 +134,13 @@ func pathsOfType(t *testing.T, table *records.Table, typ string) []string {
 	return paths
 }
 
-// waitRows waits (bounded) until the table holds n rows.
-func waitRows(t *testing.T, table *records.Table, n int64) {
+// waitRows waits (bounded) until the INT table holds n rows.
+func waitRows(t *testing.T, s *Server, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for table.Stats().Rows < n {
+	for s.INTReports.Stats().Rows < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s holds %d rows, want %d", table.Name(), table.Stats().Rows, n)
+			t.Fatalf("%s holds %d rows, want %d (receiver drops %v)", INTTable, s.INTReports.Stats().Rows, n, s.INT.ReceiverDrops())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -190,7 +190,7 @@ func TestINTReportsReachTheTableAndTheStore(t *testing.T) {
 	if len(wantPaths) == 0 {
 		t.Fatal("the simulator sent no INT report")
 	}
-	waitRows(t, s.INTReports, int64(len(sent)))
+	waitRows(t, s, int64(len(sent)))
 	if got := rowsByDeviceType(t, s.INTReports); !maps.Equal(got, want) {
 		t.Errorf("int_report rows by device and type %v, sent %v", got, want)
 	}
@@ -275,7 +275,7 @@ func TestINTPostcardsOfAPacketJoinIntoOnePath(t *testing.T) {
 	if len(want) != packets {
 		t.Fatalf("%d packets reported, want %d", len(want), packets)
 	}
-	waitRows(t, s.INTReports, int64(len(sent)+packets))
+	waitRows(t, s, int64(len(sent)+packets))
 	if got := pathsOfType(t, s.INTReports, intmap.TypePostcardPath); !slices.Equal(got, want) {
 		t.Errorf("postcard paths\n%v\nwant\n%v", got, want)
 	}
