@@ -1,0 +1,115 @@
+// Package intdemo checks the INT side of the compose demo: the compose
+// file and grafana.ini agree on the INT port (here), and the provisioned
+// INT overview and INT alert rules show what the simulated fabric sent
+// (dashboard_test.go). The folder is docker/int; int is a predeclared
+// identifier, hence the package name.
+package intdemo
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// root is the repository, seen from this package's folder.
+const root = "../.."
+
+const (
+	iniSection = "plugin.netlens-telemetry-datasource"
+	simService = "int-sim"
+)
+
+func read(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// iniKeys reads one section of a grafana.ini file as Grafana does: keys
+// with an empty value are left out.
+func iniKeys(t *testing.T, rel, section string) map[string]string {
+	t.Helper()
+	keys := map[string]string{}
+	in := ""
+	sc := bufio.NewScanner(bytes.NewReader(read(t, rel)))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case line[0] == '[':
+			in = strings.Trim(line, "[]")
+		case in == section:
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Fatalf("%s: %q is not key = value", rel, line)
+			}
+			if k, v = strings.TrimSpace(k), strings.TrimSpace(v); v != "" {
+				keys[k] = v
+			}
+		}
+	}
+	return keys
+}
+
+type composeService struct {
+	Command   []string `yaml:"command"`
+	Ports     []string `yaml:"ports"`
+	DependsOn map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
+}
+
+func composeServices(t *testing.T) map[string]composeService {
+	t.Helper()
+	var c struct {
+		Services map[string]composeService `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(read(t, "docker-compose.yaml"), &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Services
+}
+
+// The compose file publishes the UDP port grafana.ini has the INT receiver
+// listen on, and int-sim sends there once Grafana is up.
+func TestComposePublishesTheINTPortTheSimulatorUses(t *testing.T) {
+	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	addr, ok := keys["int_udp_listen_address"]
+	if !ok {
+		t.Fatal("docker/grafana.ini sets no int_udp_listen_address")
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := composeServices(t)
+	if !slices.Contains(services["grafana"].Ports, port+":"+port+"/udp") {
+		t.Errorf("grafana does not publish %s/udp (ports %v)", port, services["grafana"].Ports)
+	}
+	s, ok := services[simService]
+	if !ok {
+		t.Fatalf("no %s service", simService)
+	}
+	if !slices.Contains(s.Command, "-target=grafana:"+port) {
+		t.Errorf("%s does not send to grafana:%s: %v", simService, port, s.Command)
+	}
+	if s.DependsOn["grafana"].Condition != "service_healthy" {
+		t.Errorf("%s must wait until Grafana (and so the collector) is up", simService)
+	}
+	// Report v1.0 names the switch in every header: the fabric's six
+	// switches share the container's one address, and the collector still
+	// tells their sequence numbers apart (v0.5 would need an address each).
+	if !slices.Contains(s.Command, "-version=1.0") {
+		t.Errorf("%s sends report v0.5 from one address: its switches' sequence numbers would mix", simService)
+	}
+}
