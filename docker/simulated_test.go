@@ -103,6 +103,7 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 	keys["ftd_listen_address"] = "127.0.0.1:0"
 	keys["ipfix_udp_listen_address"] = "127.0.0.1:0"
 	keys["ipfix_tcp_listen_address"] = "127.0.0.1:0"
+	keys["int_udp_listen_address"] = "127.0.0.1:0"
 	for _, k := range []string{"xr_tcp_listen_address", "xr_udp_listen_address", "xr_grpc_listen_address"} {
 		keys[k] = "127.0.0.1:0"
 	}

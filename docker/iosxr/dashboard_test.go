@@ -88,7 +88,7 @@ func startCollector(t *testing.T) *server.Server {
 	t.Helper()
 	keys := iniKeys(t, "docker/grafana.ini", iniSection)
 	keys["data_dir"] = t.TempDir()
-	for _, k := range []string{"ftd_listen_address", "ipfix_udp_listen_address", "ipfix_tcp_listen_address"} {
+	for _, k := range []string{"ftd_listen_address", "ipfix_udp_listen_address", "ipfix_tcp_listen_address", "int_udp_listen_address"} {
 		keys[k] = "off"
 	}
 	for _, k := range []string{"xr_tcp_listen_address", "xr_udp_listen_address", "xr_grpc_listen_address"} {

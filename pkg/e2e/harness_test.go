@@ -88,11 +88,13 @@ func startPlugin(t *testing.T, env map[string]string) *pluginProcess {
 	t.Helper()
 	cmd := exec.Command(pluginBinary)
 	cmd.Env = append(os.Environ(), "GF_PLUGIN_GRPC_ADDRESS_NETLENS_TELEMETRY_DATASOURCE=")
-	// IPFIX listens on :4739 and XR on :57500 and :57000 by default: a test
+	// IPFIX listens on :4739, XR on :57500 and :57000 and INT on :31337 by
+	// default: a test
 	// that does not ask for them must not take a port on every interface
 	// (or collide with another test).
 	for _, k := range []string{"GF_PLUGIN_IPFIX_UDP_LISTEN_ADDRESS", "GF_PLUGIN_IPFIX_TCP_LISTEN_ADDRESS",
-		"GF_PLUGIN_XR_TCP_LISTEN_ADDRESS", "GF_PLUGIN_XR_UDP_LISTEN_ADDRESS", "GF_PLUGIN_XR_GRPC_LISTEN_ADDRESS"} {
+		"GF_PLUGIN_XR_TCP_LISTEN_ADDRESS", "GF_PLUGIN_XR_UDP_LISTEN_ADDRESS", "GF_PLUGIN_XR_GRPC_LISTEN_ADDRESS",
+		"GF_PLUGIN_INT_UDP_LISTEN_ADDRESS"} {
 		if _, ok := env[k]; !ok {
 			cmd.Env = append(cmd.Env, k+"=off")
 		}
