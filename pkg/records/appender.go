@@ -21,6 +21,7 @@ type Appender struct {
 	typeErrs int64
 	flushed  int
 	touched  []*partition
+	dest     []*partition // flush: each row's partition, nil if refused
 }
 
 // cell is one value of a buffered row: lo is the raw value (String: arena
@@ -150,9 +151,14 @@ func (a *Appender) flush() int {
 	t.flushes++
 	t.typeErrs += a.typeErrs
 	a.touched = a.touched[:0]
+	// Each row's partition is decided in order, as if the rows were stored
+	// one by one (storing rows changes neither accept nor partitionFor);
+	// then runs of rows of one partition are stored column by column.
+	dest := a.dest[:0]
 	for _, r := range a.rows {
 		if !t.accept(r.ts, now) {
 			t.refused++
+			dest = append(dest, nil)
 			continue
 		}
 		p := t.partitionFor(r.ts)
@@ -163,9 +169,22 @@ func (a *Appender) flush() int {
 			p.lastTouch = t.flushes
 			a.touched = append(a.touched, p)
 		}
-		t.appendRow(p, r.ts, a.cells[r.from:r.to], a.arena)
+		dest = append(dest, p)
 		stored++
 	}
+	for i := 0; i < len(dest); {
+		p := dest[i]
+		j := i + 1
+		for j < len(dest) && dest[j] == p {
+			j++
+		}
+		if p != nil {
+			t.appendRun(p, a.rows[i:j], a.cells, a.arena)
+		}
+		i = j
+	}
+	clear(dest)
+	a.dest = dest[:0]
 	t.rows += int64(stored)
 	t.settle(a.touched)
 	if stored > 0 {
@@ -185,56 +204,81 @@ func (a *Appender) flush() int {
 	return stored
 }
 
-// appendRow stores one row in p (under mu).
-func (t *Table) appendRow(p *partition, ts int64, cells []cell, arena []byte) {
-	t.gen++
-	if t.gen == 0 {
-		clear(t.setGen)
-		t.gen = 1
-	}
-	if len(t.setGen) < len(t.cols) {
-		t.setGen = append(t.setGen, make([]uint32, len(t.cols)-len(t.setGen))...)
-		t.setVal = append(t.setVal, make([]uint64, len(t.cols)-len(t.setVal))...)
+// runRows is how many rows appendRun stages at a time: its scratch holds a
+// word and a flag per column and row.
+const runRows = 128
+
+// appendRun stores rows, all of partition p and in order (under mu). Their
+// cells are staged column by column, then every column of p takes the
+// block's values in one pass, instead of one call per column and row.
+func (t *Table) appendRun(p *partition, rows []rowRef, cells []cell, arena []byte) {
+	nc := len(t.cols)
+	if len(t.runCount) < nc {
+		t.runVals = make([]uint64, nc*runRows)
+		t.runSet = make([]uint8, nc*runRows)
+		t.runCount = make([]int, nc)
 	}
 	p.col(0, Time)
-	for _, c := range cells {
-		id := c.col
-		if int(id) >= len(t.cols) || id == 0 || t.cols[id].typ != c.typ {
-			t.typeErrs++
-			continue
+	for len(rows) > 0 {
+		n := min(len(rows), runRows)
+		blk := rows[:n]
+		rows = rows[n:]
+		for _, id := range p.present {
+			t.stage(id, n)
 		}
-		typ := c.typ
-		var pc *pcol
-		if int(id) < len(p.cols) && p.cols[id] != nil {
-			pc = p.cols[id]
-		} else {
-			pc = p.col(id, typ)
+		tv := t.runVals[:n]
+		for r, row := range blk {
+			tv[r] = rawInt(row.ts)
+			p.minT = min(p.minT, row.ts)
+			p.maxT = max(p.maxT, row.ts)
+			for _, c := range cells[row.from:row.to] {
+				id := c.col
+				if int(id) >= nc || id == 0 || t.cols[id].typ != c.typ {
+					t.typeErrs++
+					continue
+				}
+				var pc *pcol
+				if int(id) < len(p.cols) && p.cols[id] != nil {
+					pc = p.cols[id]
+				} else {
+					// new in p: null for the rows before this block
+					pc = p.col(id, c.typ)
+					t.stage(id, n)
+				}
+				var raw uint64
+				switch c.typ {
+				case String:
+					off, l := c.lo>>32, c.lo&0xffffffff
+					raw = pc.strCode(arena[off : off+l])
+				case Addr:
+					raw = pc.addrCode(addrKey{c.hi, c.lo})
+				default:
+					raw = c.lo
+				}
+				// A column set twice in a row keeps the last value.
+				k := int(id)*runRows + r
+				if t.runSet[k] == 0 {
+					t.runSet[k] = 1
+					t.runCount[id]++
+				}
+				t.runVals[k] = raw
+			}
 		}
-		var raw uint64
-		switch typ {
-		case String:
-			off, n := c.lo>>32, c.lo&0xffffffff
-			raw = pc.strCode(arena[off : off+n])
-		case Addr:
-			raw = pc.addrCode(addrKey{c.hi, c.lo})
-		default:
-			raw = c.lo
+		for _, id := range p.present {
+			k := int(id) * runRows
+			var set []uint8
+			if id != 0 {
+				set = t.runSet[k : k+n]
+			}
+			p.cols[id].appendBlock(t.runVals[k:k+n], set, t.runCount[id])
 		}
-		t.setGen[id] = t.gen
-		t.setVal[id] = raw
+		p.n += n
 	}
-	for _, id := range p.present {
-		pc := p.cols[id]
-		switch {
-		case id == 0:
-			pc.appendValue(rawInt(ts))
-		case t.setGen[id] == t.gen:
-			pc.appendValue(t.setVal[id])
-		default:
-			pc.appendRaw(0, true)
-		}
-	}
-	p.n++
-	p.minT = min(p.minT, ts)
-	p.maxT = max(p.maxT, ts)
+}
+
+// stage clears column id's flags for a block of n rows.
+func (t *Table) stage(id uint16, n int) {
+	k := int(id) * runRows
+	clear(t.runSet[k : k+n])
+	t.runCount[id] = 0
 }

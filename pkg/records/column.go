@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"net/netip"
@@ -44,10 +45,15 @@ type pcol struct {
 	// maps value → code exist only while the partition is hot.
 	arena []byte   // String: values back to back
 	ends  []uint32 // String: end offset of value i in arena
-	sidx  map[string]uint32
-	sidxB int64 // bytes of the index's key strings
+	sidx  *strIndex
+	// last is the String code appended last (valid while ends is not
+	// empty): runs of one value skip the index.
+	last  uint32
 	addrs []addrKey
-	aidx  map[addrKey]uint32
+	aidx  *addrIndex
+	// lastAddr is the Addr code appended last (valid while addrs is not
+	// empty).
+	lastAddr uint32
 }
 
 // rows is the number of rows held (sealed and open).
@@ -63,26 +69,12 @@ func (c *pcol) bytes() int64 {
 	b := int64(120) + c.packedB + 8*int64(cap(c.chunks)) + 8*int64(cap(c.vals)) + int64(cap(c.nulls))
 	b += int64(cap(c.arena)) + 4*int64(cap(c.ends)) + 16*int64(cap(c.addrs))
 	if c.sidx != nil {
-		b += mapBytes(len(c.sidx), 24) + c.sidxB
+		b += c.sidx.bytes()
 	}
 	if c.aidx != nil {
-		b += mapBytes(len(c.aidx), 24)
+		b += c.aidx.bytes()
 	}
 	return b
-}
-
-// appendValue adds one non-null row. The common case (room in the open
-// chunk, no nulls in it) stays short.
-func (c *pcol) appendValue(v uint64) {
-	n := len(c.vals)
-	if n+1 >= cap(c.vals) || c.nulls != nil { // cap ≤ chunkRows: also the chunk's last row
-		c.appendRaw(v, false)
-		return
-	}
-	c.vals = c.vals[:n+1]
-	c.vals[n] = v
-	c.lo, c.hi = min(c.lo, v), max(c.hi, v)
-	c.nonNull++
 }
 
 // appendRaw adds one row; null rows carry no value.
@@ -109,6 +101,74 @@ func (c *pcol) appendRaw(v uint64, null bool) {
 	}
 	if len(c.vals) == chunkRows {
 		c.seal()
+	}
+}
+
+// appendBlock adds len(vals) rows: row i is vals[i] where set[i] != 0 and
+// null elsewhere; set nil or count == len(vals): every row has its value.
+// The chunk comes out as if the rows were appended one by one.
+func (c *pcol) appendBlock(vals []uint64, set []uint8, count int) {
+	all := set == nil || count == len(vals)
+	for len(vals) > 0 {
+		if len(c.vals) == 0 {
+			c.lo, c.hi = math.MaxUint64, 0
+		}
+		if len(c.vals) == cap(c.vals) {
+			c.grow()
+		}
+		k := min(len(vals), cap(c.vals)-len(c.vals))
+		seg := vals[:k]
+		base := len(c.vals)
+		c.vals = c.vals[:base+k]
+		dst := c.vals[base:]
+		lo, hi := c.lo, c.hi
+		segAll := all
+		if !all {
+			segAll = true
+			for _, f := range set[:k] {
+				if f == 0 {
+					segAll = false
+					break
+				}
+			}
+		}
+		if segAll {
+			copy(dst, seg)
+			for _, v := range seg {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			if c.nulls != nil {
+				c.nulls = c.nulls[:base+k]
+				clear(c.nulls[base:])
+			}
+			c.nonNull += int64(k)
+		} else {
+			sset := set[:k]
+			if c.nulls == nil {
+				c.nulls = make([]uint8, base, cap(c.vals))
+			}
+			c.nulls = c.nulls[:base+k]
+			nb := c.nulls[base:]
+			nn := 0
+			for i, v := range seg {
+				if sset[i] != 0 {
+					dst[i], nb[i] = v, 0
+					lo, hi = min(lo, v), max(hi, v)
+					nn++
+				} else {
+					dst[i], nb[i] = 0, 1
+				}
+			}
+			c.nonNull += int64(nn)
+		}
+		c.lo, c.hi = lo, hi
+		vals = vals[k:]
+		if set != nil {
+			set = set[k:]
+		}
+		if len(c.vals) == chunkRows {
+			c.seal()
+		}
 	}
 }
 
@@ -179,73 +239,71 @@ func (c *pcol) reopen() {
 	c.chunks = append([]*packed(nil), c.chunks[:len(c.chunks)-1]...)
 }
 
-// code returns the dictionary code of a string value, adding it if new.
+// strCode returns the dictionary code of a string value, adding it if new.
 func (c *pcol) strCode(b []byte) uint64 {
-	if code, ok := c.sidx[string(b)]; ok {
-		return uint64(code)
+	if len(c.ends) > 0 && bytes.Equal(c.strAt(c.last), b) {
+		return uint64(c.last)
 	}
 	if c.sidx == nil {
 		c.buildIndex()
-		if code, ok := c.sidx[string(b)]; ok {
-			return uint64(code)
-		}
 	}
-	code := uint32(len(c.ends))
-	c.arena = append(c.arena, b...)
-	c.ends = append(c.ends, uint32(len(c.arena)))
-	c.sidx[string(b)] = code
-	c.sidxB += strAlloc(len(b))
+	h := strHash(b)
+	code, ok := c.sidx.find(c, b, h)
+	if !ok {
+		code = uint32(len(c.ends))
+		c.arena = append(c.arena, b...)
+		c.ends = append(c.ends, uint32(len(c.arena)))
+		c.sidx.insert(h, code)
+	}
+	c.last = code
 	return uint64(code)
+}
+
+// strAt is the value of dictionary code i.
+func (c *pcol) strAt(i uint32) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = c.ends[i-1]
+	}
+	return c.arena[start:c.ends[i]]
 }
 
 func (c *pcol) addrCode(k addrKey) uint64 {
-	if code, ok := c.aidx[k]; ok {
-		return uint64(code)
+	if len(c.addrs) > 0 && c.addrs[c.lastAddr] == k {
+		return uint64(c.lastAddr)
 	}
 	if c.aidx == nil {
 		c.buildIndex()
-		if code, ok := c.aidx[k]; ok {
-			return uint64(code)
-		}
 	}
-	code := uint32(len(c.addrs))
-	c.addrs = append(c.addrs, k)
-	c.aidx[k] = code
+	code, ok := c.aidx.find(c.addrs, k, addrHash(k))
+	if !ok {
+		code = uint32(len(c.addrs))
+		c.addrs = append(c.addrs, k)
+		c.aidx.insert(c.addrs, code)
+	}
+	c.lastAddr = code
 	return uint64(code)
-}
-
-// strAlloc is the heap size of a string of n bytes (Go's small size classes).
-func strAlloc(n int) int64 {
-	switch {
-	case n == 0:
-		return 0
-	case n <= 8:
-		return 8
-	case n <= 16:
-		return 16
-	case n <= 32:
-		return (int64(n) + 7) &^ 7
-	case n <= 128:
-		return (int64(n) + 15) &^ 15
-	}
-	return (int64(n) + 63) &^ 63
 }
 
 func (c *pcol) buildIndex() {
 	switch c.typ {
 	case String:
-		c.sidx = make(map[string]uint32, len(c.ends))
-		c.sidxB = 0
-		start := uint32(0)
-		for i, end := range c.ends {
-			c.sidx[string(c.arena[start:end])] = uint32(i)
-			c.sidxB += strAlloc(int(end - start))
-			start = end
+		n := 64
+		for n < 2*len(c.ends) {
+			n *= 2
+		}
+		c.sidx = &strIndex{slots: make([]uint64, n)}
+		for i := range c.ends { // values of a dictionary are distinct
+			c.sidx.insert(strHash(c.strAt(uint32(i))), uint32(i))
 		}
 	case Addr:
-		c.aidx = make(map[addrKey]uint32, len(c.addrs))
-		for i, k := range c.addrs {
-			c.aidx[k] = uint32(i)
+		n := 64
+		for n < 2*len(c.addrs) {
+			n *= 2
+		}
+		c.aidx = &addrIndex{slots: make([]uint32, n)}
+		for i := range c.addrs { // values of a dictionary are distinct
+			c.aidx.insert(c.addrs, uint32(i))
 		}
 	}
 }
@@ -254,7 +312,7 @@ func (c *pcol) buildIndex() {
 // slices are trimmed to their length.
 func (c *pcol) cool() {
 	c.seal()
-	c.sidx, c.sidxB, c.aidx = nil, 0, nil
+	c.sidx, c.aidx = nil, nil
 	if cap(c.arena) > len(c.arena) {
 		c.arena = append([]byte(nil), c.arena...)
 	}

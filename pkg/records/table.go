@@ -62,10 +62,11 @@ type Table struct {
 
 	version atomic.Uint64
 
-	// scratch for Flush (under mu)
-	setGen []uint32
-	setVal []uint64
-	gen    uint32
+	// scratch for Flush (under mu): runRows values and set flags per
+	// column, and how many rows of the block set each column
+	runVals  []uint64
+	runSet   []uint8
+	runCount []int
 }
 
 // NewTable returns an empty table; zero Options fields take the defaults.
