@@ -15,6 +15,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
+	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/server"
 )
 
@@ -26,6 +27,9 @@ type Settings struct {
 	Devices []string `json:"devices,omitempty"`
 	// LiveEnabledByDefault is read by the query editor only.
 	LiveEnabledByDefault bool `json:"liveEnabledByDefault,omitempty"`
+	// IntSwitchNames names INT switches, "id=name" by line or comma
+	// (query.ParseSwitchNames); a query's switchNames overrides it per id.
+	IntSwitchNames string `json:"intSwitchNames,omitempty"`
 }
 
 // Datasource is one data source instance. Everything it serves comes from
@@ -36,6 +40,10 @@ type Datasource struct {
 	uid       string
 	settings  Settings
 	resources backend.CallResourceHandler
+	// intNames are the settings' switch names; intNameErrs the entries
+	// left out, which the health check names.
+	intNames    query.SwitchNames
+	intNameErrs []error
 }
 
 var (
@@ -81,6 +89,9 @@ func newDatasource(srv *server.Server, sh *shared, s backend.DataSourceInstanceS
 			return nil, fmt.Errorf("data source settings: %w", err)
 		}
 	}
+	// A typo in one name must not take the data source down: the good
+	// entries apply and the health check names the others.
+	ds.intNames, ds.intNameErrs = query.ParseSwitchNames(ds.settings.IntSwitchNames)
 	mux := http.NewServeMux()
 	ds.routes(mux)
 	ds.resources = httpadapter.New(mux)

@@ -83,6 +83,7 @@ func (d *Datasource) health(now time.Time) healthReport {
 	}
 	d.ipfixHealth(&r)
 	d.xrHealth(&r, now)
+	d.intHealth(&r)
 	connected, withErrors := 0, 0
 	for _, dev := range d.devices("") {
 		if dev.State == status.StateConnected {

@@ -29,8 +29,13 @@ func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq bac
 		return backend.ErrDataResponse(backend.StatusBadRequest, fmt.Sprintf("query %s is not valid JSON: %v", dq.RefID, err))
 	}
 	q.RefID = dq.RefID
-	if q.Kind == query.KindRecords {
+	switch q.Kind {
+	case query.KindRecords:
 		return d.recordsQuery(ctx, pc, dq, q)
+	case query.KindPath:
+		return d.pathQuery(ctx, pc, dq, q)
+	case query.KindEpisodes:
+		return d.episodesQuery(ctx, dq, q)
 	}
 	// The instance's device restriction narrows every selector, in code
 	// mode too, the same way ad-hoc filters do, and device events alike.

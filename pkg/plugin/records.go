@@ -20,7 +20,8 @@ import (
 	"github.com/netlens/netlens/pkg/records"
 )
 
-// Record kinds: IPFIX flows and IOS XR string leaves.
+// Record kinds: IPFIX flows and IOS XR string leaves (INT reports:
+// INTReportKind).
 const (
 	FlowKind    = "ipfix_flow"
 	XRStateKind = "xr_state"
@@ -39,6 +40,8 @@ func (d *Datasource) recordTable(source, kind string) (*records.Table, error) {
 			kind = FlowKind
 		case model.SourceXR:
 			kind = XRStateKind
+		case model.SourceINT:
+			kind = INTReportKind
 		default:
 			return nil, badRequest{fmt.Errorf("source %q has no records", source)}
 		}
@@ -60,14 +63,20 @@ func (d *Datasource) recordTable(source, kind string) (*records.Table, error) {
 			return nil, errXROff
 		}
 		return d.srv.XRState, nil
+	case INTReportKind:
+		if source != "" && source != string(model.SourceINT) {
+			return nil, badRequest{fmt.Errorf("record kind %s is not from source %q", kind, source)}
+		}
+		return d.intTable()
 	}
-	return nil, badRequest{fmt.Errorf("unknown record kind %q (want %s or %s)", kind, FlowKind, XRStateKind)}
+	return nil, badRequest{fmt.Errorf("unknown record kind %q (want %s, %s or %s)", kind, FlowKind, XRStateKind, INTReportKind)}
 }
 
 // deviceColumn is the column holding what series call the device: the
-// exporter of a flow, the router of an xr_state record.
+// exporter of a flow, the router of an xr_state record, the switch that
+// sent an INT report.
 func deviceColumn(t *records.Table) string {
-	if t.Name() == XRStateKind {
+	if t.Name() == XRStateKind || t.Name() == INTReportKind {
 		return "device"
 	}
 	return query.ExporterColumn
@@ -97,8 +106,15 @@ func (d *Datasource) restrictRecords(t *records.Table, q *query.Query) {
 	}
 }
 
+// tableOff reports whether err says a record table does not exist
+// because its receiver is off.
+func tableOff(err error) bool {
+	return errors.Is(err, errIPFIXOff) || errors.Is(err, errXROff) || errors.Is(err, errINTOff)
+}
+
 func recordsError(err error) backend.DataResponse {
-	if errors.Is(err, errIPFIXOff) || errors.Is(err, errXROff) {
+	var bad badRequest
+	if tableOff(err) || errors.As(err, &bad) {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
 	return errorResponse(err)
@@ -127,17 +143,32 @@ func (d *Datasource) recordsQuery(ctx context.Context, pc backend.PluginContext,
 		}
 		path := d.shared.channels.register(liveQuery{OrgID: pc.OrgID, UID: d.uid, Live: lq})
 		frame.Meta.Channel = "ds/" + d.uid + "/" + path
+		d.nameSwitches(t, q, data.Frames{frame}, true)
 		return backend.DataResponse{Frames: data.Frames{frame}}
 	}
 	frames, err := query.ExecuteRecords(ctx, t, q, dq.TimeRange, dq.Interval, dq.MaxDataPoints, known)
 	if err != nil {
 		return recordsError(err)
 	}
+	d.nameSwitches(t, q, frames, true)
 	if q.Live {
 		frames[0].AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo,
 			Text: "aggregates over the whole range do not stream; add a time bucket or refresh the panel"})
 	}
 	return backend.DataResponse{Frames: frames}
+}
+
+// nameSwitches adds the switch names to an int_report answer (see
+// withSwitchColumn); notices says whether to name the query's bad entries.
+func (d *Datasource) nameSwitches(t *records.Table, q query.Query, frames data.Frames, notices bool) {
+	if t.Name() != INTReportKind || len(frames) == 0 {
+		return
+	}
+	names, bad := d.switchNames(q)
+	withSwitchColumn(frames, names)
+	if notices {
+		frames[0].AppendNotices(bad...)
+	}
 }
 
 // recordValues lists a field's values, most frequent first. A restricted
@@ -253,7 +284,7 @@ func (d *Datasource) handleRecordValues(w http.ResponseWriter, r *http.Request) 
 func writeRecordsError(w http.ResponseWriter, err error) {
 	var bad badRequest
 	switch {
-	case errors.Is(err, errIPFIXOff), errors.Is(err, errXROff):
+	case tableOff(err):
 		writeError(w, http.StatusServiceUnavailable, err)
 	case errors.As(err, &bad):
 		writeError(w, http.StatusBadRequest, err)
@@ -417,6 +448,7 @@ func (d *Datasource) runRecordsStream(ctx context.Context, lq liveQuery, sender 
 		if frame == nil {
 			continue
 		}
+		d.nameSwitches(t, lq.Live.Query, data.Frames{frame}, false)
 		include := data.IncludeDataOnly
 		if !sameColumns(frame, last) {
 			include = data.IncludeAll

@@ -271,8 +271,11 @@ func TestRecordResourcesServeTheEditor(t *testing.T) {
 			t.Fatalf("value %q does not match the prefix", v)
 		}
 	}
-	if code := get(t, ds, "records/values", url.Values{"kind": {"int_report"}, "field": {"x"}}, nil); code != 400 {
+	if code := get(t, ds, "records/values", url.Values{"kind": {"sflow_sample"}, "field": {"x"}}, nil); code != 400 {
 		t.Fatalf("unknown kind: %d", code)
+	}
+	if code := get(t, ds, "records/values", url.Values{"kind": {"int_report"}, "field": {"x"}}, nil); code != 503 {
+		t.Fatalf("int_report with INT off: %d", code)
 	}
 	if code := get(t, instance(t, testServer(t), `{}`), "records/fields", nil, nil); code != 503 {
 		t.Fatalf("records/fields with IPFIX off: %d", code)

@@ -41,6 +41,7 @@ func (d *Datasource) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /records/values", d.handleRecordValues)
 	mux.HandleFunc("GET /ipfix/exporters", d.handleExporters)
 	d.xrRoutes(mux)
+	d.intRoutes(mux)
 }
 
 // catalogScope turns the common parameters (source, metric, matchers, time
@@ -361,6 +362,7 @@ func (d *Datasource) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"live":      d.liveStats(),
 		"ipfix":     d.ipfixStatus(),
 		"xr":        d.xrStatus(time.Now()),
+		"int":       d.intStatus(),
 	}
 	if d.srv.Store != nil {
 		body["store"] = d.srv.Store.Stats()

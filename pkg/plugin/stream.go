@@ -41,8 +41,11 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if !ok {
 		return fmt.Errorf("live channel %q is unknown (the plugin restarted?); refresh the panel", req.Path)
 	}
-	if lq.Live.Query.Kind == query.KindRecords {
+	switch lq.Live.Query.Kind {
+	case query.KindRecords:
 		return d.runRecordsStream(ctx, lq, sender)
+	case query.KindPath:
+		return d.runPathStream(ctx, req.Path, lq, sender)
 	}
 	if d.srv.Store == nil {
 		return fmt.Errorf("the series store is not open")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline/flows"
+	"github.com/netlens/netlens/pkg/pipeline/intmap"
 )
 
 // DefaultScrapeInterval is how often a series gets a new sample when the
@@ -38,6 +39,9 @@ func ScrapeIntervalOf(source Source) time.Duration {
 		return flows.EmitIntervalMs * time.Millisecond
 	case string(model.SourceXR):
 		return XRScrapeInterval
+	case string(model.SourceINT):
+		// intmap and the INT receiver write their series every 10 s.
+		return intmap.EmitIntervalMs * time.Millisecond
 	}
 	return DefaultScrapeInterval
 }

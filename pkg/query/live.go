@@ -29,6 +29,9 @@ type LiveQuery struct {
 	// BucketMs is a live records query's bucket as the history resolved it
 	// ("auto" follows the panel's interval); 0 for raw rows.
 	BucketMs int64 `json:",omitempty"`
+	// Flows are a live path query's flows as its history chose them (the
+	// top N, or the flows named): the stream follows these.
+	Flows []string `json:",omitempty"`
 }
 
 // LiveHistory runs q over tr as a range query (through the same fast path
