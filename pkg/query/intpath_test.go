@@ -21,19 +21,26 @@ const intT0 = int64(1_764_072_000_000) // 2025-11-25 12:00:00 UTC
 // intFixture is an int_report table filled the way the server fills it:
 // decoded reports through an intmap worker.
 type intFixture struct {
-	t     testing.TB
 	table *records.Table
 	w     *intmap.Worker
 }
 
 func newIntFixture(t testing.TB) *intFixture {
 	t.Helper()
-	tab := records.NewTable(intmap.ReportTable, records.Options{MaxBytes: 256 << 20, Now: func() int64 { return intT0 + 3_600_000 }})
-	m, err := intmap.New(tab, nil, nil, intmap.Options{})
+	x, err := buildIntFixture(256 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &intFixture{t: t, table: tab, w: m.Worker()}
+	return x
+}
+
+func buildIntFixture(maxBytes int64) (*intFixture, error) {
+	tab := records.NewTable(intmap.ReportTable, records.Options{MaxBytes: maxBytes, Now: func() int64 { return intT0 + 3_600_000 }})
+	m, err := intmap.New(tab, nil, nil, intmap.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &intFixture{table: tab, w: m.Worker()}, nil
 }
 
 // intFlow is one test flow's inner packet.
@@ -350,5 +357,62 @@ func TestPathPrefersINTReportsOverOneHopPostcardPaths(t *testing.T) {
 	g := picks["g"]
 	if g.Newest.TimeMs != 30 || g.Previous == nil || g.Previous.TimeMs != 10 {
 		t.Errorf("g: %+v %+v", g.Newest, g.Previous)
+	}
+}
+
+// A live path stream pushes, per flow, the newest observation that is new
+// since the last push, with path_changed against the one shown before; a
+// flow whose packets now die repeats its last path at the drop's time with
+// the drop marked.
+func TestPathCursorPushesWhatIsNew(t *testing.T) {
+	x := scenario(t)
+	res := runPath(t, x, Query{Flow: flowA.id()}, "")
+	cur := NewPathCursor(res, intT0+5000)
+	req := PathRequest{Query: Query{Kind: KindPath}}
+	flows := []string{flowA.id()}
+	next := func(nowMs int64) []string {
+		t.Helper()
+		f, err := cur.Next(context.Background(), x.table, req, flows, nowMs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == nil {
+			return nil
+		}
+		var out []string
+		for _, line := range pathRowsText(t, f) {
+			c := strings.Split(line, "|")
+			// time, hop, switch, hop_latency, dropped, drop_reason, path_changed
+			out = append(out, strings.Join([]string{c[0], c[7], c[8], c[12], c[16], c[17], c[18]}, "|"))
+		}
+		return out
+	}
+	if got := next(intT0 + 5500); got != nil {
+		t.Fatalf("nothing new, pushed %v", got)
+	}
+	sinkDev := switchDev(leaf2)
+	x.add(sinkDev, intT0+6000, flowA.sink(hop{leaf1, 1300}, hop{spine1, 2300}, hop{leaf2, 3300}))
+	x.add(sinkDev, intT0+6000, flowB.sink(hop{leaf1, 1300}, hop{spine1, 2300}, hop{leaf2, 3300})) // not followed
+	x.flushAll(intT0 + 6000)
+	sameRows(t, "back on spine1", next(intT0+6500), []string{
+		"6000|0|0x0000000a|1300|false|-|true", "6000|1|0x0000000b|2300|false|-|true", "6000|2|0x0000000d|3300|false|-|true"})
+	x.add(sinkDev, intT0+7000, flowA.sink(hop{leaf1, 1400}, hop{spine1, 2400}, hop{leaf2, 3400}))
+	x.add(sinkDev, intT0+7100, flowA.sink(hop{leaf1, 1500}, hop{spine1, 2500}, hop{leaf2, 3500}))
+	x.flushAll(intT0 + 7100)
+	sameRows(t, "same path, newest of two", next(intT0+7500), []string{
+		"7100|0|0x0000000a|1500|false|-|false", "7100|1|0x0000000b|2500|false|-|false", "7100|2|0x0000000d|3500|false|-|false"})
+	x.add(switchDev(spine1), intT0+8000, flowA.drop(spine1, 3, 9))
+	x.flushAll(intT0 + 8000)
+	sameRows(t, "dropped at spine1", next(intT0+8500), []string{
+		"8000|0|0x0000000a|1500|false|-|false", "8000|1|0x0000000b|2500|true|9|false", "8000|2|0x0000000d|3500|false|-|false"})
+	if got := next(intT0 + 9000); got != nil {
+		t.Fatalf("pushed twice: %v", got)
+	}
+}
+
+func sameRows(t testing.TB, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s:\n%s\nwant\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
