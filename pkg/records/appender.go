@@ -10,13 +10,21 @@ const MaxStringLen = 65535
 // Appender buffers rows for one goroutine and moves them into the table
 // under one lock per Flush. It buffers at most maxBufferedRows rows (or
 // maxBufferedBytes of strings) before flushing by itself.
+//
+// Rows are buffered column by column (a value and a set flag per row for
+// each column used), so that Flush hands each column's run of values to
+// the table in one piece.
 type Appender struct {
-	t        *Table
-	ts       int64
-	open     bool
-	from     int
-	cells    []cell
-	rows     []rowRef
+	t    *Table
+	ts   int64
+	open bool
+	// dirty: the open row has values (a row begun and not committed must
+	// drop them at the next Begin)
+	dirty    bool
+	n        int      // committed rows buffered
+	times    []uint64 // raw time of each committed row
+	cols     []acol   // by column id
+	used     []uint16 // ids of cols holding values
 	arena    []byte
 	typeErrs int64
 	flushed  int
@@ -24,17 +32,16 @@ type Appender struct {
 	dest     []*partition // flush: each row's partition, nil if refused
 }
 
-// cell is one value of a buffered row: lo is the raw value (String: arena
-// offset<<32 | length; Addr: hi and lo are the 16 bytes).
-type cell struct {
-	col    uint16
-	typ    Type
-	hi, lo uint64
-}
-
-type rowRef struct {
-	ts       int64
-	from, to int32
+// acol is one column's buffered values: vals[r] is row r's raw value
+// (String: arena offset<<32 | length; Addr: the low 8 bytes, hi the high
+// ones) where set[r] is 1. A column's slices may be shorter than the rows
+// buffered: the missing rows are null.
+type acol struct {
+	typ  Type
+	used bool
+	vals []uint64
+	hi   []uint64
+	set  []uint8
 }
 
 const (
@@ -48,25 +55,75 @@ func (t *Table) NewAppender() *Appender { return &Appender{t: t} }
 // Begin starts a row stamped tsMs (unix ms); a row begun and not committed
 // is dropped.
 func (a *Appender) Begin(tsMs int64) {
-	a.cells = a.cells[:a.from]
+	if a.dirty {
+		a.dropOpen()
+	}
 	a.ts, a.open = tsMs, true
 }
 
-func (a *Appender) put(c Col, typ Type, hi, lo uint64) {
+// dropOpen removes the open row's values.
+func (a *Appender) dropOpen() {
+	for _, id := range a.used {
+		ac := &a.cols[id]
+		if len(ac.set) > a.n {
+			ac.vals, ac.set = ac.vals[:a.n], ac.set[:a.n]
+			if ac.typ == Addr {
+				ac.hi = ac.hi[:a.n]
+			}
+		}
+	}
+	a.dirty = false
+}
+
+// col returns the buffer of c for the open row: its slices reach the rows
+// before it. ok is false (and the value dropped, counted) for a Col of
+// another type or table.
+func (a *Appender) col(c Col, typ Type) (ac *acol, ok bool) {
+	if c.typ != typ || c.t != a.t {
+		a.typeErrs++
+		return nil, false
+	}
+	if int(c.id) >= len(a.cols) {
+		a.cols = append(a.cols, make([]acol, int(c.id)+1-len(a.cols))...)
+	}
+	ac = &a.cols[c.id]
+	if !ac.used {
+		ac.used, ac.typ = true, typ
+		a.used = append(a.used, c.id)
+	}
+	a.dirty = true
+	return ac, true
+}
+
+// set stores the open row's raw value of ac (the last one wins when a
+// column is set twice in a row).
+func (a *Appender) set(ac *acol, v uint64) {
+	r := a.n
+	switch k := len(ac.set); {
+	case k == r+1:
+		ac.vals[r] = v
+		return
+	case k < r:
+		ac.vals = append(ac.vals, make([]uint64, r-k)...)
+		ac.set = append(ac.set, make([]uint8, r-k)...)
+	}
+	ac.vals = append(ac.vals, v)
+	ac.set = append(ac.set, 1)
+}
+
+func (a *Appender) put(c Col, typ Type, v uint64) {
 	if !a.open {
 		return
 	}
-	if c.typ != typ || c.t != a.t {
-		a.typeErrs++
-		return
+	if ac, ok := a.col(c, typ); ok {
+		a.set(ac, v)
 	}
-	a.cells = append(a.cells, cell{col: c.id, typ: typ, hi: hi, lo: lo})
 }
 
-func (a *Appender) Uint(c Col, v uint64) { a.put(c, Uint, 0, v) }
-func (a *Appender) Int(c Col, v int64)   { a.put(c, Int, 0, rawInt(v)) }
+func (a *Appender) Uint(c Col, v uint64) { a.put(c, Uint, v) }
+func (a *Appender) Int(c Col, v int64)   { a.put(c, Int, rawInt(v)) }
 func (a *Appender) Float(c Col, v float64) {
-	a.put(c, Float, 0, rawFloat(v))
+	a.put(c, Float, rawFloat(v))
 }
 
 // Time sets a Time column; on the built-in "time" column it moves the row's
@@ -78,7 +135,7 @@ func (a *Appender) Time(c Col, ms int64) {
 		}
 		return
 	}
-	a.put(c, Time, 0, rawInt(ms))
+	a.put(c, Time, rawInt(ms))
 }
 
 func (a *Appender) Bool(c Col, v bool) {
@@ -86,7 +143,7 @@ func (a *Appender) Bool(c Col, v bool) {
 	if v {
 		r = 1
 	}
-	a.put(c, Bool, 0, r)
+	a.put(c, Bool, r)
 }
 
 // String copies v; values past MaxStringLen are truncated.
@@ -94,8 +151,8 @@ func (a *Appender) String(c Col, v []byte) {
 	if !a.open {
 		return
 	}
-	if c.typ != String || c.t != a.t {
-		a.typeErrs++
+	ac, ok := a.col(c, String)
+	if !ok {
 		return
 	}
 	if len(v) > MaxStringLen {
@@ -103,7 +160,7 @@ func (a *Appender) String(c Col, v []byte) {
 	}
 	off := len(a.arena)
 	a.arena = append(a.arena, v...)
-	a.cells = append(a.cells, cell{col: c.id, typ: String, lo: uint64(off)<<32 | uint64(len(v))})
+	a.set(ac, uint64(off)<<32|uint64(len(v)))
 }
 
 // Addr stores v unmapped and without zone; an invalid Addr leaves the
@@ -115,8 +172,23 @@ func (a *Appender) Addr(c Col, v netip.Addr) {
 		}
 		return
 	}
+	if !a.open {
+		return
+	}
+	ac, ok := a.col(c, Addr)
+	if !ok {
+		return
+	}
 	k := keyOf(v.Unmap())
-	a.put(c, Addr, k.hi, k.lo)
+	if len(ac.hi) == a.n+1 {
+		ac.hi[a.n] = k.hi
+	} else {
+		if d := a.n - len(ac.hi); d > 0 {
+			ac.hi = append(ac.hi, make([]uint64, d)...)
+		}
+		ac.hi = append(ac.hi, k.hi)
+	}
+	a.set(ac, k.lo)
 }
 
 // Commit ends the row; columns not set are null.
@@ -124,10 +196,10 @@ func (a *Appender) Commit() {
 	if !a.open {
 		return
 	}
-	a.rows = append(a.rows, rowRef{ts: a.ts, from: int32(a.from), to: int32(len(a.cells))})
-	a.from = len(a.cells)
-	a.open = false
-	if len(a.rows) >= maxBufferedRows || len(a.arena) >= maxBufferedBytes {
+	a.times = append(a.times, rawInt(a.ts))
+	a.n++
+	a.open, a.dirty = false, false
+	if a.n >= maxBufferedRows || len(a.arena) >= maxBufferedBytes {
 		a.flushed += a.flush()
 	}
 }
@@ -141,12 +213,24 @@ func (a *Appender) Flush() int {
 }
 
 func (a *Appender) flush() int {
-	if len(a.rows) == 0 && a.typeErrs == 0 {
+	if a.n == 0 && a.typeErrs == 0 {
 		return 0
 	}
 	t := a.t
 	now := t.o.Now()
 	stored := 0
+	n := a.n
+	// Every used column reaches the last committed row.
+	for _, id := range a.used {
+		ac := &a.cols[id]
+		if k := len(ac.set); k < n {
+			ac.vals = append(ac.vals, make([]uint64, n-k)...)
+			ac.set = append(ac.set, make([]uint8, n-k)...)
+			if ac.typ == Addr {
+				ac.hi = append(ac.hi, make([]uint64, n-len(ac.hi))...)
+			}
+		}
+	}
 	t.mu.Lock()
 	t.flushes++
 	t.typeErrs += a.typeErrs
@@ -155,13 +239,14 @@ func (a *Appender) flush() int {
 	// one by one (storing rows changes neither accept nor partitionFor);
 	// then runs of rows of one partition are stored column by column.
 	dest := a.dest[:0]
-	for _, r := range a.rows {
-		if !t.accept(r.ts, now) {
+	for _, raw := range a.times[:n] {
+		ts := intRaw(raw)
+		if !t.accept(ts, now) {
 			t.refused++
 			dest = append(dest, nil)
 			continue
 		}
-		p := t.partitionFor(r.ts)
+		p := t.partitionFor(ts)
 		if !p.hot {
 			t.warm(p)
 		}
@@ -172,14 +257,14 @@ func (a *Appender) flush() int {
 		dest = append(dest, p)
 		stored++
 	}
-	for i := 0; i < len(dest); {
+	for i := 0; i < n; {
 		p := dest[i]
 		j := i + 1
-		for j < len(dest) && dest[j] == p {
+		for j < n && dest[j] == p {
 			j++
 		}
 		if p != nil {
-			t.appendRun(p, a.rows[i:j], a.cells, a.arena)
+			a.storeRun(p, i, j)
 		}
 		i = j
 	}
@@ -193,92 +278,98 @@ func (a *Appender) flush() int {
 	t.mu.Unlock()
 	clear(a.touched)
 	a.typeErrs = 0
-	a.rows = a.rows[:0]
-	// keep a row begun and not yet committed
-	open := a.cells[a.from:]
-	a.cells = append(a.cells[:0], open...)
-	a.from = 0
-	if len(open) == 0 {
-		a.arena = a.arena[:0]
-	}
+	a.keepOpen()
 	return stored
 }
 
-// runRows is how many rows appendRun stages at a time: its scratch holds a
-// word and a flag per column and row.
-const runRows = 128
-
-// appendRun stores rows, all of partition p and in order (under mu). Their
-// cells are staged column by column, then every column of p takes the
-// block's values in one pass, instead of one call per column and row.
-func (t *Table) appendRun(p *partition, rows []rowRef, cells []cell, arena []byte) {
-	nc := len(t.cols)
-	if len(t.runCount) < nc {
-		t.runVals = make([]uint64, nc*runRows)
-		t.runSet = make([]uint8, nc*runRows)
-		t.runCount = make([]int, nc)
+// keepOpen empties the buffers after a flush, keeping a row begun and not
+// yet committed as row 0.
+func (a *Appender) keepOpen() {
+	n := a.n
+	a.n, a.times = 0, a.times[:0]
+	keep := 0
+	for _, id := range a.used {
+		ac := &a.cols[id]
+		if len(ac.set) > n { // the open row has a value here
+			ac.vals[0], ac.set[0] = ac.vals[n], ac.set[n]
+			ac.vals, ac.set = ac.vals[:1], ac.set[:1]
+			if ac.typ == Addr {
+				ac.hi[0], ac.hi = ac.hi[n], ac.hi[:1]
+			}
+			a.used[keep] = id
+			keep++
+			continue
+		}
+		ac.vals, ac.set, ac.hi = ac.vals[:0], ac.set[:0], ac.hi[:0]
+		ac.used = false
 	}
-	p.col(0, Time)
-	for len(rows) > 0 {
-		n := min(len(rows), runRows)
-		blk := rows[:n]
-		rows = rows[n:]
-		for _, id := range p.present {
-			t.stage(id, n)
-		}
-		tv := t.runVals[:n]
-		for r, row := range blk {
-			tv[r] = rawInt(row.ts)
-			p.minT = min(p.minT, row.ts)
-			p.maxT = max(p.maxT, row.ts)
-			for _, c := range cells[row.from:row.to] {
-				id := c.col
-				if int(id) >= nc || id == 0 || t.cols[id].typ != c.typ {
-					t.typeErrs++
-					continue
-				}
-				var pc *pcol
-				if int(id) < len(p.cols) && p.cols[id] != nil {
-					pc = p.cols[id]
-				} else {
-					// new in p: null for the rows before this block
-					pc = p.col(id, c.typ)
-					t.stage(id, n)
-				}
-				var raw uint64
-				switch c.typ {
-				case String:
-					off, l := c.lo>>32, c.lo&0xffffffff
-					raw = pc.strCode(arena[off : off+l])
-				case Addr:
-					raw = pc.addrCode(addrKey{c.hi, c.lo})
-				default:
-					raw = c.lo
-				}
-				// A column set twice in a row keeps the last value.
-				k := int(id)*runRows + r
-				if t.runSet[k] == 0 {
-					t.runSet[k] = 1
-					t.runCount[id]++
-				}
-				t.runVals[k] = raw
-			}
-		}
-		for _, id := range p.present {
-			k := int(id) * runRows
-			var set []uint8
-			if id != 0 {
-				set = t.runSet[k : k+n]
-			}
-			p.cols[id].appendBlock(t.runVals[k:k+n], set, t.runCount[id])
-		}
-		p.n += n
+	a.used = a.used[:keep]
+	if keep == 0 {
+		a.arena = a.arena[:0]
 	}
 }
 
-// stage clears column id's flags for a block of n rows.
-func (t *Table) stage(id uint16, n int) {
-	k := int(id) * runRows
-	clear(t.runSet[k : k+n])
-	t.runCount[id] = 0
+// storeRun stores buffered rows [i, j), all of partition p (under mu): each
+// column's values go in with one call. String and Addr values become codes
+// of p's dictionaries, in row order.
+func (a *Appender) storeRun(p *partition, i, j int) {
+	t := a.t
+	p.col(0, Time)
+	if len(t.pend) < len(t.cols) {
+		t.pend = make([]pendCol, len(t.cols))
+	}
+	for _, id := range a.used {
+		ac := &a.cols[id]
+		if int(id) >= len(t.cols) || id == 0 || t.cols[id].typ != ac.typ {
+			for _, f := range ac.set[i:j] {
+				t.typeErrs += int64(f)
+			}
+			continue
+		}
+		set := ac.set[i:j]
+		count := 0
+		for _, f := range set {
+			count += int(f)
+		}
+		if count == 0 {
+			continue // null here; appended as null below if p has the column
+		}
+		pc := p.col(id, ac.typ)
+		vals := ac.vals[i:j]
+		switch ac.typ {
+		case String:
+			for r, f := range set {
+				if f != 0 {
+					v := vals[r]
+					off, l := v>>32, v&0xffffffff
+					vals[r] = pc.strCode(a.arena[off : off+l])
+				}
+			}
+		case Addr:
+			hi := ac.hi[i:j]
+			for r, f := range set {
+				if f != 0 {
+					vals[r] = pc.addrCode(addrKey{hi[r], vals[r]})
+				}
+			}
+		}
+		t.pend[id] = pendCol{vals: vals, set: set, count: count}
+	}
+	k := j - i
+	for _, id := range p.present {
+		pc := p.cols[id]
+		if id == 0 {
+			pc.appendBlock(k, a.times[i:j], nil, k)
+			continue
+		}
+		pv := &t.pend[id]
+		pc.appendBlock(k, pv.vals, pv.set, pv.count) // count 0: null in these rows
+		*pv = pendCol{}
+	}
+	for _, raw := range a.times[i:j] {
+		ts := intRaw(raw)
+		p.minT = min(p.minT, ts)
+		p.maxT = max(p.maxT, ts)
+	}
+	p.n += k
 }

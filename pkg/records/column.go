@@ -104,53 +104,69 @@ func (c *pcol) appendRaw(v uint64, null bool) {
 	}
 }
 
-// appendBlock adds len(vals) rows: row i is vals[i] where set[i] != 0 and
-// null elsewhere; set nil or count == len(vals): every row has its value.
-// The chunk comes out as if the rows were appended one by one.
-func (c *pcol) appendBlock(vals []uint64, set []uint8, count int) {
-	all := set == nil || count == len(vals)
-	for len(vals) > 0 {
+// appendBlock adds k rows: row r is vals[r] where set[r] != 0 and null
+// elsewhere; count is how many are set (k: every row, set unused; 0: every
+// row null, vals and set unused). The chunk comes out as if the rows were
+// appended one by one.
+func (c *pcol) appendBlock(k int, vals []uint64, set []uint8, count int) {
+	mixed := count != k && count != 0
+	for k > 0 {
 		if len(c.vals) == 0 {
 			c.lo, c.hi = math.MaxUint64, 0
 		}
 		if len(c.vals) == cap(c.vals) {
 			c.grow()
 		}
-		k := min(len(vals), cap(c.vals)-len(c.vals))
-		seg := vals[:k]
+		m := min(k, cap(c.vals)-len(c.vals))
 		base := len(c.vals)
-		c.vals = c.vals[:base+k]
+		c.vals = c.vals[:base+m]
 		dst := c.vals[base:]
-		lo, hi := c.lo, c.hi
-		segAll := all
-		if !all {
-			segAll = true
-			for _, f := range set[:k] {
+		all, none := count == k, count == 0
+		var sset []uint8
+		if mixed {
+			sset = set[:m]
+			all, none = true, true
+			for _, f := range sset {
 				if f == 0 {
-					segAll = false
-					break
+					all = false
+				} else {
+					none = false
 				}
 			}
 		}
-		if segAll {
+		switch {
+		case all:
+			seg := vals[:m]
 			copy(dst, seg)
+			lo, hi := c.lo, c.hi
 			for _, v := range seg {
 				lo, hi = min(lo, v), max(hi, v)
 			}
+			c.lo, c.hi = lo, hi
 			if c.nulls != nil {
-				c.nulls = c.nulls[:base+k]
+				c.nulls = c.nulls[:base+m]
 				clear(c.nulls[base:])
 			}
-			c.nonNull += int64(k)
-		} else {
-			sset := set[:k]
+			c.nonNull += int64(m)
+		case none:
+			clear(dst)
 			if c.nulls == nil {
 				c.nulls = make([]uint8, base, cap(c.vals))
 			}
-			c.nulls = c.nulls[:base+k]
+			c.nulls = c.nulls[:base+m]
 			nb := c.nulls[base:]
+			for i := range nb {
+				nb[i] = 1
+			}
+		default:
+			if c.nulls == nil {
+				c.nulls = make([]uint8, base, cap(c.vals))
+			}
+			c.nulls = c.nulls[:base+m]
+			nb := c.nulls[base:]
+			lo, hi := c.lo, c.hi
 			nn := 0
-			for i, v := range seg {
+			for i, v := range vals[:m] {
 				if sset[i] != 0 {
 					dst[i], nb[i] = v, 0
 					lo, hi = min(lo, v), max(hi, v)
@@ -159,13 +175,18 @@ func (c *pcol) appendBlock(vals []uint64, set []uint8, count int) {
 					dst[i], nb[i] = 0, 1
 				}
 			}
+			c.lo, c.hi = lo, hi
 			c.nonNull += int64(nn)
 		}
-		c.lo, c.hi = lo, hi
-		vals = vals[k:]
-		if set != nil {
-			set = set[k:]
+		if count != 0 {
+			vals = vals[m:]
 		}
+		if mixed {
+			set = set[m:]
+		} else if count != 0 {
+			count -= m // stays equal to k
+		}
+		k -= m
 		if len(c.vals) == chunkRows {
 			c.seal()
 		}

@@ -551,8 +551,8 @@ func TestAppenderBoundsItsBuffer(t *testing.T) {
 		a.Begin(t0 + int64(i))
 		a.Uint(c, uint64(i))
 		a.Commit()
-		if len(a.rows) > maxBufferedRows {
-			t.Fatalf("%d rows buffered", len(a.rows))
+		if a.n > maxBufferedRows {
+			t.Fatalf("%d rows buffered", a.n)
 		}
 	}
 	if tab.Stats().Rows != maxBufferedRows*2 {

@@ -62,11 +62,17 @@ type Table struct {
 
 	version atomic.Uint64
 
-	// scratch for Flush (under mu): runRows values and set flags per
-	// column, and how many rows of the block set each column
-	runVals  []uint64
-	runSet   []uint8
-	runCount []int
+	// scratch for Flush (under mu): by column id, the values of the run
+	// being stored
+	pend []pendCol
+}
+
+// pendCol is one column's values for a run of rows: vals[r] where set[r]
+// is 1; count rows are set (0: the column is null in every row).
+type pendCol struct {
+	vals  []uint64
+	set   []uint8
+	count int
 }
 
 // NewTable returns an empty table; zero Options fields take the defaults.
