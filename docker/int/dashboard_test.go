@@ -576,6 +576,7 @@ func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
 	}
 
 	targets := 0
+	var livePath *query.Query
 	for _, p := range db.all() {
 		for _, raw := range p.Targets {
 			var q query.Query
@@ -596,6 +597,9 @@ func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
 					d.checkRecords(t, where, q, v)
 				case "path":
 					d.checkPath(t, where, q, v)
+					if q.Live {
+						livePath = &q
+					}
 				default:
 					t.Fatalf("%s: kind %q", where, q.Kind)
 				}
@@ -621,6 +625,90 @@ func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
 		t.Errorf("%d annotations, want drop and congestion episodes", annotations)
 	}
 	t.Run("alerts", func(t *testing.T) { d.checkAlertRules(t) })
+	if livePath == nil {
+		t.Fatal("no live path target")
+	}
+	t.Run("live path", func(t *testing.T) { d.checkLivePath(t, *livePath, v) })
+}
+
+// packets is a stream sender that keeps what RunStream sends.
+type packets chan []byte
+
+func (p packets) Send(pk *backend.StreamPacket) error {
+	select {
+	case p <- append([]byte(nil), pk.Data...):
+	default: // the test reads the first few only
+	}
+	return nil
+}
+
+// checkLivePath: the live path target's answer names a channel, and while
+// the fabric sends again its stream pushes the selected flows' new
+// observations as path frames.
+func (d *demo) checkLivePath(t *testing.T, q query.Query, v vars) {
+	r := d.panelQuery(t, q)
+	if r.Error != nil || len(r.Frames) != 1 || r.Frames[0].Meta == nil || r.Frames[0].Meta.Channel == "" {
+		t.Fatalf("live path: %v, %d frames, no channel", r.Error, len(r.Frames))
+	}
+	var newest int64
+	for i := range r.Frames[0].Rows() {
+		if x, ok := number(field(r.Frames[0], "time"), i); ok {
+			newest = max(newest, int64(x))
+		}
+	}
+	path, ok := strings.CutPrefix(r.Frames[0].Meta.Channel, "ds/netlens/")
+	if !ok {
+		t.Fatalf("channel %q is not the data source's", r.Frames[0].Meta.Channel)
+	}
+	req := backend.PluginContext{OrgID: 1}
+	if s, err := d.ds.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{PluginContext: req, Path: path}); err != nil || s.Status != backend.SubscribeStreamStatusOK {
+		t.Fatalf("subscribe %s: %v %+v", path, err, s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	got := make(packets, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- d.ds.RunStream(ctx, &backend.RunStreamRequest{PluginContext: req, Path: path}, backend.NewStreamSender(got))
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && ctx.Err() == nil {
+			t.Error(err)
+		}
+	}()
+
+	// The same fabric again, as after a restart of the int-sim container.
+	cfg := d.sim.Config()
+	cfg.Count = uint64(3 * cfg.Rate)
+	sim, err := intsim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = sim.Run(ctx) }()
+	select {
+	case raw := <-got:
+		var f data.Frame
+		if err := json.Unmarshal(raw, &f); err != nil {
+			t.Fatalf("live packet %s: %v", raw, err)
+		}
+		if names := slices.Sorted(slices.Values(fieldNames(&f))); !slices.Equal(names, slices.Sorted(slices.Values(pathFields))) {
+			t.Errorf("live frame fields %v, want the path frame's", fieldNames(&f))
+		}
+		if f.Rows() == 0 {
+			t.Error("live frame without rows")
+		}
+		for i := range f.Rows() {
+			if fl := cell(field(&f, "flow"), i); !slices.Contains(v.flows, fl) {
+				t.Errorf("live row %d: flow %q is none $flow names", i, fl)
+			}
+			if x, _ := number(field(&f, "time"), i); int64(x) <= newest {
+				t.Errorf("live row %d at %v ms is not newer than the answer's newest %d ms", i, x, newest)
+			}
+		}
+	case <-ctx.Done():
+		t.Fatalf("no live path frame while the fabric sent %d reports", sim.Totals().Reports)
+	}
 }
 
 // checkVariables: $flow lists exactly the flows the fabric reported on,
