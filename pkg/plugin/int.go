@@ -111,8 +111,9 @@ func (d *Datasource) episodesQuery(ctx context.Context, dq backend.DataQuery, q 
 const (
 	pathPush     = time.Second
 	pathLookback = time.Hour
-	pathReselect = 10 * time.Second
 )
+
+var pathReselect = 10 * time.Second // a variable for the tests
 
 // runPathStream pushes new observations of the channel's flows. It reads
 // the channel's flows from the registry at every push: a panel refresh
@@ -128,24 +129,28 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 	flows := lq.Live.Flows
 	now := time.Now()
 	var cur *query.PathCursor
-	start := func(flows []string) error {
+	// start learns what the panel shows of these flows (none: of the top
+	// N, which it then follows) and returns it.
+	start := func(these []string) (*data.Frame, error) {
 		learn := req
 		learn.FromMs, learn.ToMs = now.Add(-pathLookback).UnixMilli(), now.UnixMilli()
-		if len(flows) > 0 {
-			b, _ := json.Marshal(flows)
+		if len(these) > 0 {
+			b, _ := json.Marshal(these)
 			learn.Query.Flow = string(b)
 		}
 		res, err := query.ExecutePath(ctx, t, learn)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(flows) == 0 {
-			flows = res.Flows
-		}
+		flows = res.Flows
 		cur = query.NewPathCursor(res, now.UnixMilli())
-		return nil
+		return res.Frame, nil
 	}
-	if err := start(flows); err != nil {
+	// A top N panel whose history had no flow shows nothing: what the
+	// stream finds at its start is new to it.
+	showsNothing := len(flows) == 0 && q.Flow == ""
+	first, err := start(flows)
+	if err != nil {
 		return err
 	}
 	tick := time.NewTicker(pathPush)
@@ -154,6 +159,14 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 	lastSelect := now
 	var last *data.Frame
 	for {
+		if showsNothing && first.Rows() > 0 {
+			if err := sender.SendFrame(first, data.IncludeAll); err != nil {
+				return err
+			}
+			last = first
+			d.srv.Board.Add("live_frames_sent", 1)
+		}
+		showsNothing = false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -162,29 +175,44 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 		if l, ok := d.shared.channels.lookup(channel); ok && len(l.Live.Flows) > 0 {
 			flows = l.Live.Flows
 		}
-		if len(flows) == 0 && q.Flow == "" && now.Sub(lastSelect) >= pathReselect {
-			// Nothing to follow yet: the top N of the last hour, once some arrive.
+		var frame *data.Frame
+		if len(flows) == 0 && q.Flow == "" {
+			// The panel opened before any flow: the top N of the last
+			// hour once there are some, all of it new to the panel.
+			if now.Sub(lastSelect) < pathReselect {
+				continue
+			}
 			lastSelect = now
-			if err := start(nil); err != nil && ctx.Err() == nil {
+			f, err := start(nil)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
 				d.srv.Board.Add("live_query_errors", 1)
+				continue
 			}
-			continue
-		}
-		v := t.Version()
-		if v == version {
-			continue
-		}
-		version = v
-		frame, err := cur.Next(ctx, t, req, flows, now.UnixMilli())
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if f.Rows() == 0 {
+				continue
 			}
-			d.srv.Board.Add("live_query_errors", 1)
-			continue
-		}
-		if frame == nil {
-			continue
+			frame = f
+		} else {
+			v := t.Version()
+			if v == version {
+				continue
+			}
+			version = v
+			f, err := cur.Next(ctx, t, req, flows, now.UnixMilli())
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				d.srv.Board.Add("live_query_errors", 1)
+				continue
+			}
+			if f == nil {
+				continue
+			}
+			frame = f
 		}
 		include := data.IncludeDataOnly
 		if !sameColumns(frame, last) {

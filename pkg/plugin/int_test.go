@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -24,7 +25,7 @@ import (
 type fakeINT struct{ switches []server.INTSwitch }
 
 func (f *fakeINT) Switches() []server.INTSwitch { return f.switches }
-func (f *fakeINT) Addr() string                  { return "[::]:31337" }
+func (f *fakeINT) Addr() string                 { return "[::]:31337" }
 func (f *fakeINT) ReceiverDrops() map[string]uint64 {
 	return map[string]uint64{"socket_overflow": 0, "queue_full": 12, "not_allowed": 3, "truncated": 2}
 }
@@ -423,5 +424,57 @@ func TestINTSeries(t *testing.T) {
 	res := queryOne(t, ds, 1, `{"source":"int","metric":"int_drops_total","matchers":[{"label":"reason","op":"=","value":"7"}],"instant":true}`, now)
 	if got := lastValue(t, res); got != 70 {
 		t.Fatalf("int_drops_total = %v", got)
+	}
+}
+
+// A live top N panel opened before any report follows the flows that
+// arrive, and pushes them whole since it showed nothing.
+func TestINTLivePathTopNBeforeTheFirstReport(t *testing.T) {
+	old := pathReselect
+	pathReselect = time.Second
+	defer func() { pathReselect = old }()
+	e := newINTEnv(t)
+	ds := instance(t, e.srv, `{}`)
+	r := recordsQuery(t, ds, `{"source":"int","kind":"path","topN":5,"live":true}`, time.Now().Add(-time.Hour), time.Now(), time.Second)
+	hist := r.Frames[0]
+	if hist.Meta.Channel == "" || hist.Rows() != 0 || len(hist.Fields) != 19 {
+		t.Fatalf("live history: channel %q, %d rows, %d fields", hist.Meta.Channel, hist.Rows(), len(hist.Fields))
+	}
+	c, cancel, done := subscribeAndRun(t, ds, hist.Meta.Channel)
+	defer cancel()
+	now := time.Now()
+	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000d"}, tfA.sink(1000, 0xa, 0xb, 0xd), now.UnixMilli())
+	e.w.FlushAll(now.UnixMilli())
+	select {
+	case raw := <-c.frames:
+		f := decodeFull(t, raw)
+		sameLines(t, "pushed", e.rowsText(f, "flow", "hop", "switch"), []string{
+			tfA.id() + "|0|0x0000000a", tfA.id() + "|1|0x0000000b", tfA.id() + "|2|0x0000000d"})
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live frame for the first flow")
+	}
+	// Its next observation follows as any other.
+	now = time.Now()
+	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000d"}, tfA.sink(1000, 0xa, 0xc, 0xd), now.UnixMilli())
+	e.w.FlushAll(now.UnixMilli())
+	select {
+	case raw := <-c.frames:
+		// Same fields as the first push: data only.
+		var p struct {
+			Schema *json.RawMessage
+			Data   struct{ Values [][]any }
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Schema != nil || len(p.Data.Values) != 19 || len(p.Data.Values[0]) != 3 {
+			t.Fatalf("second push: %s", raw)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live frame for the next observation")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

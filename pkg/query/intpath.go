@@ -163,13 +163,17 @@ func ExecutePath(ctx context.Context, t RecordTable, r PathRequest) (*PathResult
 		if err != nil {
 			return nil, fmt.Errorf("query %s: %w", q.RefID, err)
 		}
-		bad := 0
+		bad, missing := 0, 0
 		for _, f := range flows {
 			p, ok := picks[f]
 			if !ok || p.Newest == nil {
 				continue
 			}
 			newest, prev, err := observe(p, rows, r.Names)
+			if errors.Is(err, errRowNotFound) {
+				missing++
+				continue
+			}
 			if err != nil {
 				bad++
 				continue
@@ -188,6 +192,10 @@ func ExecutePath(ctx context.Context, t RecordTable, r PathRequest) (*PathResult
 		if bad > 0 {
 			notices = append(notices, data.Notice{Severity: data.NoticeSeverityWarning,
 				Text: fmt.Sprintf("%d flows left out: their rows' hops could not be read", bad)})
+		}
+		if missing > 0 {
+			notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo,
+				Text: fmt.Sprintf("%d flows left out: their newest rows were evicted meanwhile, or too many rows share their times; refresh", missing)})
 		}
 	}
 	f := b.frame()
@@ -655,6 +663,8 @@ func (o *PathObservation) markDrop(r *pathRows, i int) {
 	}
 }
 
+var errRowNotFound = errors.New("the newest row was not found")
+
 // observe builds a flow's observations from its picked rows. The newest
 // shows path_changed when the frame also holds an earlier, different path
 // of the flow, or when its row says the path changed (the previous one
@@ -662,7 +672,7 @@ func (o *PathObservation) markDrop(r *pathRows, i int) {
 func observe(p *PathPick, rows map[pathRowKey]pathRow, names SwitchNames) (newest, prev *PathObservation, err error) {
 	nr, ok := rows[p.Newest.key()]
 	if !ok {
-		return nil, nil, errors.New("newest row not found")
+		return nil, nil, errRowNotFound
 	}
 	if newest, err = newObservation(nr.r, nr.i, names); err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -21,9 +22,11 @@ import (
 // time, with the drop marked on its switch.
 
 // PathLiveLateness is how far behind the newest row seen a row may arrive
-// and still be pushed: postcard paths are written when their window
-// closes, and workers flush their rows at their own pace.
-const PathLiveLateness = RecordsLiveLateness
+// and still be pushed: postcard paths are written when their join window
+// (100 ms) closes, and workers flush every 100 ms. Each push reads this
+// much of the table, so it is short: at a million reports a second every
+// second of it is a million rows scanned.
+const PathLiveLateness = 5 * time.Second
 
 // PathCursor continues one live path query. Not safe for concurrent use;
 // one stream owns it.
