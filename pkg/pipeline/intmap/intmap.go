@@ -280,9 +280,9 @@ type Worker struct {
 	// counted since the last Flush, then added to the board at once
 	nReports, nPaths, nRows int
 
-	hops []byte // the row's hops text
-	path []byte // the row's path text
-	flow []byte // the row's flow text
+	hops  []byte // the row's hops text
+	path  []byte // the row's path text
+	flows flowTexts
 	ids  [intreport.HopLimit]uint32
 }
 
@@ -307,7 +307,8 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 	a.Uint(c.seq, uint64(h.Seq))
 	a.String(c.typ, typeNamesB[typ])
 	a.String(c.flags, flagText(h))
-	w.writeFlow(r.Flow(), r.Inner.IPVersion != 0)
+	k := r.Flow()
+	fh := w.writeFlow(k, r.Inner.IPVersion != 0)
 	if r.Inner.IPVersion != 0 {
 		a.Uint(c.dscp, uint64(r.OriginalDSCP()))
 	}
@@ -382,7 +383,7 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 			a.Uint(c.e2e, uint64(e))
 			d.e2eLat.add(e)
 		}
-		w.writePath(r.Flow(), n, dropped)
+		w.writePath(k, fh, n, dropped)
 		a.String(c.hops, w.hops)
 	} else {
 		// A local report is its switch's own hop, whose values are all in
@@ -418,7 +419,7 @@ func (w *Worker) pathRow(p *intreport.Path) {
 	if p.Dropped {
 		a.String(c.flags, flagsD)
 	}
-	w.writeFlow(p.Flow, true)
+	fh := w.writeFlow(p.Flow, true)
 	w.hops = w.hops[:0]
 	var maxLat uint32
 	var hasLat, hasReason bool
@@ -448,16 +449,17 @@ func (w *Worker) pathRow(p *intreport.Path) {
 		a.Uint(c.e2e, uint64(e))
 		d.e2eLat.add(e)
 	}
-	w.writePath(p.Flow, n, p.Dropped)
+	w.writePath(p.Flow, fh, n, p.Dropped)
 	a.String(c.hops, w.hops)
 	a.Commit()
 }
 
 // writeFlow sets the inner 5-tuple columns and the flow id (FlowID's
-// spelling, so that a path query's flow matches the column).
-func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) {
+// spelling, so that a path query's flow matches the column), and returns
+// the flow key's hash.
+func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) uint64 {
 	if !hasIP {
-		return
+		return 0
 	}
 	a, c := w.app, &w.m.cols
 	a.Addr(c.src, k.Src)
@@ -467,18 +469,47 @@ func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) {
 		a.Uint(c.srcPort, uint64(k.SrcPort))
 		a.Uint(c.dstPort, uint64(k.DstPort))
 	}
-	w.flow = appendFlowID(w.flow[:0], k.Src, k.Dst, k.Protocol, k.SrcPort, k.DstPort)
-	a.String(c.flow, w.flow)
+	h := flowHash(k)
+	a.String(c.flow, w.flows.text(k, h))
+	return h
 }
 
 // writePath sets path and path_changed from w.ids[:n]; partial: the packet
-// was dropped at the last of them.
-func (w *Worker) writePath(k intreport.FlowKey, n int, partial bool) {
+// was dropped at the last of them. fh is flowHash(k).
+func (w *Worker) writePath(k intreport.FlowKey, fh uint64, n int, partial bool) {
 	a, c := w.app, &w.m.cols
 	w.path = appendPath(w.path[:0], w.ids[:n])
-	changed := w.paths.observe(k, w.ids[:n], partial)
+	changed := w.paths.observe(fh, w.ids[:n], partial)
 	a.String(c.path, w.path)
 	a.Bool(c.changed, changed)
+}
+
+// flowTextSlots is the size of a worker's cache of flow ids (a power of 2).
+const flowTextSlots = 4096
+
+// flowTexts caches the flow column's text of the flows seen recently, by
+// flow hash: a few thousand flows make most reports, and spelling two
+// addresses for every row was a tenth of a report's time.
+type flowTexts struct {
+	slots []flowText
+}
+
+type flowText struct {
+	h    uint64
+	key  intreport.FlowKey
+	text []byte
+}
+
+func (f *flowTexts) text(k intreport.FlowKey, h uint64) []byte {
+	if f.slots == nil {
+		f.slots = make([]flowText, flowTextSlots)
+	}
+	s := &f.slots[h&(flowTextSlots-1)]
+	if s.text == nil || s.h != h || s.key != k {
+		s.h, s.key = h, k
+		s.text = appendFlowID(s.text[:0], k.Src, k.Dst, k.Protocol, k.SrcPort, k.DstPort)
+	}
+	return s.text
 }
 
 // Flush emits the postcard paths whose window has passed, moves buffered

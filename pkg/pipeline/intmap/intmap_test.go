@@ -2,6 +2,7 @@ package intmap
 
 import (
 	"errors"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -184,6 +185,30 @@ func TestEveryRowOfAFlowHasItsFlowID(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("flow by type\n got %q\nwant %q", got, want)
+	}
+}
+
+// More flows than the worker's cache of flow ids holds, twice over: every
+// row still spells its own flow.
+func TestFlowIDsPastTheCache(t *testing.T) {
+	e := newEnv(t, Options{})
+	n := flowTextSlots + 1000
+	for i := range 2 * n {
+		r := sinkReport(0xa, 0xc)
+		r.Inner.SrcPort = uint16(i % n)
+		r.Inner.Src = netip.AddrFrom4([4]byte{10, 1, byte(i % n >> 8), byte(i % n)})
+		e.w.Report(sw, r, t0+int64(i))
+	}
+	e.w.Flush(t0)
+	rows := e.rows(t)
+	if len(rows) != 2*n {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for i, r := range rows {
+		want := FlowID(netip.AddrFrom4([4]byte{10, 1, byte(i % n >> 8), byte(i % n)}), hostB, intreport.ProtoTCP, uint16(i%n), 443)
+		if r["flow"] != want {
+			t.Fatalf("row %d: flow %q, want %q", i, r["flow"], want)
+		}
 	}
 }
 

@@ -456,8 +456,8 @@ func newPathLRU(n int) *pathLRU {
 // dropped on the way) is changed only when it is not the start of the
 // previous path, and is not remembered: the next whole path compares with
 // the last whole one.
-func (l *pathLRU) observe(k intreport.FlowKey, ids []uint32, partial bool) bool {
-	fk := flowHash(k)
+// fk is the flow's flowHash.
+func (l *pathLRU) observe(fk uint64, ids []uint32, partial bool) bool {
 	if i, ok := l.index[fk]; ok {
 		s := &l.slots[i]
 		prev := s.ids[:s.n]
