@@ -283,7 +283,7 @@ type Worker struct {
 	hops  []byte // the row's hops text
 	path  []byte // the row's path text
 	flows flowTexts
-	ids  [intreport.HopLimit]uint32
+	ids   [intreport.HopLimit]uint32
 }
 
 var _ Handler = (*Worker)(nil)
