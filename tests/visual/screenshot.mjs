@@ -3,31 +3,11 @@
 //
 // The browser is the system's (Debian's chromium); playwright-core only
 // drives it and never downloads one.
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import webpack from 'webpack';
-import { chromium } from 'playwright-core';
 
+import { build, here, launch, root, serve, SHOTS, trackRequests, watch } from './browser.mjs';
 import config, { OUT_DIR } from './webpack.config.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const SHOTS = path.join(here, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ICONS = path.join(root, 'node_modules/@grafana/ui/dist/public/img/icons');
-// Grafana serves Inter from its public/fonts; Debian's fonts-inter has the
-// same faces as OpenType, which Chromium takes in place of the woff2 files.
-const INTER = '/usr/share/fonts/opentype/inter';
-
-// Grafana serves Roboto Mono from its own public/ and no npm package ships
-// it: the browser falls back to the next monospace font.
-const NOT_SHIPPED = [/\/public\/fonts\/roboto\//];
-// Nor is the spinner icon shipped; a stand-in is served, since after a
-// failed icon load the combobox drew no chevron either once loading ended.
-const SPINNER = path.join(here, 'spinner.svg');
 
 // Every step of the run is bounded, so a hung page ends the script.
 const STEP_MS = 15000;
@@ -228,105 +208,28 @@ const SHOTS_PLAN = [
   },
 ];
 
-function build() {
-  return new Promise((resolve, reject) => {
-    webpack(config, (err, stats) => {
-      if (err) {
-        reject(err);
-      } else if (stats.hasErrors()) {
-        reject(new Error(stats.toString({ all: false, errors: true })));
-      } else {
-        resolve();
-      }
-    });
-  });
-}
-
-const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.svg': 'image/svg+xml', '.otf': 'font/otf' };
-
-/** Maps a request path to a file, or undefined for a 404. */
-function fileFor(urlPath) {
-  if (urlPath === '/') {
-    return path.join(here, 'index.html');
-  }
-  const icons = '/public/build/img/icons/';
-  if (urlPath === `${icons}unicons/spinner.svg`) {
-    return SPINNER;
-  }
-  if (urlPath.startsWith(icons)) {
-    return path.join(ICONS, urlPath.slice(icons.length));
-  }
-  const inter = urlPath.match(/^\/public\/fonts\/inter\/([\w-]+)\.woff2$/);
-  if (inter) {
-    return path.join(INTER, `${inter[1]}.otf`);
-  }
-  return path.join(OUT_DIR, urlPath);
-}
-
-function serve() {
-  const server = http.createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = fileFor(urlPath);
-    const inside = [here, ICONS, INTER, OUT_DIR].some((dir) => file.startsWith(dir + path.sep));
-    if (!inside || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 async function main() {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  }
-  await build();
-  const server = await serve();
+  await build(config);
+  const server = await serve({ index: path.join(here, 'index.html'), outDir: OUT_DIR });
   const base = `http://127.0.0.1:${server.address().port}/`;
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'netlens-visual-'));
   if (!ONLY) {
     rmSync(SHOTS, { recursive: true, force: true });
   }
   mkdirSync(SHOTS, { recursive: true });
 
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    timezoneId: 'UTC',
+  const browser = await launch().catch((err) => {
+    server.close();
+    throw err;
   });
   const problems = [];
   try {
     for (const theme of THEMES) {
       for (const shot of SHOTS_PLAN.filter((s) => !ONLY || ONLY.test(s.name))) {
-        const page = await context.newPage();
+        const page = await browser.context.newPage();
         page.setDefaultTimeout(STEP_MS);
         const tag = `${shot.name}-${theme}`;
-        page.on('pageerror', (e) => problems.push(`${tag}: page error: ${e.message}`));
-        page.on('console', (m) => {
-          // A failed load is reported below with its address.
-          if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-            problems.push(`${tag}: console: ${m.text()}`);
-          }
-        });
-        page.on('response', (r) => {
-          if (r.status() >= 400 && !NOT_SHIPPED.some((re) => re.test(r.url()))) {
-            problems.push(`${tag}: ${r.status()} ${r.url()}`);
-          }
-        });
+        watch(page, tag, problems);
+        const requests = trackRequests(page);
         const query = new URLSearchParams({
           editor: shot.editor,
           theme,
@@ -340,7 +243,7 @@ async function main() {
           await shot.act(page);
         }
         // Catalog answers, icons and menus' positioning settle in a few frames.
-        await page.waitForLoadState('networkidle');
+        await requests.idle();
         await page.waitForTimeout(shot.settle ?? 400);
         const file = path.join(SHOTS, `${tag}.png`);
         if (shot.menu) {
@@ -353,9 +256,8 @@ async function main() {
       }
     }
   } finally {
-    await context.close();
+    await browser.close();
     server.close();
-    rmSync(profile, { recursive: true, force: true });
   }
   if (problems.length > 0) {
     console.error(`\n${problems.length} problem(s) while rendering:\n${problems.join('\n')}`);
