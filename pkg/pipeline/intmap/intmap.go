@@ -2,14 +2,16 @@
 // of the record store and into bounded series (report counts, drops, queue
 // occupancy, latencies). It is the handler of the INT receiver's workers:
 // one Worker per receiver worker, called only from that worker, so it keeps
-// its buffers, its postcard Joiner and its flow-path memory without locks.
+// its buffers and its flow-path memory without locks; the postcard Joiners
+// are shared by the workers of a Mapper (a packet's postcards come from
+// several switches, which the receiver gives to different workers).
 //
 // What a report becomes:
 //
 //   - every decoded report is one row of type "flow", "drop", "queue" or,
 //     for a flow report from the sink carrying the INT stack, "int";
 //   - postcards (reports with a switch id, an inner IP packet and no INT
-//     stack) also go through the worker's intreport.Joiner; each joined
+//     stack) also go through the Mapper's intreport.Joiner; each joined
 //     packet becomes one more row of type "postcard-path" when the Joiner
 //     completes it (at a later Report or Flush: it waits Options.JoinWindow
 //     for the other switches). A switch-local report outside postcard mode
@@ -55,6 +57,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/netlens/netlens/pkg/decode/intreport"
@@ -142,8 +145,8 @@ const (
 // Options bound a Mapper; zero fields take the defaults.
 type Options struct {
 	// JoinWindow is how long a postcard path waits for the other switches'
-	// postcards (default 100 ms); JoinPending bounds the paths waiting per
-	// worker (default 1024).
+	// postcards (default 100 ms); JoinPending bounds the paths waiting,
+	// all workers together (default 4096).
 	JoinWindow  time.Duration
 	JoinPending int
 	// PathFlows bounds the flows whose last path one worker remembers for
@@ -161,7 +164,7 @@ func (o *Options) defaults() {
 		o.JoinWindow = 100 * time.Millisecond
 	}
 	if o.JoinPending <= 0 {
-		o.JoinPending = 1024
+		o.JoinPending = 4096
 	}
 	if o.PathFlows <= 0 {
 		o.PathFlows = 16384
@@ -199,6 +202,26 @@ type Mapper struct {
 	board *status.Board
 	o     Options
 	g     *group
+	join  [joinShards]joinShard
+}
+
+// joinShards: the receiver spreads reports over its workers by switch
+// address, so the postcards of one packet reach different workers. The
+// workers of a Mapper therefore share its Joiners, one per shard of flow
+// hashes, each under its own lock (taken only for postcards): a path is
+// joined whole whichever workers its postcards went through.
+const (
+	joinShardBits = 3
+	joinShards    = 1 << joinShardBits
+)
+
+type joinShard struct {
+	mu sync.Mutex
+	j  *intreport.Joiner
+	// paths is the path memory of the shard's postcard paths (INT rows use
+	// their worker's: a flow's sink always reaches the same worker).
+	paths *pathLRU
+	_     [40]byte // one cache line each: the workers' locks do not share one
 }
 
 type cols struct {
@@ -251,17 +274,21 @@ func New(table *records.Table, series pipeline.Sink, board *status.Board, o Opti
 		return nil, fmt.Errorf("intmap: %w", err)
 	}
 	m.g = newGroup(series, board, &m.o)
+	for i := range m.join {
+		m.join[i].j = intreport.NewJoiner(intreport.JoinerOptions{Window: m.o.JoinWindow,
+			MaxPending: max(1, (m.o.JoinPending+joinShards-1)/joinShards)})
+		m.join[i].paths = newPathLRU(max(1, (m.o.PathFlows+joinShards-1)/joinShards))
+	}
 	return m, nil
 }
 
 // Worker returns the handler of one receiver worker.
 func (m *Mapper) Worker() *Worker {
 	w := &Worker{
-		m:      m,
-		app:    m.table.NewAppender(),
-		joiner: intreport.NewJoiner(intreport.JoinerOptions{Window: m.o.JoinWindow, MaxPending: m.o.JoinPending}),
-		paths:  newPathLRU(m.o.PathFlows),
-		pend:   newPending(&m.o),
+		m:     m,
+		app:   m.table.NewAppender(),
+		paths: newPathLRU(m.o.PathFlows),
+		pend:  newPending(&m.o),
 	}
 	w.emitPath = w.pathRow
 	return w
@@ -271,10 +298,11 @@ func (m *Mapper) Worker() *Worker {
 type Worker struct {
 	m        *Mapper
 	app      *records.Appender
-	joiner   *intreport.Joiner
 	emitPath func(*intreport.Path)
-	paths    *pathLRU
+	paths    *pathLRU // of the INT rows
 	pend     *pending
+	// shardPaths is the path memory of the join shard this worker holds
+	shardPaths *pathLRU
 
 	lastMergeMs int64
 	// counted since the last Flush, then added to the board at once
@@ -383,7 +411,7 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 			a.Uint(c.e2e, uint64(e))
 			d.e2eLat.add(e)
 		}
-		w.writePath(k, fh, n, dropped)
+		w.writePath(w.paths, fh, n, dropped)
 		a.String(c.hops, w.hops)
 	} else {
 		// A local report is its switch's own hop, whose values are all in
@@ -397,10 +425,24 @@ func (w *Worker) Report(dev model.DeviceRef, r *intreport.Report, receivedMs int
 	}
 	a.Commit()
 
-	w.joiner.Add(time.UnixMilli(receivedMs), r, w.emitPath)
+	if h.HasSwitchID && r.Inner.IPVersion != 0 && !r.INT.Present { // a postcard
+		sh := w.lock(int(fh >> (64 - joinShardBits))) // fh hashes the joiner's flow key: no INT here
+		sh.j.Add(time.UnixMilli(receivedMs), r, w.emitPath)
+		sh.mu.Unlock()
+	}
 }
 
-// pathRow writes the row of one joined postcard path.
+// lock takes join shard i for this worker: the paths it emits are written
+// by this worker, compared with the shard's path memory.
+func (w *Worker) lock(i int) *joinShard {
+	sh := &w.m.join[i]
+	sh.mu.Lock()
+	w.shardPaths = sh.paths
+	return sh
+}
+
+// pathRow writes the row of one joined postcard path (under its shard's
+// lock).
 func (w *Worker) pathRow(p *intreport.Path) {
 	w.nPaths++
 	n := p.HopCount
@@ -449,7 +491,7 @@ func (w *Worker) pathRow(p *intreport.Path) {
 		a.Uint(c.e2e, uint64(e))
 		d.e2eLat.add(e)
 	}
-	w.writePath(p.Flow, fh, n, p.Dropped)
+	w.writePath(w.shardPaths, fh, n, p.Dropped)
 	a.String(c.hops, w.hops)
 	a.Commit()
 }
@@ -474,12 +516,13 @@ func (w *Worker) writeFlow(k intreport.FlowKey, hasIP bool) uint64 {
 	return h
 }
 
-// writePath sets path and path_changed from w.ids[:n]; partial: the packet
-// was dropped at the last of them. fh is flowHash(k).
-func (w *Worker) writePath(k intreport.FlowKey, fh uint64, n int, partial bool) {
+// writePath sets path and path_changed from w.ids[:n], comparing with the
+// flow's previous path in paths; partial: the packet was dropped at the
+// last of them. fh is the flow's flowHash.
+func (w *Worker) writePath(paths *pathLRU, fh uint64, n int, partial bool) {
 	a, c := w.app, &w.m.cols
 	w.path = appendPath(w.path[:0], w.ids[:n])
-	changed := w.paths.observe(fh, w.ids[:n], partial)
+	changed := paths.observe(fh, w.ids[:n], partial)
 	a.String(c.path, w.path)
 	a.Bool(c.changed, changed)
 }
@@ -517,7 +560,12 @@ func (f *flowTexts) text(k intreport.FlowKey, h uint64) []byte {
 // merges this worker's figures into the shared counters, which go to the
 // sink at most every EmitIntervalMs.
 func (w *Worker) Flush(nowMs int64) {
-	w.joiner.Flush(time.UnixMilli(nowMs), w.emitPath)
+	now := time.UnixMilli(nowMs)
+	for i := range w.m.join {
+		sh := w.lock(i)
+		sh.j.Flush(now, w.emitPath)
+		sh.mu.Unlock()
+	}
 	w.nRows += w.app.Flush()
 	if b := w.m.board; b != nil {
 		if w.nReports > 0 {
@@ -541,7 +589,11 @@ func (w *Worker) Flush(nowMs int64) {
 
 // FlushAll emits every pending postcard path and flushes, as at shutdown.
 func (w *Worker) FlushAll(nowMs int64) {
-	w.joiner.FlushAll(w.emitPath)
+	for i := range w.m.join {
+		sh := w.lock(i)
+		sh.j.FlushAll(w.emitPath)
+		sh.mu.Unlock()
+	}
 	w.Flush(nowMs)
 }
 

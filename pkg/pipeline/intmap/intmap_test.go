@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/netlens/netlens/pkg/decode/intreport"
@@ -359,5 +360,79 @@ func TestDroppedPacketsPathIsComparedAsAPrefix(t *testing.T) {
 	// remembered as the flow's path.
 	if want := []bool{false, false, true, false}; !reflect.DeepEqual(got, want) {
 		t.Errorf("path_changed %v, want %v", got, want)
+	}
+}
+
+// The receiver gives each switch's reports to one worker, so a packet's
+// postcards reach different workers: they still join into one path, and
+// its path memory is the same whichever worker emits it.
+func TestPostcardsThroughSeveralWorkersJoinIntoOnePath(t *testing.T) {
+	e := newEnv(t, Options{})
+	w2 := e.m.Worker()
+	send := func(ipid uint16, spine uint32, at int64) {
+		e.w.Report(model0(0xa), postcard(0xa, 64, ipid, 1000, 1300, 10), at)
+		w2.Report(model0(spine), postcard(spine, 63, ipid, 2000, 2500, 40), at+1)
+		e.w.Report(model0(0xc), postcard(0xc, 62, ipid, 3000, 3900, 90), at+2)
+	}
+	send(1, 0xb, t0)
+	w2.Flush(t0 + 200) // the other worker emits the first path
+	send(2, 0xd, t0+300)
+	e.w.Flush(t0 + 500)
+	var paths []map[string]any
+	for _, r := range e.rows(t) {
+		if r["type"] == TypePostcardPath {
+			paths = append(paths, r)
+		}
+	}
+	if len(paths) != 2 {
+		t.Fatalf("%d paths, want 2: %v", len(paths), paths)
+	}
+	if paths[0]["path"] != "0x0000000a>0x0000000b>0x0000000c" || paths[0]["path_changed"] != false ||
+		paths[1]["path"] != "0x0000000a>0x0000000d>0x0000000c" || paths[1]["path_changed"] != true {
+		t.Errorf("paths %v", paths)
+	}
+}
+
+// Workers feeding the shared joiners at once (run with -race): every
+// packet's postcards become one whole path.
+func TestWorkersJoinConcurrently(t *testing.T) {
+	e := newEnv(t, Options{})
+	const packets = 2000
+	ws := []*Worker{e.w, e.m.Worker()}
+	var wg sync.WaitGroup
+	for wi, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range packets {
+				for h, id := range []uint32{0xa, 0xb, 0xc} {
+					if (h == 1) != (wi == 1) { // worker 1 has the spine, worker 0 the leaves
+						continue
+					}
+					r := postcard(id, uint8(64-h), uint16(p), uint32(1000*h), uint32(1000*h+300), 10)
+					r.Inner.SrcPort = uint16(p % 100)
+					w.Report(model0(id), r, t0)
+				}
+				if p%256 == 255 {
+					w.Flush(t0)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, w := range ws {
+		w.FlushAll(t0 + 1000)
+	}
+	n := 0
+	for _, r := range e.rows(t) {
+		if r["type"] == TypePostcardPath {
+			n++
+			if r["hop_count"] != uint64(3) {
+				t.Fatalf("path of %v hops: %v", r["hop_count"], r)
+			}
+		}
+	}
+	if n != packets {
+		t.Errorf("%d paths, want %d", n, packets)
 	}
 }
