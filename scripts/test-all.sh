@@ -14,10 +14,14 @@ step "Debian packages"
 # .proto, and the XR simulator's compact GPB rows against its .proto files.
 # softflowd, pmacct (pmacctd) and tshark are the independent IPFIX
 # exporters and decoder pkg/peers tests the collector against; python3-scapy
-# builds the INT report vectors independently of our decoder. Those tests
-# fail, not skip, without them. Installed state is asked of dpkg: pmacctd
-# and softflowd live in /usr/sbin, outside a normal user's PATH.
-deb_pkgs=(protobuf-compiler softflowd pmacct tshark python3-scapy)
+# builds the INT report vectors independently of our decoder. chromium is
+# the browser the network path panel's test drives (playwright-core brings
+# no browser of its own); the fonts are those its reference screenshots were
+# drawn with (Inter as Grafana's UI font, DejaVu and Liberation as the
+# fallbacks). Those tests fail, not skip, without them. Installed state is
+# asked of dpkg: pmacctd and softflowd live in /usr/sbin, outside a normal
+# user's PATH.
+deb_pkgs=(protobuf-compiler softflowd pmacct tshark python3-scapy chromium fonts-inter fonts-dejavu-core fonts-liberation)
 missing=()
 for p in "${deb_pkgs[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -48,6 +52,13 @@ npm run lint
 npm run test:ci
 npm run build
 
+step "Network path panel in Chromium: screenshots against references, live update time"
+# Runs before the Go tests, on an otherwise idle machine; its live check
+# fails on the median update time, which holds on a loaded one too.
+panel_start=$SECONDS
+node tests/visual/panel.mjs
+echo "panel browser test took $((SECONDS - panel_start)) s"
+
 # Go packages are named explicitly: ./... would wander into node_modules,
 # where some npm packages ship Go files of their own.
 go_pkgs=(./pkg/... ./cmd/... ./docker/...)
@@ -65,13 +76,37 @@ step "Decoder comparison module (bench/goflow2): builds, and both decoders find 
 (cd bench/goflow2 && go vet ./... && go test -count=1 ./...)
 
 step "Fuzz targets: a short run of each, on top of their seed corpora"
+# Fuzzing gets one budget for all targets, split evenly, rather than a fixed
+# time each: at 10 s each the 41 targets took about 7 of CI's 15 minutes,
+# and every new target made CI longer. 200 s gives 4 to 5 s each for 40 to
+# 50 targets (with each target's build and start-up, about 4 min), which
+# pays for the panel's browser test and the INT Go tests within ~15 min.
+# Targets added later share the same budget, down to 3 s each, under which
+# start-up and the seed corpus would be most of the run. These short runs
+# check the seed corpora and catch shallow crashes; long fuzzing is a
+# deliberate run: NETLENS_FUZZ_SECONDS=3600 ./scripts/test-all.sh.
 # -fuzzminimizetime bounds how long each new interesting input is shrunk
-# (60 s by default), so a 10 s run stays a 10 s run.
-for target in $(grep -rl --include='*_test.go' -E '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do
-  for fn in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' "$target"/*_test.go | awk '{print $2}'); do
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime=10s -fuzzminimizetime=10x "./$target"
+# (60 s by default), so a short run stays short.
+fuzz_targets=()
+for dir in $(grep -rl --include='*_test.go' -E '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do
+  for fn in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' "$dir"/*_test.go | awk '{print $2}'); do
+    fuzz_targets+=("$dir $fn")
   done
 done
+if [ "${#fuzz_targets[@]}" -eq 0 ]; then
+  echo "no fuzz targets found under pkg/" >&2
+  exit 1
+fi
+fuzz_budget=${NETLENS_FUZZ_SECONDS:-200}
+fuzz_each=$((fuzz_budget / ${#fuzz_targets[@]}))
+[ "$fuzz_each" -ge 3 ] || fuzz_each=3
+echo "${#fuzz_targets[@]} fuzz targets, ${fuzz_each} s each (budget ${fuzz_budget} s)"
+fuzz_start=$SECONDS
+for target in "${fuzz_targets[@]}"; do
+  read -r dir fn <<<"$target"
+  go test -run='^$' -fuzz="^${fn}\$" -fuzztime="${fuzz_each}s" -fuzzminimizetime=10x "./$dir"
+done
+echo "fuzzing took $((SECONDS - fuzz_start)) s"
 
 echo
 echo "All Netlens tests passed."
