@@ -19,6 +19,7 @@ import {
   DeviceStatus,
   EVENT_LABELS,
   ExporterStatus,
+  IntSwitch,
   Matcher,
   MatchOp,
   MetricInfo,
@@ -76,7 +77,8 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
 
   filterQuery(query: NetlensQuery): boolean {
     // Events need nothing chosen: no filter and no type means every event.
-    if (query.kind === 'events') {
+    // Nor do INT paths (no flow: the top N) and episodes (no type: both).
+    if (query.kind === 'events' || query.kind === 'path' || query.kind === 'episodes') {
       return true;
     }
     // Raw rows need nothing chosen either; an aggregate still waiting for
@@ -103,7 +105,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     for (const a of query.aggregates ?? []) {
       texts.push(a.field);
     }
-    texts.push(...(query.columns ?? []));
+    texts.push(...(query.columns ?? []), query.flow, query.switchNames);
     return texts.some((t) => srv.containsTemplate(t));
   }
 
@@ -128,8 +130,15 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     if (query.matchers) {
       out.matchers = query.matchers.map((m) => interpolateMatcher(m, scopedVars));
     }
-    if (query.kind === 'records') {
+    // INT paths and episodes filter int_report records like a records query.
+    if (query.kind === 'records' || query.kind === 'path' || query.kind === 'episodes') {
       Object.assign(out, interpolateRecords(out, scopedVars));
+    }
+    if (query.flow) {
+      out.flow = interpolateFlow(query.flow, scopedVars);
+    }
+    if (query.switchNames) {
+      out.switchNames = srv.replace(query.switchNames, scopedVars, 'csv');
     }
     const adhoc = adhocFor(query, filters ?? [])
       .map((f) => adhocToMatcher(f, scopedVars))
@@ -283,6 +292,15 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     return listOf<XrLeaf>(r, 'leaves');
   }
 
+  /**
+   * The switches the INT receiver heard from, with their names. The status
+   * page polls it and shows its own error, so Grafana's toast stays off.
+   */
+  async getIntSwitches(): Promise<IntSwitch[]> {
+    const r = await this.getResource<unknown>('int/switches', undefined, { showErrorAlert: false });
+    return listOf<IntSwitch>(r, 'switches');
+  }
+
   // Ad-hoc filters: FTD series labels and flow record fields, merged, so
   // one dashboard variable serves the FTD and the Flows overview alike. One
   // side failing (no records table yet) still leaves the other's keys.
@@ -327,6 +345,10 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
   async findVariableValues(q: NetlensVariableQuery, range?: TimeRange): Promise<MetricFindValue[]> {
     const source: Source = q.source ?? 'ftd';
     // The contract's records variable query carries kind "records" and no type.
+    // INT flows are that query on int_report's flow column.
+    if (q.type === 'intFlows') {
+      q = { ...q, kind: 'records', recordKind: 'int_report', field: q.field || 'flow' };
+    }
     if (q.type === 'recordValues' || q.kind === 'records') {
       if (!q.field) {
         return [];
@@ -341,6 +363,11 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
       return values.map((text) => ({ text }));
     }
     switch (q.type) {
+      case 'intSwitches': {
+        // The value is what the records' device column holds; the text the name the settings give.
+        const switches = await this.getIntSwitches();
+        return switches.map((s) => ({ text: s.name || s.device, value: s.device }));
+      }
       case 'devices': {
         const devices = await this.getDevices(source);
         return devices.map((d) => ({ text: d.hostname || d.id, value: d.id }));
@@ -462,6 +489,20 @@ export function interpolateRecordFilter(f: RecordFilter, scopedVars: ScopedVars)
     op = op === '=' ? 'in' : 'not in';
   }
   return { field: srv.replace(f.field, scopedVars), op, values };
+}
+
+/**
+ * An INT path query's flow with its variables replaced. A flow id holds
+ * spaces, colons and ">", so a variable standing for several flows becomes
+ * a JSON array the backend tells apart; one flow stays as it is.
+ */
+export function interpolateFlow(flow: string, scopedVars: ScopedVars): string {
+  return getTemplateSrv().replace(flow, scopedVars, (v: string | string[]) => {
+    if (!Array.isArray(v)) {
+      return v;
+    }
+    return v.length === 1 ? v[0] : JSON.stringify(v);
+  });
 }
 
 /**

@@ -40,6 +40,8 @@ const QUERY_FIELDS: Fields<ModelQuery> = {
   columns: true,
   limit: true,
   field: true,
+  flow: true,
+  switchNames: true,
   live: true,
   instant: true,
 };

@@ -7,8 +7,13 @@ import { DataQuery } from '@grafana/schema';
 /** Which kind of device a query is about. Only FTD is received today. */
 export type Source = 'ftd' | 'xr' | 'int' | 'ipfix';
 
-/** series: PromQL over the store; events: the device registry's history (annotations, tables). */
-export type QueryKind = 'series' | 'records' | 'events';
+/**
+ * series: PromQL over the store; events: the device registry's history
+ * (annotations, tables); records: rows of a record table; path: INT flows'
+ * paths (the network path panel's frame); episodes: INT drop and congestion
+ * episodes (annotations).
+ */
+export type QueryKind = 'series' | 'records' | 'events' | 'path' | 'episodes';
 
 export type EditorMode = 'builder' | 'code';
 
@@ -74,6 +79,19 @@ export interface NetlensQuery extends DataQuery {
   limit?: number;
   /** Variable queries on records: the field whose values are listed (contract section 7). */
   field?: string;
+
+  /**
+   * INT path: the flow ids shown ("10.1.1.10:40000 > 10.2.2.20:443 tcp"),
+   * several as a JSON array string or {a,b}; empty means the top N flows by
+   * end-to-end latency.
+   */
+  flow?: string;
+  /**
+   * INT: switch names, "id=name" separated by commas or newlines (id hex
+   * 0x0000000a, decimal, or the sender's address); each id overrides the data
+   * source's intSwitchNames. Usually a dashboard variable ($switch_names).
+   */
+  switchNames?: string;
 }
 
 export const DEFAULT_QUERY: Partial<NetlensQuery> = {
@@ -83,10 +101,15 @@ export const DEFAULT_QUERY: Partial<NetlensQuery> = {
   format: 'time_series',
 };
 
-/** Record schemas the collector stores: IPFIX flows, and IOS XR string leaves (states, descriptions). */
-export type RecordKind = 'ipfix_flow' | 'xr_state';
+/** Record schemas the collector stores: IPFIX flows, IOS XR string leaves (states, descriptions), INT reports. */
+export type RecordKind = 'ipfix_flow' | 'xr_state' | 'int_report';
 
-export const RECORD_KINDS: RecordKind[] = ['ipfix_flow', 'xr_state'];
+export const RECORD_KINDS: RecordKind[] = ['ipfix_flow', 'xr_state', 'int_report'];
+
+/** What an INT episodes query finds: runs of drop reports, runs of queue (congestion) reports. */
+export type IntEpisodeType = 'drop' | 'congestion';
+
+export const INT_EPISODE_TYPES: IntEpisodeType[] = ['drop', 'congestion'];
 
 /**
  * Record filter operators (pkg/query Op*). Values are text as the editor
@@ -134,6 +157,12 @@ export interface NetlensOptions extends DataSourceJsonData {
   devices?: string[];
   /** New queries start with Live on. */
   liveEnabledByDefault?: boolean;
+  /**
+   * INT switch names, "id=name" one a line (or separated by commas): id is
+   * the switch id in hex (0x0000000a) or decimal, or the sender address of a
+   * switch without an id. A query's switchNames overrides it per id.
+   */
+  intSwitchNames?: string;
 }
 
 // Answers of the backend's resources (CallResource), one type each.
@@ -255,7 +284,8 @@ export interface ExporterStatus {
 }
 
 /** What a template variable query asks for. */
-export type VariableQueryType = 'devices' | 'families' | 'metrics' | 'labelValues' | 'recordValues';
+export type VariableQueryType =
+  'devices' | 'families' | 'metrics' | 'labelValues' | 'recordValues' | 'intFlows' | 'intSwitches';
 
 export interface NetlensVariableQuery {
   refId: string;
@@ -269,7 +299,8 @@ export interface NetlensVariableQuery {
   metric?: string;
   /**
    * recordValues: the contract's records variable query,
-   * {"kind":"records","recordKind":"ipfix_flow","field":"src_addr"}.
+   * {"kind":"records","recordKind":"ipfix_flow","field":"src_addr"}; intFlows
+   * is the same query on int_report's flow column.
    */
   kind?: 'records';
   recordKind?: RecordKind;
@@ -349,4 +380,35 @@ export interface XrStatusSection {
   missingProtoRows?: number;
   fileProblems?: number;
   silentGroups?: XrSilentGroup[];
+}
+
+// INT: the switches the receiver heard from (GET int/switches, notes/int-wiring.md).
+
+/** How an INT switch is doing: losing means report loss lately, stopped means silent past int_switch_timeout. */
+export type IntSwitchState = 'ok' | 'losing' | 'stopped';
+
+/** One switch as GET int/switches lists it (intrcv.SwitchStatus plus its name). */
+export interface IntSwitch {
+  /** The device label and the records' device column: "0x0000000a", or the sender address without a switch id. */
+  device: string;
+  /** From the data source's intSwitchNames; empty when the switch has none. */
+  name?: string;
+  /** Address and port the reports come from. */
+  address: string;
+  switchId: number;
+  hasSwitchId: boolean;
+  /** Reports by type: flow, drop, queue, int. */
+  reports?: Record<string, number>;
+  bytes?: number;
+  /** Reports the receiver dropped, by reason (truncated, bad_version, queue_full, ...). */
+  drops?: Record<string, number>;
+  /** Reports missing by the sequence numbers. */
+  lostReports: number;
+  /** Report versions seen: "0.5", "1.0". */
+  versions?: string[];
+  firstSeenMs?: number;
+  lastSeenMs: number;
+  state: IntSwitchState | string;
+  /** The newest decode error. */
+  lastError?: string;
 }
