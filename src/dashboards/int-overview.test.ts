@@ -265,8 +265,12 @@ describe('INT overview dashboard', () => {
       const unit = p.fieldConfig!.overrides.find((o) => o.matcher.options === `max(${field})`);
       expect(unit?.properties).toContainEqual({ id: 'unit', value: 'ns' });
     }
-    // End-to-end latency exists only on rows that carry a whole path.
-    expect(e2e.targets![0].filters).toEqual([{ field: 'type', op: 'in', values: ['int', 'postcard-path'] }]);
+    // End-to-end latency exists only on rows that carry a path; a switch's
+    // own report about a packet is a one-switch path, its latency one hop's.
+    expect(e2e.targets![0].filters).toEqual([
+      { field: 'type', op: 'in', values: ['int', 'postcard-path'] },
+      { field: 'hop_count', op: '>', values: ['1'] },
+    ]);
   });
 
   it('draws the network path of $flow live, with the switch names', () => {
