@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -305,7 +306,8 @@ func PickPaths(groups []PathGroup) map[string]*PathPick {
 				}
 				return 1
 			}
-			return strings.Compare(a.Type+"\x00"+a.Path+"\x00"+a.Device+"\x00"+a.Flags, b.Type+"\x00"+b.Path+"\x00"+b.Device+"\x00"+b.Flags)
+			return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Path, b.Path),
+				strings.Compare(a.Device, b.Device), strings.Compare(a.Flags, b.Flags))
 		})
 		p := &PathPick{}
 		rank := 0
@@ -706,19 +708,27 @@ type pathFrameBuilder struct {
 	queue, occ, e2e                              []*float64
 	hop                                          []float64
 	dropped, changed                             []bool
+	slab                                         []float64
 }
 
 func newPathFrameBuilder() *pathFrameBuilder { return &pathFrameBuilder{} }
 
+// num is v as a nullable frame number. The values live in slabs, so a
+// 5000-row frame costs a few allocations instead of one per cell.
+func (b *pathFrameBuilder) num(ok bool, v uint64) *float64 {
+	if !ok {
+		return nil
+	}
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]float64, 0, 1024)
+	}
+	b.slab = append(b.slab, float64(v))
+	return &b.slab[len(b.slab)-1]
+}
+
 func (b *pathFrameBuilder) add(o *PathObservation) {
 	t := time.UnixMilli(o.TimeMs).UTC()
-	num := func(ok bool, v uint64) *float64 {
-		if !ok {
-			return nil
-		}
-		f := float64(v)
-		return &f
-	}
+	num := b.num
 	for k := range o.Hops {
 		h := &o.Hops[k]
 		b.time = append(b.time, t)

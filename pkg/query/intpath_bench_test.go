@@ -62,11 +62,14 @@ func BenchmarkPathQuery(b *testing.B) {
 	names, _ := ParseSwitchNames("0xa=leaf1,0xb=spine1,0xc=spine2,0xd=leaf2")
 	named, _ := json.Marshal(ids)
 	for _, c := range []struct {
-		name string
-		q    Query
+		name  string
+		q     Query
+		arrow bool
 	}{
-		{"named500", Query{Kind: KindPath, Flow: string(named)}},
-		{"top500", Query{Kind: KindPath, TopN: 500}},
+		{"named500", Query{Kind: KindPath, Flow: string(named)}, false},
+		{"top500", Query{Kind: KindPath, TopN: 500}, false},
+		// With the Arrow encoding the SDK sends to Grafana.
+		{"top500+arrow", Query{Kind: KindPath, TopN: 500}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			req := PathRequest{Query: c.q, FromMs: intT0, ToMs: intT0 + 31*60*1000, Names: names}
@@ -77,6 +80,11 @@ func BenchmarkPathQuery(b *testing.B) {
 					b.Fatal(err)
 				}
 				rows = res.Frame.Rows()
+				if c.arrow {
+					if _, err := res.Frame.MarshalArrow(); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
 			// 500 newest observations and 500 previous paths of 5 hops.
 			if rows != 5000 {
