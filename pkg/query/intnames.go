@@ -19,6 +19,8 @@ import (
 //	12=spine1
 //	192.0.2.7=edge-without-id
 //
+// Lines starting with # are comments; an entry starting with $ is a
+// dashboard variable Grafana did not replace and is skipped.
 // An id is hex with 0x (any width), decimal, or an address. The query's
 // text overrides the settings' per id, so a dashboard can rename a switch
 // for its own audience without touching the data source.
@@ -58,7 +60,8 @@ func ParseSwitchNames(text string) (SwitchNames, []error) {
 	entries := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
 	for _, e := range entries {
 		e = strings.TrimSpace(e)
-		if e == "" || strings.HasPrefix(e, "#") {
+		if e == "" || strings.HasPrefix(e, "#") || strings.HasPrefix(e, "$") {
+			// A dashboard variable left unreplaced names nothing.
 			continue
 		}
 		if n.Len() >= MaxSwitchNames {

@@ -6,7 +6,7 @@ import (
 )
 
 func TestSwitchNamesReadIDsInEverySpellingAndAddresses(t *testing.T) {
-	n, errs := ParseSwitchNames("0x0000000a=leaf1, 0xB=leaf2\n12=spine1\r\n# a comment\n192.0.2.7 = edge\n[2001:db8::7]:31337=edge6,,")
+	n, errs := ParseSwitchNames("0x0000000a=leaf1, 0xB=leaf2\n12=spine1\r\n# a comment\n192.0.2.7 = edge\n[2001:db8::7]:31337=edge6,,$switch_names")
 	if len(errs) != 0 {
 		t.Fatalf("errors %v", errs)
 	}

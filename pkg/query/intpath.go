@@ -72,13 +72,14 @@ var PathFields = []string{
 
 // ParseFlows reads a path query's flow text: one flow id, a JSON array of
 // them (the frontend's spelling of a multi-value variable), or Grafana's
-// {a,b}. Empty entries and Grafana's "all" placeholders are left out;
+// {a,b}. Empty entries, Grafana's "all" placeholders and variables left
+// unreplaced ("$flow": no flow id starts with "$") are left out;
 // duplicates count once.
 func ParseFlows(s string) []string {
 	s = strings.TrimSpace(s)
 	var raw []string
 	switch {
-	case s == "" || s == "$__all" || s == "*" || s == "All":
+	case s == "" || strings.HasPrefix(s, "$") || s == "*" || s == "All":
 		return nil
 	case strings.HasPrefix(s, "[") && json.Unmarshal([]byte(s), &raw) == nil:
 	case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
@@ -89,7 +90,7 @@ func ParseFlows(s string) []string {
 	out := make([]string, 0, len(raw))
 	for _, f := range raw {
 		f = strings.TrimSpace(f)
-		if f == "" || f == "$__all" || slices.Contains(out, f) {
+		if f == "" || strings.HasPrefix(f, "$") || slices.Contains(out, f) {
 			continue
 		}
 		out = append(out, f)
