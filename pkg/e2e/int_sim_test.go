@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,10 @@ const intMaxSwitches = 8
 // the first hop of one flow's last path (see wrapInLastPath).
 func newINTRun(t *testing.T, name, target string, subnet byte, dc intsim.DomainConfig, count uint64, rate float64, wrap bool) *intRun {
 	t.Helper()
-	cfg := intsim.Config{Target: target, Rate: rate, Count: count, Batch: 16, TimeStep: intStep, Domain: dc}
+	// One report a send, as switches export: a switch that held its
+	// reports for a batch would deliver its postcards of a packet after the
+	// other switches' and past the joiner's window on a loaded machine.
+	cfg := intsim.Config{Target: target, Rate: rate, Count: count, Batch: 1, TimeStep: intStep, Domain: dc}
 	for i := range intMaxSwitches {
 		cfg.Sources = append(cfg.Sources, fmt.Sprintf("127.0.%d.%d", subnet, i+1))
 	}
@@ -193,50 +197,81 @@ func wrapInLastPath(t *testing.T, cfg intsim.Config) (time.Duration, int) {
 	return 0, 0
 }
 
-// intWant is what the path query should show for one flow: the hops of its
-// last observation in path order and, when that packet was dropped, where
-// and why.
+// intWant is one observation of a flow as the collector should show it:
+// its hops in path order and, when the packet was dropped, where and why.
 type intWant struct {
 	hops    []intsim.Hop
-	dropped bool
-	dropAt  uint32
+	int     bool // the stack of an INT report (else joined switch reports)
+	dropped bool // at the last hop
 	reason  uint8
-	queued  bool // a switch sent a queue report about this packet too
 }
 
-// lastPaths is each flow's last packet as the collector should show it.
-// INT mode: the stack of the flow's last INT report, when its last packet
-// reached the sink; a flow whose last packet was dropped only marks the
-// drop. Postcard mode: the postcards and drop report of the flow's last
-// packet, in path order.
-func (r *intRun) lastPaths() map[int]intWant {
-	out := map[int]intWant{}
+func (w intWant) String() string {
+	var b strings.Builder
+	for i, h := range w.hops {
+		fmt.Fprintf(&b, "[%s in %d out %d lat %d q %d occ %d", intDevice(h.SwitchID), h.IngressPort, h.EgressPort, h.HopLatency, h.QueueID, h.QueueOccupancy)
+		if w.dropped && i == len(w.hops)-1 {
+			fmt.Fprintf(&b, " dropped %d", w.reason)
+		}
+		b.WriteString("] ")
+	}
+	if len(w.hops) > 0 {
+		fmt.Fprintf(&b, "e2e %d", w.hops[len(w.hops)-1].EgressTS-w.hops[0].IngressTS)
+	}
+	return b.String()
+}
+
+// observations lists each flow's observations in the order the switches
+// made them. An INT report from the sink is one (its stack); otherwise the
+// reports a packet's switches sent about it by themselves (postcards, local
+// reports of flows INT does not cover, the drop report at the hop where the
+// packet died) join into one. A drop report carrying an INT stack is not an
+// observation: the packet's path was not whole.
+func (r *intRun) observations() map[int][]intWant {
+	out := map[int][]intWant{}
 	for _, p := range r.packets {
 		if p.flow < 0 {
 			continue
 		}
 		var w intWant
-		seen := false
 		for _, rep := range p.reports {
 			switch rep.Kind {
 			case intsim.KindINT:
-				w.hops, seen = slices.Clone(rep.INT.Stack[:rep.INT.Hops]), true
+				w = intWant{hops: slices.Clone(rep.INT.Stack[:rep.INT.Hops]), int: true}
 			case intsim.KindPostcard:
-				w.hops, seen = append(w.hops, rep.Local), true
-			case intsim.KindDrop:
-				w.dropped, w.dropAt, w.reason, seen = true, rep.SwitchID, rep.Reason, true
-				if r.sim.Config().Domain.Mode == intsim.ModePostcard {
+				w.hops = append(w.hops, rep.Local)
+			case intsim.KindLocal:
+				if !w.int {
 					w.hops = append(w.hops, rep.Local)
 				}
-			case intsim.KindQueue:
-				w.queued = true
+			case intsim.KindDrop:
+				if rep.INT.Hops == 0 {
+					w.hops = append(w.hops, rep.Local)
+					w.dropped, w.reason = true, rep.Reason
+				}
 			}
 		}
-		if seen {
-			out[p.flow] = w
+		if len(w.hops) > 0 {
+			out[p.flow] = append(out[p.flow], w)
 		}
 	}
 	return out
+}
+
+// joinedPackets is the packets with a report the joiner takes: one with
+// a switch id and no INT stack (postcards, local, queue and drop reports
+// without one).
+func (r *intRun) joinedPackets() uint64 {
+	var n uint64
+	for _, p := range r.packets {
+		for _, rep := range p.reports {
+			if rep.Kind != intsim.KindINT && !(rep.Kind == intsim.KindDrop && rep.INT.Hops > 0) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // checkReplay compares the replayed packets with what the run sent.
