@@ -769,13 +769,6 @@ func (d *demo) seriesWant(t *testing.T, where, metric string) (groups map[string
 			groups[fmt.Sprintf("%s,queue=%d", dev(k.Switch), k.Queue)] = true
 		}
 		return groups, false
-	case "int_e2e_latency_ns_max":
-		for _, sw := range d.totals.Switches {
-			if sw.Reports[intsim.KindINT] > 0 {
-				groups[dev(sw.ID)] = true
-			}
-		}
-		return groups, false
 	case "int_hop_latency_ns_max", "int_switch_lost_reports_total", "int_switch_silence_seconds":
 		for _, id := range d.devices() {
 			groups["device="+id] = true
@@ -797,7 +790,7 @@ func (d *demo) seriesWant(t *testing.T, where, metric string) (groups map[string
 // moving are the series that must show a value above zero: reports flow,
 // latencies are never zero, silence grows between reports.
 var moving = map[string]bool{
-	"int_reports_total": true, "int_queue_occupancy": true, "int_hop_latency_ns_max": true, "int_e2e_latency_ns_max": true,
+	"int_reports_total": true, "int_queue_occupancy": true, "int_hop_latency_ns_max": true,
 }
 
 func (d *demo) checkSeries(t *testing.T, where string, q query.Query) {
@@ -977,6 +970,10 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 	if q.RecordKind != "int_report" {
 		t.Fatalf("%s: record kind %q", where, q.RecordKind)
 	}
+	if q.Bucket != "" {
+		d.checkBuckets(t, where, q)
+		return
+	}
 	r := d.panelQuery(t, q)
 	if r.Error != nil || len(r.Frames) != 1 {
 		t.Errorf("%s: %v (%d frames)", where, r.Error, len(r.Frames))
@@ -1096,6 +1093,50 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 		if !maps.Equal(counted, sent) {
 			t.Errorf("%s: %s reports by group %v; the fabric sent %v", where, typ, counted, sent)
 		}
+	}
+}
+
+// checkBuckets checks a records target over time (one max aggregate by
+// device): a series per group of the raw rows, up to the top N, each
+// named, whose highest bucket is the group's maximum.
+func (d *demo) checkBuckets(t *testing.T, where string, q query.Query) {
+	if len(q.Aggregates) != 1 || q.Aggregates[0].Func != "max" || !slices.Equal(q.GroupBy, []string{"device"}) {
+		t.Fatalf("%s: this test reads bucketed records of one max by device only", where)
+	}
+	want := d.expectedGroups(t, where, q)
+	r := d.panelQuery(t, q)
+	if r.Error != nil {
+		t.Errorf("%s: %v", where, r.Error)
+		return
+	}
+	got := map[string]float64{}
+	for _, f := range r.Frames {
+		for _, fl := range f.Fields {
+			if fl.Type().Time() {
+				continue
+			}
+			dev := fl.Labels["device"]
+			if name := fl.Labels["switch"]; name != d.names[dev] {
+				t.Errorf("%s: series %v: switch %q, $switch_names says %q", where, fl.Labels, name, d.names[dev])
+			}
+			top := math.Inf(-1)
+			for i := range fl.Len() {
+				if x, ok := number(fl, i); ok {
+					top = max(top, x)
+				}
+			}
+			got["device="+dev] = top
+		}
+	}
+	if len(want) > q.TopN {
+		t.Fatalf("%s: %d groups, more than the top %d: this test compares all", where, len(want), q.TopN)
+	}
+	flat := map[string]float64{}
+	for k, w := range want {
+		flat[k] = w[0]
+	}
+	if !maps.EqualFunc(got, flat, near) {
+		t.Errorf("%s: highest bucket per group %v; the raw rows give %v", where, got, flat)
 	}
 }
 

@@ -77,6 +77,7 @@ interface Target {
   aggregates?: Array<{ func: string; field?: string }>;
   columns?: string[];
   topN?: number;
+  bucket?: string;
   limit?: number;
   flow?: string;
   switchNames?: string;
@@ -312,7 +313,12 @@ describe('INT overview dashboard', () => {
     expect(metrics('Lost reports/s per switch')).toEqual(['int_switch_lost_reports_total']);
     expect(metrics('Receiver drops/s')).toEqual(['int_receiver_drops_total', 'int_switch_drops_total']);
     expect(metrics('Silence per switch')).toEqual(['int_switch_silence_seconds']);
-    expect(metrics('End-to-end latency by sink switch')).toEqual(['int_e2e_latency_ns_max']);
+    expect(byTitle['End-to-end latency by sink switch'].targets![0]).toMatchObject({
+      kind: 'records',
+      aggregates: [{ func: 'max', field: 'e2e_latency' }],
+      groupBy: ['device'],
+      bucket: 'auto',
+    });
     expect(metrics('Hop latency by switch')).toEqual(['int_hop_latency_ns_max']);
   });
 
