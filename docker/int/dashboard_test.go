@@ -1411,6 +1411,27 @@ func readRules(t *testing.T) []rule {
 	return out
 }
 
+// lastValues is a rule's step B: each series' last value (NaN and null
+// left out, as reduce's dropNN does), by its labels.
+func lastValues(frames data.Frames) map[string]float64 {
+	last := map[string]float64{}
+	for _, f := range frames {
+		for _, fl := range f.Fields {
+			if fl.Type().Time() || fl.Len() == 0 {
+				continue
+			}
+			for i := fl.Len() - 1; i >= 0; i-- {
+				if x, ok := number(fl, i); ok {
+					names := slices.Sorted(maps.Keys(fl.Labels))
+					last[keyOf(names, func(n string) string { return fl.Labels[n] })] = x
+					break
+				}
+			}
+		}
+	}
+	return last
+}
+
 // The INT rules' queries on the demo, as the alerting engine sends them:
 //   - drops: one instance per switch and reason the fabric dropped with,
 //     valued at exactly its drop reports (every counter is younger than the
@@ -1449,21 +1470,7 @@ func (d *demo) checkAlertRules(t *testing.T) {
 			t.Errorf("%s: %v", r.title, res.Error)
 			continue
 		}
-		last := map[string]float64{}
-		for _, f := range res.Frames {
-			for _, fl := range f.Fields {
-				if fl.Type().Time() || fl.Len() == 0 {
-					continue
-				}
-				for i := fl.Len() - 1; i >= 0; i-- {
-					if x, ok := number(fl, i); ok {
-						names := slices.Sorted(maps.Keys(fl.Labels))
-						last[keyOf(names, func(n string) string { return fl.Labels[n] })] = x
-						break
-					}
-				}
-			}
-		}
+		last := lastValues(res.Frames)
 		switch r.uid {
 		case "netlens-int-drops":
 			if !maps.Equal(last, drops) {
