@@ -453,8 +453,9 @@ func TestINTLivePathTopNBeforeTheFirstReport(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no live frame for the first flow")
 	}
-	// Its next observation follows as any other.
-	now = time.Now()
+	// Its next observation follows as any other (a later millisecond: a
+	// stream takes a flow's rows after the newest time it pushed).
+	now = now.Add(50 * time.Millisecond)
 	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000d"}, tfA.sink(1000, 0xa, 0xc, 0xd), now.UnixMilli())
 	e.w.FlushAll(now.UnixMilli())
 	select {
