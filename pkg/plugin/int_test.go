@@ -479,3 +479,37 @@ func TestINTLivePathTopNBeforeTheFirstReport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Live raw int_report rows carry the switch names in the history and in
+// every push alike, so the panel's buffer keeps one schema.
+func TestINTLiveRecordsKeepTheSwitchColumn(t *testing.T) {
+	e := newINTEnv(t)
+	e.fill()
+	ds := instance(t, e.srv, `{"intSwitchNames":"0xc=spine2"}`)
+	q := `{"source":"int","kind":"records","recordKind":"int_report","columns":["time","device","type"],"filters":[{"field":"type","op":"=","values":["drop"]}],"live":true}`
+	r := recordsQuery(t, ds, q, e.t0, time.Now(), time.Second)
+	hist := r.Frames[0]
+	if fieldNames(hist) != "time device switch type" || hist.Rows() != 1 || hist.Meta.Channel == "" {
+		t.Fatalf("history: %s, %d rows", fieldNames(hist), hist.Rows())
+	}
+	c, cancel, done := subscribeAndRun(t, ds, hist.Meta.Channel)
+	defer cancel()
+	time.Sleep(2 * recordsPoll)
+	now := time.Now()
+	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000c"}, tfB.drop(0xc, 4, 9), now.UnixMilli())
+	e.w.FlushAll(now.UnixMilli())
+	select {
+	case raw := <-c.frames:
+		f := decodeFull(t, raw)
+		sameLines(t, "pushed", e.rowsText(f, "device", "switch", "type"), []string{"0x0000000c|spine2|drop"})
+		if fieldNames(f) != fieldNames(hist) {
+			t.Fatalf("pushed fields %s", fieldNames(f))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live frame for a new drop report")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
