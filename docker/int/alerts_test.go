@@ -71,17 +71,21 @@ func TestINTAlertRulesFireOnWhatTheyDescribe(t *testing.T) {
 		return 100, true
 	}, "device", "0x0000000b", "queue", "0")
 	// Loss: 2 of every 102 reports lost (1.96 %); 1 of 1001 (0.1 %); a
-	// switch that sent nothing in the window (0/0: no instance).
+	// switch that sent nothing in the window (0/0: no instance), and only
+	// drop reports before.
 	put("int_switch_reports_total", model.KindCounter, growing(100), "device", "0x0000000a", "type", "int")
 	put("int_switch_lost_reports_total", model.KindCounter, growing(2), "device", "0x0000000a")
 	put("int_switch_reports_total", model.KindCounter, growing(1000), "device", "0x0000000b", "type", "flow")
 	put("int_switch_lost_reports_total", model.KindCounter, growing(1), "device", "0x0000000b")
 	put("int_switch_reports_total", model.KindCounter, always(70), "device", "0x0000000c", "type", "drop")
 	put("int_switch_lost_reports_total", model.KindCounter, always(3), "device", "0x0000000c")
-	// Silence: one switch quiet for 400 s, one heard 5 s ago.
-	put("int_switch_silence_seconds", model.KindGauge, func(ago int) (float64, bool) { return float64(400 - ago), ago <= 400 },
-		"device", "0x0000000a")
+	// Silence: a switch quiet for 400 s and one heard 5 s ago, both of
+	// which sent flow reports before; a transit switch that sent only drop
+	// reports, quiet for 400 s.
+	silent := func(ago int) (float64, bool) { return float64(400 - ago), ago <= 400 }
+	put("int_switch_silence_seconds", model.KindGauge, silent, "device", "0x0000000a")
 	put("int_switch_silence_seconds", model.KindGauge, always(5), "device", "0x0000000b")
+	put("int_switch_silence_seconds", model.KindGauge, silent, "device", "0x0000000c")
 	if res, err := st.Append(context.Background(), samples); err != nil || res.Rejected > 0 {
 		t.Fatalf("append: %+v %v", res, err)
 	}
