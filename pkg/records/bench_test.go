@@ -1,7 +1,10 @@
 package records
 
 import (
+	"fmt"
+	"net/netip"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -177,4 +180,65 @@ func BenchmarkTopConversations(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Rows shaped like INT reports (pkg/pipeline/intmap's int_report: 24
+// columns, six of them strings, one nearly unique per row like its hops
+// text, 1024 flows), flushed every 256 rows as an INT worker does.
+//
+//	go test -run '^$' -bench AppendINTRows -benchmem ./pkg/records
+func BenchmarkAppendINTRows(b *testing.B) {
+	tab := NewTable("int_report", Options{PartitionMs: 60_000, MaxBytes: 256 << 20, Now: fixedClock()})
+	col := func(name string, typ Type) Col {
+		c, err := tab.Column(name, typ)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	device, typ, flags, flow, path, hops := col("device", String), col("type", String), col("flags", String),
+		col("flow", String), col("path", String), col("hops", String)
+	src, dst := col("src_addr", Addr), col("dst_addr", Addr)
+	var nums []Col
+	for _, n := range []string{"switch_id", "hw_id", "seq", "src_port", "dst_port", "protocol", "dscp", "ingress_port",
+		"egress_port", "queue_id", "queue_occupancy", "hop_count", "e2e_latency", "max_hop_latency"} {
+		nums = append(nums, col(n, Uint))
+	}
+	changed := col("path_changed", Bool)
+	devices := [][]byte{[]byte("0x0000000a"), []byte("0x0000000b"), []byte("0x0000000c")}
+	var flows [1024][]byte
+	for i := range flows {
+		flows[i] = fmt.Appendf(nil, "10.1.%d.%d:%d > 10.2.2.20:443 tcp", i>>8, i&255, 30000+i)
+	}
+	a := tab.NewAppender()
+	var text []byte
+	i := 0
+	for b.Loop() {
+		f := i & 1023
+		a.Begin(t0 + 2000 + int64(i)/1000)
+		a.String(device, devices[i%3])
+		a.String(typ, []byte("int"))
+		a.String(flags, []byte("F"))
+		a.String(flow, flows[f])
+		a.String(path, []byte("0x0000000a>0x0000000b>0x0000000c"))
+		text = append(text[:0], "a,1,2,1000,0,100,"...)
+		text = strconv.AppendUint(text, uint64(i)*7, 10) // unique per row
+		text = append(text, ",1000,;b,2,3,2000,1,200,10000,12000,;c,3,4,3000,2,300,20000,23000,"...)
+		a.String(hops, text)
+		a.Addr(src, netip.AddrFrom4([4]byte{10, 1, byte(f >> 8), byte(f)}))
+		a.Addr(dst, netip.AddrFrom4([4]byte{10, 2, 2, 20}))
+		for k, c := range nums {
+			a.Uint(c, uint64(i%(k+2)+k*1000))
+		}
+		a.Bool(changed, i%1000 == 0)
+		a.Commit()
+		i++
+		if i%256 == 0 {
+			a.Flush()
+		}
+	}
+	a.Flush()
+	st := tab.Stats()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(st.Bytes)/float64(st.Rows), "B/row-held")
 }

@@ -48,9 +48,16 @@ type pcol struct {
 	sidx  *strIndex
 	// last is the String code appended last (valid while ends is not
 	// empty): runs of one value skip the index.
-	last  uint32
-	addrs []addrKey
-	aidx  *addrIndex
+	last uint32
+	// strN counts String values appended past the last-value shortcut.
+	// unique: the column proved nearly unique in this partition (see
+	// uniqueAfter): it keeps no index, only recent, a small cache of codes
+	// by hash (while hot) that catches values repeated soon.
+	strN   uint64
+	unique bool
+	recent []uint32 // code + 1 by hash, 0: empty
+	addrs  []addrKey
+	aidx   *addrIndex
 	// lastAddr is the Addr code appended last (valid while addrs is not
 	// empty).
 	lastAddr uint32
@@ -71,6 +78,7 @@ func (c *pcol) bytes() int64 {
 	if c.sidx != nil {
 		b += c.sidx.bytes()
 	}
+	b += 4 * int64(cap(c.recent))
 	if c.aidx != nil {
 		b += c.aidx.bytes()
 	}
@@ -260,24 +268,76 @@ func (c *pcol) reopen() {
 	c.chunks = append([]*packed(nil), c.chunks[:len(c.chunks)-1]...)
 }
 
+// uniqueAfter: when a String column of a partition reaches this many
+// distinct values while fewer than 1 in 16 of its values repeated one, it
+// stops indexing them (nearly unique text such as INT hop lists): looking
+// each value up in an index of millions costs a cache miss, and the index
+// more memory than the few repeats it would save. A variable so that tests
+// reach it with a few hundred rows.
+var uniqueAfter = 1 << 16
+
+// recentSlots is the size of a nearly unique column's cache of recent
+// values (a power of 2).
+const recentSlots = 1024
+
 // strCode returns the dictionary code of a string value, adding it if new.
+// A nearly unique column may add a value it already holds under another
+// code: queries read codes only through their values, so a value with two
+// codes answers like one.
 func (c *pcol) strCode(b []byte) uint64 {
 	if len(c.ends) > 0 && bytes.Equal(c.strAt(c.last), b) {
+		return uint64(c.last)
+	}
+	c.strN++
+	h := strHash(b)
+	if c.unique {
+		if c.recent == nil {
+			c.recent = make([]uint32, recentSlots)
+		}
+		r := &c.recent[h&(recentSlots-1)]
+		if *r != 0 && bytes.Equal(c.strAt(*r-1), b) {
+			c.last = *r - 1
+			return uint64(c.last)
+		}
+		c.last = c.addStr(b)
+		*r = c.last + 1
 		return uint64(c.last)
 	}
 	if c.sidx == nil {
 		c.buildIndex()
 	}
-	h := strHash(b)
 	code, ok := c.sidx.find(c, b, h)
 	if !ok {
-		code = uint32(len(c.ends))
-		c.arena = append(c.arena, b...)
-		c.ends = append(c.ends, uint32(len(c.arena)))
+		code = c.addStr(b)
 		c.sidx.insert(h, code)
+		if len(c.ends) == uniqueAfter && 16*uint64(len(c.ends)) > 15*c.strN {
+			c.unique, c.sidx = true, nil
+		}
 	}
 	c.last = code
 	return uint64(code)
+}
+
+// addStr appends a new dictionary value and returns its code.
+func (c *pcol) addStr(b []byte) uint32 {
+	code := uint32(len(c.ends))
+	c.arena = append(grown(c.arena, len(b)), b...)
+	c.ends = append(grown(c.ends, 1), uint32(len(c.arena)))
+	return code
+}
+
+// grown returns s with room for n more elements, doubling its capacity
+// when it must grow: append grows large slices by a quarter, so a
+// dictionary of tens of megabytes was copied four or five times over
+// while it filled. The slack lasts only while the partition is hot (cool
+// trims it) and is counted in the table's bytes like any capacity.
+func grown[T any](s []T, n int) []T {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	g := make([]T, len(s), max(2*cap(s), len(s)+n, 64))
+	copy(g, s)
+	return g
 }
 
 // strAt is the value of dictionary code i.
@@ -333,7 +393,7 @@ func (c *pcol) buildIndex() {
 // slices are trimmed to their length.
 func (c *pcol) cool() {
 	c.seal()
-	c.sidx, c.aidx = nil, nil
+	c.sidx, c.aidx, c.recent = nil, nil, nil
 	if cap(c.arena) > len(c.arena) {
 		c.arena = append([]byte(nil), c.arena...)
 	}

@@ -195,8 +195,10 @@ func sameStorage(t testing.TB, x, y *Table) {
 // and both answer as the reference does.
 func TestRunsStoreAsSingleRows(t *testing.T) {
 	defer func(n int) { chunkRows = n }(chunkRows)
+	defer func(n int) { uniqueAfter = n }(uniqueAfter)
 	for _, cr := range []int{64, 4096} {
 		chunkRows = cr
+		uniqueAfter = []int{1 << 16, 50}[cr%3] // 64: the nearly unique column stops indexing
 		for seed := range 12 {
 			data := make([]byte, 40_000)
 			g := newFlowGen(uint64(seed))
@@ -226,7 +228,8 @@ func FuzzFlushRuns(f *testing.F) {
 	f.Add([]byte(strings.Repeat("\x07\x91\x13\xff\x00\x42\x11", 300)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer func(n int) { chunkRows = n }(chunkRows)
-		chunkRows = 64
+		defer func(n int) { uniqueAfter = n }(uniqueAfter)
+		chunkRows, uniqueAfter = 64, 50
 		single, runs, _ := flushRows(t, &fuzzSrc{b: data}, 50+len(data)/4)
 		checkInvariants(t, runs)
 		sameStorage(t, single, runs)
@@ -254,6 +257,63 @@ func TestStrIndexCollisions(t *testing.T) {
 	}
 	if c.sidx.n != 1000 || len(c.sidx.slots) < 2000 {
 		t.Errorf("%d entries in %d slots", c.sidx.n, len(c.sidx.slots))
+	}
+}
+
+// A nearly unique column stops indexing its values: a value seen again
+// later may be stored again under a new code, yet filters, groups and
+// value lists answer as if it had one; a column whose values repeat keeps
+// its index.
+func TestNearlyUniqueColumnKeepsNoIndex(t *testing.T) {
+	defer func(n int) { uniqueAfter = n }(uniqueAfter)
+	uniqueAfter = 100
+	tab := NewTable("t", Options{Now: fixedClock()})
+	u, _ := tab.Column("u", String)
+	r, _ := tab.Column("r", String)
+	a := tab.NewAppender()
+	for i := range 3000 {
+		a.Begin(t0 + int64(i))
+		v := i
+		if i >= 2000 {
+			v = i % 1000 // the first thousand values again, past the recent cache
+		}
+		a.String(u, []byte("hops-"+strconv.Itoa(v)))
+		a.String(r, []byte("dev-"+strconv.Itoa(i%7)))
+		a.Commit()
+		if i%256 == 0 {
+			a.Flush()
+		}
+	}
+	a.Flush()
+	p := tab.parts[0]
+	cu, cr := p.cols[u.id], p.cols[r.id]
+	if !cu.unique || cu.sidx != nil || cr.unique || cr.sidx == nil || len(cr.ends) != 7 {
+		t.Fatalf("u unique %v index %v; r unique %v, %d values", cu.unique, cu.sidx != nil, cr.unique, len(cr.ends))
+	}
+	if len(cu.ends) <= 2000 {
+		t.Errorf("u holds %d values: the repeats should have been stored again", len(cu.ends))
+	}
+	ctx := context.Background()
+	res, err := tab.Query(ctx, Query{Filters: []Filter{{Column: "u", Op: "=", Values: []string{"hops-5"}}}, Aggregates: []Aggregate{{Func: "count"}}})
+	if err != nil || res.Columns[0].Values.([]uint64)[0] != 2 {
+		t.Fatalf("count of a repeated value: %v %v", res, err)
+	}
+	res, err = tab.Query(ctx, Query{GroupBy: []string{"u"}, Aggregates: []Aggregate{{Func: "count"}}, TopN: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Columns[1].Values.([]uint64); n[0] != 2 || n[1] != 2 || n[2] != 2 {
+		t.Errorf("top groups %v %v", res.Columns[0].Values, n)
+	}
+	vals, err := tab.Values("u", "hops-99", 0, 0, 100)
+	n := 0
+	for _, v := range vals {
+		if v == "hops-99" {
+			n++
+		}
+	}
+	if err != nil || n != 1 || len(vals) != 11 {
+		t.Errorf("values %v %v: hops-99 listed %d times", vals, err, n)
 	}
 }
 
