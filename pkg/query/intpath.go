@@ -116,7 +116,8 @@ type PathResult struct {
 	// Observations are the newest observation of each flow that has one,
 	// the live stream's starting point.
 	Observations map[string]*PathObservation
-	// Seen is, per flow, the newest row time the frame took into account.
+	// Seen is, per flow, the time of its newest row in range: the frame
+	// took into account everything up to it.
 	Seen map[string]int64
 }
 
@@ -181,11 +182,7 @@ func ExecutePath(ctx context.Context, t RecordTable, r PathRequest) (*PathResult
 				continue
 			}
 			res.Observations[f] = newest
-			seen := p.Newest.TimeMs
-			for _, d := range p.Drops {
-				seen = max(seen, d.TimeMs)
-			}
-			res.Seen[f] = seen
+			res.Seen[f] = p.LatestMs
 			b.add(newest)
 			if prev != nil {
 				b.add(prev)
@@ -287,6 +284,8 @@ type PathPick struct {
 	Previous *PathGroup
 	// Drops are the newest drop report per switch newer than Newest.
 	Drops []*PathGroup
+	// LatestMs is the flow's newest row of any type.
+	LatestMs int64
 }
 
 // PickPaths chooses, per flow, the rows of its path frame from the
@@ -310,7 +309,7 @@ func PickPaths(groups []PathGroup) map[string]*PathPick {
 			return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Path, b.Path),
 				strings.Compare(a.Device, b.Device), strings.Compare(a.Flags, b.Flags))
 		})
-		p := &PathPick{}
+		p := &PathPick{LatestMs: gs[0].TimeMs}
 		rank := 0
 		for _, g := range gs {
 			rank = max(rank, obsRank(g.Type))
