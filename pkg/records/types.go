@@ -20,9 +20,12 @@
 // chunk's minimum in 0, 1, 2, 4 or 8 bytes, whichever holds the chunk's
 // spread; strings and addresses are codes into per-partition dictionaries,
 // so they pack to a byte or two; nulls cost a bitmap only in chunks that
-// have them. Partitions near the newest keep their open chunks and
+// have them. A String column that proves nearly unique in a partition (INT
+// hop lists) stops looking its values up, so a value may appear there
+// under two codes; queries only ever compare values, never codes. Partitions near the newest keep their open chunks and
 // dictionary indexes ("hot"); older ones are packed and drop the indexes,
-// and reopen if a late row reaches them. Bytes are counted from the
+// and reopen if a late row reaches them. Appenders buffer rows column by
+// column and a Flush stores each column's run of rows in one pass. Bytes are counted from the
 // buffers' capacities and the indexes' estimated sizes, and agree with the
 // Go heap within a few percent.
 package records
