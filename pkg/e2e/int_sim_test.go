@@ -46,10 +46,7 @@ const intMaxSwitches = 8
 // the first hop of one flow's last path (see wrapInLastPath).
 func newINTRun(t *testing.T, name, target string, subnet byte, dc intsim.DomainConfig, count uint64, rate float64, wrap bool) *intRun {
 	t.Helper()
-	// One report a send, as switches export: a switch that held its
-	// reports for a batch would deliver its postcards of a packet after the
-	// other switches' and past the joiner's window on a loaded machine.
-	cfg := intsim.Config{Target: target, Rate: rate, Count: count, Batch: 1, TimeStep: intStep, Domain: dc}
+	cfg := intsim.Config{Target: target, Rate: rate, Count: count, TimeStep: intStep, Domain: dc}
 	for i := range intMaxSwitches {
 		cfg.Sources = append(cfg.Sources, fmt.Sprintf("127.0.%d.%d", subnet, i+1))
 	}
