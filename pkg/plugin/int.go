@@ -155,7 +155,9 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 	}
 	tick := time.NewTicker(pathPush)
 	defer tick.Stop()
-	version := t.Version()
+	// The first tick looks whatever the version: rows flushed while the
+	// stream started, newer than what it learned, are the panel's next.
+	version, looked := t.Version(), false
 	lastSelect := now
 	var last *data.Frame
 	for {
@@ -197,10 +199,10 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 			frame = f
 		} else {
 			v := t.Version()
-			if v == version {
+			if v == version && looked {
 				continue
 			}
-			version = v
+			version, looked = v, true
 			f, err := cur.Next(ctx, t, req, flows, now.UnixMilli())
 			if err != nil {
 				if ctx.Err() != nil {

@@ -378,9 +378,10 @@ func TestINTLivePath(t *testing.T) {
 	}
 	c, cancel, done := subscribeAndRun(t, ds, hist.Meta.Channel)
 	defer cancel()
-	time.Sleep(1500 * time.Millisecond) // the stream learns what the panel shows
-
-	now := time.Now()
+	// The stream starts by learning what the panel shows, up to its
+	// start: a report stamped a little ahead is new to it whenever the
+	// goroutine gets there.
+	now := time.Now().Add(2 * time.Second)
 	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000d"}, tfA.sink(1300, 0xa, 0xb, 0xd), now.UnixMilli())
 	e.w.Report(model.DeviceRef{Source: model.SourceINT, ID: "0x0000000d"}, tfB.sink(1300, 0xa, 0xb, 0xd), now.UnixMilli()) // not this panel's flow
 	e.w.FlushAll(now.UnixMilli())
