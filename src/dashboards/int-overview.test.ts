@@ -266,6 +266,8 @@ describe('INT overview dashboard', () => {
       const unit = p.fieldConfig!.overrides.find((o) => o.matcher.options === `max(${field})`);
       expect(unit?.properties).toContainEqual({ id: 'unit', value: 'ns' });
     }
+    // Each report once: joined postcard paths repeat their postcards' hops.
+    expect(hop.targets![0].filters).toEqual([{ field: 'type', op: '!=', values: ['postcard-path'] }]);
     // End-to-end latency exists only on rows that carry a path; a switch's
     // own report about a packet is a one-switch path, its latency one hop's.
     expect(e2e.targets![0].filters).toEqual([
