@@ -23,6 +23,17 @@ import (
 // copies before decrementing) fall back to the ingress timestamps taken
 // modulo 2^32 relative to the first postcard (meaningful only with
 // synchronized clocks), then to arrival order.
+//
+// One switch, several reports of one packet: a congested switch sends a
+// queue congestion report and its postcard about the same packet, and a
+// switch may send a drop report beside one. These describe one hop, so a
+// report from a switch already in the open path merges into that switch's
+// hop when one of the two is a queue or drop report (queue id and
+// occupancy from the queue report, the drop and its reason from the drop
+// report, ports and timestamps from whichever has them, the postcard's
+// first). Taking the queue report for the switch's postcard would make the
+// real postcard look like a second visit and close the path in two pieces.
+// Only a second report of a kind the hop already has is a repeat.
 
 // FlowKey is the inner 5-tuple.
 type FlowKey struct {
@@ -39,7 +50,10 @@ func FlowOf(p *Packet) FlowKey {
 // PathHop is one switch's postcard in a joined Path. Hop carries the
 // switch's metadata with the same Present bits as an INT hop (switch id,
 // ports, queue, ingress and egress timestamps, hop latency from a v1.0
-// word).
+// word). When the switch also sent a queue or drop report about the packet,
+// they are merged into this one hop: Kind is KindDrop if any was a drop
+// report, else KindFlow if any was a postcard, else KindQueue; HwID, Seq
+// and TTL are the postcard's (else the drop report's).
 type PathHop struct {
 	Hop
 	HwID       uint8
@@ -47,6 +61,8 @@ type PathHop struct {
 	Kind       Kind
 	DropReason uint8 // when Kind == KindDrop
 	Seq        uint32
+	// kinds is the set (1 << Kind) of the reports merged into this hop.
+	kinds uint8
 }
 
 // Path is the joined postcards of one packet, in hop order.
@@ -102,6 +118,7 @@ type JoinerStats struct {
 	Paths     uint64 // emitted
 	Evicted   uint64 // emitted before their window because MaxPending was reached
 	Repeats   uint64 // emitted early because a switch reported the same packet again
+	Merged    uint64 // queue or drop reports merged with another report of their switch's hop
 	Full      uint64 // emitted early because they reached HopLimit hops
 }
 
@@ -175,17 +192,30 @@ func (j *Joiner) Add(now time.Time, r *Report, emit func(*Path)) bool {
 	if r.Inner.Protocol == ProtoTCP {
 		k.tcpSeq = r.Inner.TCPSeq
 	}
+	var ph PathHop
+	hopOf(r, &ph)
 	i, ok := j.index[k]
-	if ok && j.hasSwitch(&j.slots[i].path, r.Header.SwitchID) {
-		j.st.Repeats++
-		j.close(i, emit)
-		ok = false
+	if ok {
+		s := &j.slots[i]
+		if at := s.path.hopOf(r.Header.SwitchID); at >= 0 {
+			if h := &s.path.Hops[at]; h.kinds&ph.kinds == 0 && (h.kinds|ph.kinds)&^kindBit(KindFlow) != 0 {
+				j.st.Merged++
+				merge(&ph, h)
+				s.path.remove(at)
+				s.insert(&ph)
+				s.path.Last = now
+				return true
+			}
+			j.st.Repeats++
+			j.close(i, emit)
+			ok = false
+		}
 	}
 	if !ok {
 		i = j.open(k, now, r.Header.IngressTS, emit)
 	}
 	s := &j.slots[i]
-	j.insert(s, r)
+	s.insert(&ph)
 	s.path.Last = now
 	if s.path.HopCount == HopLimit {
 		j.st.Full++
@@ -212,13 +242,84 @@ func (j *Joiner) FlushAll(emit func(*Path)) {
 	}
 }
 
-func (j *Joiner) hasSwitch(p *Path, id uint32) bool {
+// hopOf returns the index of switch id's hop, or -1.
+func (p *Path) hopOf(id uint32) int {
 	for i := range p.HopCount {
 		if p.Hops[i].SwitchID == id {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// remove takes hop i out, keeping the others in order.
+func (p *Path) remove(i int) {
+	copy(p.Hops[i:p.HopCount], p.Hops[i+1:p.HopCount])
+	p.HopCount--
+	p.Hops[p.HopCount] = PathHop{}
+}
+
+func kindBit(k Kind) uint8 { return 1 << (k & 7) }
+
+// mergeRank orders reports by whose ports, timestamps and sequence a
+// merged hop keeps: the postcard is about the packet's passage itself, a
+// drop report about its end, a queue report about the queue it met.
+func mergeRank(k Kind) int {
+	switch k {
+	case KindFlow:
+		return 0
+	case KindDrop:
+		return 1
+	}
+	return 2
+}
+
+// merge folds the hop old of the same switch into the new hop nw: the
+// preferred report's fields (mergeRank) stay, items only the other has are
+// added, the queue comes from a queue report and the drop from a drop
+// report.
+func merge(nw, old *PathHop) {
+	first, second := nw, old
+	if mergeRank(old.Kind) < mergeRank(nw.Kind) {
+		first, second = old, nw
+	}
+	m := *first
+	copyItems(&m.Hop, &second.Hop, second.Present&^m.Present)
+	for _, h := range [2]*PathHop{nw, old} {
+		if h.Kind == KindQueue && h.Present&ItemQueue != 0 {
+			copyItems(&m.Hop, &h.Hop, ItemQueue)
+		}
+		if h.Kind == KindDrop {
+			m.Kind, m.DropReason = KindDrop, h.DropReason
+		}
+	}
+	m.kinds = nw.kinds | old.kinds
+	*nw = m
+}
+
+// copyItems sets the items of dst named by items to src's values.
+func copyItems(dst, src *Hop, items Item) {
+	items &= src.Present
+	dst.Present |= items
+	dst.Unavailable &^= items
+	if items&ItemPorts != 0 {
+		dst.IngressPort, dst.EgressPort = src.IngressPort, src.EgressPort
+	}
+	if items&ItemHopLatency != 0 {
+		dst.HopLatency = src.HopLatency
+	}
+	if items&ItemQueue != 0 {
+		dst.QueueID, dst.QueueOccupancy = src.QueueID, src.QueueOccupancy
+	}
+	if items&ItemIngressTS != 0 {
+		dst.IngressTS = src.IngressTS
+	}
+	if items&ItemEgressTS != 0 {
+		dst.EgressTS = src.EgressTS
+	}
+	if items&ItemTxUtil != 0 {
+		dst.TxUtil = src.TxUtil
+	}
 }
 
 func (j *Joiner) open(k joinKey, now time.Time, ts uint32, emit func(*Path)) int32 {
@@ -267,10 +368,9 @@ func (j *Joiner) close(i int32, emit func(*Path)) {
 	}
 }
 
-// insert places r's hop in s's path by TTL, then ingress time.
-func (j *Joiner) insert(s *slot, r *Report) {
+// hopOf makes the hop of postcard r.
+func hopOf(r *Report, ph *PathHop) {
 	h := &r.Header
-	var ph PathHop
 	ph.SwitchID = h.SwitchID
 	ph.Present = ItemSwitchID | ItemIngressTS
 	ph.IngressTS = h.IngressTS
@@ -299,11 +399,16 @@ func (j *Joiner) insert(s *slot, r *Report) {
 	ph.Kind = h.Kind
 	ph.DropReason = h.DropReason
 	ph.Seq = h.Seq
+	ph.kinds = kindBit(h.Kind)
+}
+
+// insert places hop ph in s's path by TTL, then ingress time.
+func (s *slot) insert(ph *PathHop) {
 	p := &s.path
-	if h.Kind == KindDrop {
+	if ph.Kind == KindDrop {
 		p.Dropped = true
 	}
-	rel := int32(h.IngressTS - s.refTS)
+	rel := int32(ph.IngressTS - s.refTS)
 	at := p.HopCount
 	for at > 0 {
 		prev := &p.Hops[at-1]
@@ -313,6 +418,6 @@ func (j *Joiner) insert(s *slot, r *Report) {
 		p.Hops[at] = *prev
 		at--
 	}
-	p.Hops[at] = ph
+	p.Hops[at] = *ph
 	p.HopCount++
 }

@@ -35,6 +35,14 @@ func switches(p *Path) []uint32 {
 	return s
 }
 
+func pathSwitches(ps []Path) [][]uint32 {
+	var out [][]uint32
+	for i := range ps {
+		out = append(out, switches(&ps[i]))
+	}
+	return out
+}
+
 func TestJoinerOrdersPostcardsByTTL(t *testing.T) {
 	j := NewJoiner(JoinerOptions{Window: 50 * time.Millisecond})
 	var c collected
@@ -162,5 +170,102 @@ func TestJoinerClosesFullPath(t *testing.T) {
 	}
 	if c.paths[0].Hops[HopLimit-1].SwitchID != HopLimit {
 		t.Errorf("last hop %d", c.paths[0].Hops[HopLimit-1].SwitchID)
+	}
+}
+
+// queueReport is what a congested switch's queue congestion report about
+// the packet of postcard(sw, ttl, ...) decodes to: a switch-local header
+// with Q and the occupancy that crossed the threshold.
+func queueReport(sw uint32, ttl uint8, ig, eg, occ uint32) *Report {
+	r := postcard(sw, ttl, ig, eg)
+	r.Header.Kind, r.Header.Congested, r.Header.Tracked = KindQueue, true, false
+	r.Header.QueueID, r.Header.QueueOccupancy = 3, occ
+	r.Header.Seq = 900
+	return r
+}
+
+// The spine is congested: it sends its queue report and then its postcard
+// about the same packet. Both are the spine's one hop; the path is whole.
+func TestJoinerMergesQueueReportIntoItsSwitchHop(t *testing.T) {
+	for _, queueFirst := range []bool{true, false} {
+		j := NewJoiner(JoinerOptions{Window: time.Second})
+		var c collected
+		pc := postcard(20, 63, 300, 1300)
+		pc.Header.Seq, pc.Header.HwID = 41, 1
+		pc.Header.QueueOccupancy = 1848
+		q := queueReport(20, 63, 300, 1300, 1849)
+		j.Add(t0, postcard(10, 64, 100, 200), c.emit)
+		if queueFirst {
+			j.Add(t0, q, c.emit)
+			j.Add(t0, pc, c.emit)
+		} else {
+			j.Add(t0, pc, c.emit)
+			j.Add(t0, q, c.emit)
+		}
+		j.Add(t0, postcard(30, 62, 1500, 1600), c.emit)
+		j.FlushAll(c.emit)
+		if len(c.paths) != 1 {
+			t.Fatalf("queue report first %v: %d paths, want 1: %v", queueFirst, len(c.paths), pathSwitches(c.paths))
+		}
+		p := &c.paths[0]
+		if got := switches(p); len(got) != 3 || got[0] != 10 || got[1] != 20 || got[2] != 30 {
+			t.Fatalf("queue report first %v: path %v, want [10 20 30]", queueFirst, got)
+		}
+		h := &p.Hops[1]
+		if h.Kind != KindFlow || h.Seq != 41 || h.HwID != 1 || h.QueueID != 3 || h.QueueOccupancy != 1849 || p.Dropped {
+			t.Errorf("queue report first %v: spine hop %+v: want the postcard's kind, seq and hw id, the queue report's queue", queueFirst, h)
+		}
+		if l, ok := HopLatency(&h.Hop); !ok || l != 1000 {
+			t.Errorf("queue report first %v: spine hop latency %d %v", queueFirst, l, ok)
+		}
+		if e, ok := p.EndToEnd(); !ok || e != 1500 {
+			t.Errorf("queue report first %v: end to end %d %v, want 1500", queueFirst, e, ok)
+		}
+		if st := j.Stats(); st.Merged != 1 || st.Repeats != 0 || st.Postcards != 4 || st.Paths != 1 {
+			t.Errorf("queue report first %v: stats %+v", queueFirst, st)
+		}
+	}
+}
+
+// A drop report fills what the queue report of the same switch lacks and
+// marks the hop dropped; ports and timestamps come from whichever has
+// them, the postcard's first.
+func TestJoinerMergesDropReportIntoItsSwitchHop(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: time.Second})
+	var c collected
+	q := queueReport(20, 63, 300, 1300, 2100)
+	q.Header.Md = MdQueue // no ports
+	d := postcard(20, 63, 301, 0)
+	d.Header.Kind, d.Header.Dropped, d.Header.DropReason = KindDrop, true, 71
+	d.Header.Md = MdPorts | MdDrop
+	d.Header.IngressPort, d.Header.EgressPort = 5, 6
+	j.Add(t0, postcard(10, 64, 100, 200), c.emit)
+	j.Add(t0, q, c.emit)
+	j.Add(t0, d, c.emit)
+	j.FlushAll(c.emit)
+	if len(c.paths) != 1 || c.paths[0].HopCount != 2 {
+		t.Fatalf("%d paths, want one of 2 hops: %v", len(c.paths), pathSwitches(c.paths))
+	}
+	p := &c.paths[0]
+	h := &p.Hops[1]
+	if !p.Dropped || h.Kind != KindDrop || h.DropReason != 71 || h.IngressPort != 5 || h.EgressPort != 6 ||
+		h.QueueID != 3 || h.QueueOccupancy != 2100 || h.IngressTS != 301 || h.Present&(ItemPorts|ItemQueue) != ItemPorts|ItemQueue {
+		t.Errorf("drop hop %+v", h)
+	}
+}
+
+// Two reports of the same kind from one switch are two packets (or a
+// retransmission), merged or not: the second closes the path.
+func TestJoinerSecondReportOfAKindIsARepeat(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: time.Second})
+	var c collected
+	j.Add(t0, postcard(10, 64, 100, 200), c.emit)
+	j.Add(t0, queueReport(10, 64, 100, 200, 500), c.emit)
+	j.Add(t0, queueReport(10, 64, 900, 950, 600), c.emit)
+	if len(c.paths) != 1 || c.paths[0].HopCount != 1 || c.paths[0].Hops[0].QueueOccupancy != 500 {
+		t.Fatalf("emitted %v, want the first packet's one hop with its queue report", pathSwitches(c.paths))
+	}
+	if st := j.Stats(); st.Repeats != 1 || st.Merged != 1 || j.Pending() != 1 {
+		t.Errorf("stats %+v pending %d", st, j.Pending())
 	}
 }
