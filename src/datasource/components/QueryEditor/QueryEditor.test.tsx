@@ -1,5 +1,5 @@
 import React from 'react';
-import { render, screen, waitFor, within } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
@@ -178,16 +178,14 @@ describe('QueryEditor modes', () => {
     expect(rec.runs).toBe(2);
   });
 
-  it('offers the sources that are not received yet without letting them be chosen', async () => {
+  it('offers every source, each received now (INT was the last)', async () => {
     const { ds } = fakeDataSource(catalogHandler);
-    const { Harness, rec } = editorHarness(ds, {});
+    const { Harness } = editorHarness(ds, {});
     render(<Harness />);
     await userEvent.click(screen.getByText('Cisco FTD'));
-    const int = await screen.findByText('INT');
-    expect(within(int.closest('[role="option"]') as HTMLElement).getByText(/not received yet/)).toBeInTheDocument();
-    await userEvent.click(int);
-    expect(rec.changes).toEqual([]);
-    expect(screen.getByRole('combobox', { name: 'Metric' })).toBeInTheDocument();
+    const options = await screen.findAllByRole('option');
+    expect(options.map((o) => o.textContent)).toEqual(['Cisco FTD', 'Cisco IOS XR', 'INT', 'IPFIX']);
+    expect(screen.queryByText(/not received yet/)).not.toBeInTheDocument();
   });
 });
 

@@ -37,6 +37,8 @@ const CLEARED: Partial<NetlensQuery> = {
   other: undefined,
   columns: undefined,
   limit: undefined,
+  flow: undefined,
+  switchNames: undefined,
 };
 
 const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
@@ -87,6 +89,11 @@ export function QueryEditor(props: Props) {
       return;
     }
     setNotice(undefined);
+    const own = SOURCES[query.source]?.kindPatch;
+    if (own) {
+      change(own(query, kind));
+      return;
+    }
     // The backend takes only device and hostname filters on events; the
     // series' other filters (interface, …) would make it refuse the query.
     // Live and Instant are hidden for events, so they must not stay on
@@ -112,6 +119,19 @@ export function QueryEditor(props: Props) {
     }
     setNotice(undefined);
     const next = SOURCES[source];
+    // A source with kinds of its own (INT) starts from nothing: an
+    // annotation's events become episodes, anything else its first kind
+    // (INT reports). Leaving it, its path and episodes mean nothing elsewhere.
+    if (next?.kindPatch) {
+      const start: QueryKind = query.kind === 'events' ? 'episodes' : kindsOf(source)[0];
+      change({ ...CLEARED, source, ...next.kindPatch({ ...CLEARED, source }, start) });
+      return;
+    }
+    if (SOURCES[query.source]?.kindPatch) {
+      const kind: QueryKind = query.kind === 'episodes' && kindsOf(source).includes('events') ? 'events' : 'series';
+      change({ ...CLEARED, source, kind, editorMode: 'builder', format: 'time_series', live: undefined });
+      return;
+    }
     if (next?.builderPicksKind || SOURCES[query.source]?.builderPicksKind) {
       change({ ...CLEARED, source, kind: 'series', editorMode: 'builder', format: 'time_series' });
       return;
@@ -132,9 +152,13 @@ export function QueryEditor(props: Props) {
   const Builder = section.Builder;
   // Events come from FTD's device registry; records from IPFIX's record store.
   const kind: QueryKind = kindsOf(query.source).includes(query.kind) ? query.kind : 'series';
-  const events = kind === 'events';
-  const records = kind === 'records';
   const series = kind === 'series';
+  // A source's own editor of its other kinds (INT reports, path, episodes).
+  const KindsEditor = series ? undefined : section.KindsEditor;
+  const events = kind === 'events' && !KindsEditor;
+  const records = kind === 'records' && !KindsEditor;
+  // Annotations (events, episodes) have no Live.
+  const noLive = kind === 'events' || kind === 'episodes';
   const promql = series && mode === 'builder' && Builder ? builderToPromQL(query) : '';
 
   return (
@@ -151,7 +175,7 @@ export function QueryEditor(props: Props) {
           <RadioButtonGroup<QueryKind> options={section.kinds} value={kind} size="sm" onChange={switchKind} />
         )}
         <FlexItem grow={1} />
-        {!events && (
+        {!noLive && (
           <>
             <InlineSwitch
               id={`netlens-live-${query.refId}`}
@@ -167,6 +191,9 @@ export function QueryEditor(props: Props) {
           </>
         )}
       </EditorHeader>
+      {KindsEditor && (
+        <KindsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
+      )}
       {events && (
         <EventsEditor query={query} datasource={datasource} range={range} onChange={(patch) => change(patch)} />
       )}

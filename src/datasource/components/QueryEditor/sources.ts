@@ -4,6 +4,8 @@ import { SelectableValue, TimeRange } from '@grafana/data';
 import type { DataSource } from '../../datasource';
 import { NetlensQuery, QueryKind, RecordKind, Source } from '../../types';
 import { FtdEditor } from '../FtdEditor/FtdEditor';
+import { IntEditor } from '../IntEditor/IntEditor';
+import { intKindPatch } from '../IntEditor/intQuery';
 import { XrEditor } from '../XrEditor/XrEditor';
 
 /** What every source's builder section receives. */
@@ -31,6 +33,14 @@ export interface SourceSection {
    * header offers no kind switch.
    */
   builderPicksKind?: boolean;
+  /**
+   * The editor of the source's kinds other than series (INT: reports, path,
+   * episodes); the Builder stays the series builder. Records use
+   * RecordsEditor and events EventsEditor when absent.
+   */
+  KindsEditor?: ComponentType<SourceEditorProps>;
+  /** The change that turns a query of this source into the given kind, when it needs more than the kind. */
+  kindPatch?: (query: Partial<NetlensQuery>, kind: QueryKind) => Partial<NetlensQuery>;
 }
 
 const SERIES: SelectableValue<QueryKind> = { value: 'series', label: 'Series' };
@@ -53,7 +63,20 @@ export const SOURCES: Record<Source, SourceSection> = {
     recordKind: 'xr_state',
     builderPicksKind: true,
   },
-  int: { label: 'INT', description: 'Inband network telemetry reports' },
+  int: {
+    label: 'INT',
+    description: 'Inband network telemetry reports',
+    Builder: FtdEditor,
+    kinds: [
+      { value: 'records', label: 'Reports', description: 'Flow, drop and queue reports: figures or raw' },
+      { value: 'path', label: 'Path', description: 'Flows hop by hop, for the Network path panel' },
+      SERIES,
+      { value: 'episodes', label: 'Episodes', description: 'Drops and congestion, for annotations' },
+    ],
+    recordKind: 'int_report',
+    KindsEditor: IntEditor,
+    kindPatch: intKindPatch,
+  },
   ipfix: {
     label: 'IPFIX',
     description: 'Flow records',

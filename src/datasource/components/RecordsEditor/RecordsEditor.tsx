@@ -249,7 +249,7 @@ export function RecordsEditor({ query, datasource, range, onChange }: SourceEdit
   );
 }
 
-interface RecordFiltersProps {
+export interface RecordFiltersProps {
   idPrefix: string;
   filters: RecordFilter[];
   fields: RecordFieldInfo[];
@@ -265,7 +265,7 @@ interface RecordFiltersProps {
  * Filters: field, operator, value(s). The operators offered follow the
  * field's type; in, not in, cidr and not cidr take several values.
  */
-function RecordFilters(props: RecordFiltersProps) {
+export function RecordFilters(props: RecordFiltersProps) {
   const { idPrefix, filters, fields, fieldOptions, fieldsLoading, fieldsError, loadValues, onChange } = props;
   const styles = useStyles2(getStyles);
   const update = (i: number, f: RecordFilter) => onChange(filters.map((old, j) => (j === i ? f : old)));
@@ -479,7 +479,7 @@ function Aggregates({ idPrefix, aggregates, numeric, loading, onChange }: Aggreg
 }
 
 /** Time bucket: none (whole range), Grafana's interval, or a fixed duration. */
-function Bucket({ query, onChange }: { query: NetlensQuery; onChange: (patch: Partial<NetlensQuery>) => void }) {
+export function Bucket({ query, onChange }: { query: NetlensQuery; onChange: (patch: Partial<NetlensQuery>) => void }) {
   const styles = useStyles2(getStyles);
   const mode = bucketMode(query.bucket);
   const [draft, setDraft] = useState<string>();
