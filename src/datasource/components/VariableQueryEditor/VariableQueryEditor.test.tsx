@@ -82,4 +82,29 @@ describe('VariableQueryEditor', () => {
     renderEditor({ kind: 'records', recordKind: 'ipfix_flow', field: 'src_addr' } as Partial<NetlensVariableQuery>);
     expect(screen.getByRole('combobox', { name: 'Field' })).toHaveValue('src_addr');
   });
+
+  it("lists INT flows with the contract's records query on int_report's flow column", async () => {
+    const { changes } = renderEditor({ type: 'devices' });
+    await userEvent.click(screen.getByRole('combobox', { name: 'Query type' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^INT flows/ }));
+    expect(changes[changes.length - 1]).toEqual({
+      refId: 'V',
+      type: 'intFlows',
+      kind: 'records',
+      recordKind: 'int_report',
+      field: 'flow',
+    });
+    // Nothing else to choose: the field is the flow id.
+    expect(screen.queryByRole('combobox', { name: 'Field' })).not.toBeInTheDocument();
+
+    // INT switches carry none of the records fields.
+    await userEvent.click(screen.getByRole('combobox', { name: 'Query type' }));
+    await userEvent.click(await screen.findByRole('option', { name: /^INT switches/ }));
+    expect(changes[changes.length - 1]).toEqual({ refId: 'V', type: 'intSwitches' });
+  });
+
+  it('opens the INT flows query of a provisioned dashboard, which has no type, as INT flows', () => {
+    renderEditor({ kind: 'records', recordKind: 'int_report', field: 'flow' } as Partial<NetlensVariableQuery>);
+    expect(screen.getByRole('combobox', { name: 'Query type' })).toHaveValue('INT flows');
+  });
 });

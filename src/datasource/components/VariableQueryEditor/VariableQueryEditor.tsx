@@ -17,14 +17,48 @@ const TYPES: Array<ComboboxOption<VariableQueryType>> = [
   { value: 'metrics', label: 'Metric names', description: 'Optionally of one family' },
   { value: 'labelValues', label: 'Label values', description: 'Of one label, optionally on one metric' },
   { value: 'recordValues', label: 'Flow record values', description: 'Of one IPFIX flow field' },
+  { value: 'intFlows', label: 'INT flows', description: 'Flow ids of INT reports, for $flow' },
+  { value: 'intSwitches', label: 'INT switches', description: 'Value: switch id; text: name' },
 ];
+
+/** The contract's INT flows variable query: the records variable query on int_report's flow column. */
+export const INT_FLOWS: Partial<NetlensVariableQuery> = { kind: 'records', recordKind: 'int_report', field: 'flow' };
+
+/** The type a saved query is of; the contract's records variable query may come without one. */
+export function variableType(q: Partial<NetlensVariableQuery>): VariableQueryType {
+  if (q.type) {
+    return q.type;
+  }
+  if (q.kind !== 'records') {
+    return 'devices';
+  }
+  return q.recordKind === INT_FLOWS.recordKind && q.field === INT_FLOWS.field ? 'intFlows' : 'recordValues';
+}
+
+/** What a query carries once its type changes: the records fields only where they mean something. */
+function typePatch(q: Partial<NetlensVariableQuery>, type: VariableQueryType): Partial<NetlensVariableQuery> {
+  switch (type) {
+    case 'recordValues': {
+      const fromFlows = variableType(q) === 'intFlows';
+      return {
+        type,
+        kind: 'records',
+        recordKind: fromFlows ? 'ipfix_flow' : (q.recordKind ?? 'ipfix_flow'),
+        field: fromFlows ? undefined : q.field,
+      };
+    }
+    case 'intFlows':
+      return { type, ...INT_FLOWS };
+    default:
+      return { type, kind: undefined, recordKind: undefined, field: undefined };
+  }
+}
 
 // One width for every field, so the inputs line up under each other.
 const FIELD_WIDTH = 36;
 
 export function VariableQueryEditor({ query, onChange, datasource, range }: Props) {
-  // The contract's records variable query ({"kind":"records", ...}) may come without a type.
-  const type: VariableQueryType = query.type ?? (query.kind === 'records' ? 'recordValues' : 'devices');
+  const type = variableType(query);
   const update = (patch: Partial<NetlensVariableQuery>) => onChange({ ...query, type, ...patch });
 
   return (
@@ -36,13 +70,7 @@ export function VariableQueryEditor({ query, onChange, datasource, range }: Prop
             width={FIELD_WIDTH}
             options={TYPES}
             value={type}
-            onChange={(v) =>
-              update(
-                v.value === 'recordValues'
-                  ? { type: v.value, kind: 'records', recordKind: query.recordKind ?? 'ipfix_flow' }
-                  : { type: v.value, kind: undefined, recordKind: undefined, field: undefined }
-              )
-            }
+            onChange={(v) => update(typePatch(query, v.value))}
           />
         </InlineField>
       </InlineFieldRow>
