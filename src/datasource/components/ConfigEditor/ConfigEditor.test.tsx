@@ -215,3 +215,24 @@ describe('useStatus', () => {
     unmount();
   });
 });
+
+describe('INT switch names', () => {
+  it('saves id=name lines in jsonData and counts the switches named', async () => {
+    const changes = renderEditor({ liveEnabledByDefault: true });
+    const names = screen.getByRole('textbox', { name: /^Switch names/ });
+    await userEvent.type(names, '0x0000000a=leaf1{Enter}20=spine1{Enter}192.0.2.40=edge-7');
+    // Saved once, when the field is left, not at every key.
+    expect(changes).toEqual([]);
+    await userEvent.tab();
+    expect(changes).toEqual([
+      { liveEnabledByDefault: true, intSwitchNames: '0x0000000a=leaf1\n20=spine1\n192.0.2.40=edge-7' },
+    ]);
+    expect(screen.getByTestId('netlens-int-switch-names-count')).toHaveTextContent('3 switches named');
+  });
+
+  it('names the entries the backend would not read', async () => {
+    renderEditor({ intSwitchNames: '0x0000000a=leaf1, spine1, 0xZZ=x' });
+    expect(screen.getByRole('textbox', { name: /^Switch names/ })).toHaveValue('0x0000000a=leaf1, spine1, 0xZZ=x');
+    expect(screen.getByText('Not of the form id=name: spine1, 0xZZ=x')).toBeInTheDocument();
+  });
+});

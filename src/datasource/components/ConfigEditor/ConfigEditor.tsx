@@ -1,8 +1,9 @@
-import React, { useMemo } from 'react';
+import React, { useMemo, useState } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { ConfigSection } from '@grafana/plugin-ui';
-import { ComboboxOption, Divider, InlineField, InlineSwitch, MultiCombobox } from '@grafana/ui';
+import { ComboboxOption, Divider, Field, InlineField, InlineSwitch, MultiCombobox, TextArea } from '@grafana/ui';
 
+import { parseSwitchNames } from '../IntEditor/intQuery';
 import { NetlensOptions } from '../../types';
 import { withCurrent } from '../QueryEditor/options';
 import { StatusPanel } from '../Status/StatusPanel';
@@ -70,7 +71,70 @@ export function ConfigEditor(props: Props) {
         </InlineField>
       </ConfigSection>
       <Divider />
+      <ConfigSection
+        title="INT switch names"
+        description="Names for INT switches, shown in the network path panel, in report tables and on episode annotations."
+      >
+        <SwitchNames
+          value={jsonData.intSwitchNames ?? ''}
+          onChange={(intSwitchNames) => setJsonData({ intSwitchNames })}
+        />
+      </ConfigSection>
+      <Divider />
       <StatusPanel state={state} />
     </>
+  );
+}
+
+/** An example of every id form, in the placeholder. */
+const SWITCH_NAMES_EXAMPLE = '0x0000000a=leaf1\n0x00000014=spine1\n12=leaf3\n192.0.2.40=edge-7';
+
+/**
+ * The switch-name text, saved as typed when the field loses focus. The
+ * entries the backend would not read are named under it, so a typo does not
+ * silently leave a switch unnamed.
+ */
+function SwitchNames({ value, onChange }: { value: string; onChange: (text: string | undefined) => void }) {
+  const [draft, setDraft] = useState<string>();
+  const text = draft ?? value;
+  const { names, bad } = parseSwitchNames(text);
+  const invalid = bad.length > 0;
+  return (
+    <Field
+      label="Switch names"
+      htmlFor="netlens-int-switch-names"
+      description={
+        <>
+          One <code>id=name</code> a line (or separated by commas). The id is the switch id the reports carry, in hex (
+          <code>0x0000000a</code>, any width) or decimal, or the sender address of a switch that sends no switch id.
+          Nexus switches derive the id from the VDC MAC; the status below lists every switch heard from with its id. A
+          query&apos;s <em>Switch names</em> (for example a dashboard constant <code>$switch_names</code>) overrides
+          these per id.
+        </>
+      }
+      invalid={invalid}
+      error={invalid ? `Not of the form id=name: ${bad.join(', ')}` : undefined}
+    >
+      <>
+        <TextArea
+          id="netlens-int-switch-names"
+          rows={5}
+          placeholder={SWITCH_NAMES_EXAMPLE}
+          value={text}
+          onChange={(e) => setDraft(e.currentTarget.value)}
+          onBlur={() => {
+            if (draft !== undefined && draft !== value) {
+              onChange(draft.trim() === '' ? undefined : draft);
+            }
+            setDraft(undefined);
+          }}
+        />
+        {names.length > 0 && !invalid && (
+          <small data-testid="netlens-int-switch-names-count">
+            {names.length === 1 ? '1 switch named' : `${names.length} switches named`}
+          </small>
+        )}
+      </>
+    </Field>
   );
 }
