@@ -18,6 +18,7 @@ import {
 import { errorText } from '../../errors';
 import { DeviceState, DeviceStatus, ERROR_CATEGORIES, Figures, ListenerStatus, SettingInfo } from '../../types';
 import { Exporters, isIPFIXListener } from './Exporters';
+import { IntSwitches, isINTListener } from './IntSwitches';
 import { isXRListener, Routers } from './Routers';
 import { cancelDeviceStream, StatusState } from './useStatus';
 
@@ -61,11 +62,14 @@ function cancellable(d: DeviceStatus): boolean {
 export function StatusPanel({ state }: { state: StatusState }) {
   const styles = useStyles2(getStyles);
   const { status, error, loading, uid, refresh, exporters, exportersError, routers, routersError } = state;
+  const { intSwitches, intSwitchesError } = state;
   // The IPFIX part shows once the collector has an IPFIX listener (bound or
   // not) or has heard from an exporter; an FTD-only collector goes without.
   const ipfix = (status?.listeners ?? []).some(isIPFIXListener) || (exporters ?? []).length > 0;
   // Likewise the IOS XR part: the receiver is on, listens, or routers were heard.
   const xr = Boolean(status?.xr?.enabled) || (status?.listeners ?? []).some(isXRListener) || (routers ?? []).length > 0;
+  // And the INT part: the receiver listens (or failed to), or switches were heard.
+  const int = (status?.listeners ?? []).some(isINTListener) || (intSwitches ?? []).length > 0;
   const onCancel =
     uid && canCancelStreams()
       ? async (id: string) => {
@@ -127,6 +131,20 @@ export function StatusPanel({ state }: { state: StatusState }) {
                 routers={routers}
                 error={routersError}
                 silentGroups={status.xr?.silentGroups}
+                className={styles.table}
+              />
+            </ConfigSubSection>
+          )}
+          {int && (
+            <ConfigSubSection
+              className={styles.subSection}
+              title="INT switches"
+              description="Per switch: reports by type, reports lost to sequence gaps, reports the receiver dropped by reason, report versions, state and the newest decode error."
+            >
+              <IntSwitches
+                listeners={status.listeners ?? []}
+                switches={intSwitches}
+                error={intSwitchesError}
                 className={styles.table}
               />
             </ConfigSubSection>

@@ -3,7 +3,7 @@ import { getDataSourceSrv } from '@grafana/runtime';
 
 import type { DataSource } from '../../datasource';
 import { errorText } from '../../errors';
-import { ExporterStatus, StatusResponse, XrRouter } from '../../types';
+import { ExporterStatus, IntSwitch, StatusResponse, XrRouter } from '../../types';
 
 export const STATUS_REFRESH_MS = 5000;
 
@@ -18,6 +18,10 @@ export interface StatusState {
   routers?: XrRouter[];
   /** Why the routers could not be read (the XR receiver is off, say). */
   routersError?: string;
+  /** INT switches (GET int/switches), read beside the status. */
+  intSwitches?: IntSwitch[];
+  /** Why the INT switches could not be read (the INT receiver is off, say). */
+  intSwitchesError?: string;
   loading: boolean;
   /** The data source the status was read through; actions call the same one. */
   uid?: string;
@@ -45,11 +49,12 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
         const ds = (await getDataSourceSrv().get({ uid })) as DataSource;
         // The exporters are their own resource: a collector without the
         // IPFIX receiver, or one that fails to list them, still has a status.
-        // So are the XR routers.
-        const [status, exporters, routers] = await Promise.all([
+        // So are the XR routers and the INT switches.
+        const [status, exporters, routers, intSwitches] = await Promise.all([
           ds.getStatus(),
           settle(ds.getExporters()),
           settle(ds.getXrRouters()),
+          settle(ds.getIntSwitches()),
         ]);
         if (!cancelled) {
           setState({
@@ -58,6 +63,8 @@ export function useStatus(uid: string | undefined, refreshMs = STATUS_REFRESH_MS
             exportersError: exporters.error,
             routers: routers.list,
             routersError: routers.error,
+            intSwitches: intSwitches.list,
+            intSwitchesError: intSwitches.error,
             loading: false,
           });
         }
