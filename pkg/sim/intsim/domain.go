@@ -178,10 +178,13 @@ type Flow struct {
 	seq              uint32
 }
 
-// String names the flow as the path frame does:
-// "10.1.0.10:40000 > 10.2.0.11:443 tcp".
+// String names the flow as the path frame and the int_report flow column
+// do (pkg/pipeline/intmap FlowID, whose spelling this repeats so that the
+// simulator need not import the collector): "10.1.0.10:40000 >
+// 10.2.0.11:443 tcp", "[fd00::1]:40000 > [fd00::2]:53 udp", "10.1.0.10 >
+// 10.2.0.11 icmp", "fd00::1 > fd00::2 ipv6-icmp" (IANA's keyword for 58).
 func (f *Flow) String() string {
-	proto := map[uint8]string{6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}[f.Proto]
+	proto := map[uint8]string{6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp"}[f.Proto]
 	if f.Proto == 1 || f.Proto == 58 {
 		return fmt.Sprintf("%s > %s %s", f.SrcAddr, f.DstAddr, proto)
 	}

@@ -1,6 +1,7 @@
 package intsim
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -309,6 +310,26 @@ func TestDomainConfigProblems(t *testing.T) {
 	} {
 		if _, err := NewDomain(c); err == nil {
 			t.Errorf("%+v accepted", c)
+		}
+	}
+}
+
+// Flows are named as the collector's flow column names them (ICMPv6 by
+// IANA's keyword), so a test can look a simulated flow up by its name.
+func TestFlowStringIsTheCollectorsSpelling(t *testing.T) {
+	a4, b4 := netip.MustParseAddr("10.1.0.10"), netip.MustParseAddr("10.2.0.11")
+	a6, b6 := netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2")
+	for _, c := range []struct {
+		f    Flow
+		want string
+	}{
+		{Flow{SrcAddr: a4, DstAddr: b4, Proto: 6, SrcPort: 40000, DstPort: 443}, "10.1.0.10:40000 > 10.2.0.11:443 tcp"},
+		{Flow{SrcAddr: a6, DstAddr: b6, Proto: 17, SrcPort: 40000, DstPort: 53}, "[fd00::1]:40000 > [fd00::2]:53 udp"},
+		{Flow{SrcAddr: a4, DstAddr: b4, Proto: 1, SrcPort: 7}, "10.1.0.10 > 10.2.0.11 icmp"},
+		{Flow{SrcAddr: a6, DstAddr: b6, Proto: 58, SrcPort: 7}, "fd00::1 > fd00::2 ipv6-icmp"},
+	} {
+		if got := c.f.String(); got != c.want {
+			t.Errorf("flow %+v named %q, want %q", c.f, got, c.want)
 		}
 	}
 }
