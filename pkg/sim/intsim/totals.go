@@ -32,12 +32,14 @@ type SwitchTotals struct {
 	Reports [numKinds]uint64
 }
 
-// Observation is the newest path of one flow the collector was sent: the
-// hops of the last INT report, or the postcards of the last packet seen.
+// Observation is the newest path of one flow the collector was sent: of
+// the flow's newest packet with a report sent (the highest PacketNo,
+// whatever order the switches' sockets flushed in), the hops of its INT
+// report or its postcards in path order.
 type Observation struct {
 	PacketNo uint64
-	Hops     []Hop // path order
-	Dropped  bool  // the last packet was dropped (its drop report was sent)
+	Hops     []Hop // path order: the postcards by the TTL each switch saw, highest first
+	Dropped  bool  // the newest packet was dropped (its drop report was sent)
 	DropAt   uint32
 }
 
@@ -105,6 +107,7 @@ type tally struct {
 	next    []uint32 // next expected sequence per switch*hwMax+hw
 	started []bool
 	flowHop [][MaxHops]Hop
+	flowTTL [][MaxHops]uint8 // the TTL of each postcard in flowHop
 }
 
 func newTally(d *Domain) *tally {
@@ -120,6 +123,7 @@ func newTally(d *Domain) *tally {
 		ta.t.Flows[i].Flow = d.Flows[i].String()
 	}
 	ta.flowHop = make([][MaxHops]Hop, len(d.Flows))
+	ta.flowTTL = make([][MaxHops]uint8, len(d.Flows))
 	ta.next = make([]uint32, len(d.Topo.Switches)*hwMax)
 	ta.started = make([]bool, len(ta.next))
 	return ta
@@ -146,32 +150,46 @@ func (ta *tally) add(r *Report, n int) {
 	f.Reports++
 	o := &f.Last
 	hops := &ta.flowHop[r.Flow]
+	// Each switch's socket flushes when its batch fills, so a packet's
+	// reports are counted out of path order and an older packet's may come
+	// after a newer one's: the observation keeps the newest packet and
+	// places its postcards by TTL.
+	newer, older := r.PacketNo > o.PacketNo, r.PacketNo < o.PacketNo
+	if newer && (r.Kind == KindDrop || r.Kind == KindPostcard) {
+		*o = Observation{PacketNo: r.PacketNo, Hops: hops[:0]}
+	}
 	switch r.Kind {
 	case KindDrop:
 		t.Drops[DropKey{r.SwitchID, r.Local.IngressPort, r.Local.EgressPort, r.Reason}]++
-		if o.PacketNo != r.PacketNo {
-			o.PacketNo, o.Hops = r.PacketNo, hops[:0]
+		if !older {
+			o.Dropped, o.DropAt = true, r.SwitchID
 		}
-		o.Dropped, o.DropAt = true, r.SwitchID
 	case KindQueue:
 		t.Queues[QueueKey{r.SwitchID, r.Local.EgressPort, r.Local.QueueID}]++
 	case KindINT:
-		copy(hops[:], r.INT.Stack[:r.INT.Hops])
-		*o = Observation{PacketNo: r.PacketNo, Hops: hops[:r.INT.Hops]}
-		for i := range o.Hops {
-			if wrapped(&o.Hops[i]) {
+		for i := range r.INT.Hops {
+			if wrapped(&r.INT.Stack[i]) {
 				t.Wrapped++
 			}
 		}
+		if !older {
+			copy(hops[:], r.INT.Stack[:r.INT.Hops])
+			*o = Observation{PacketNo: r.PacketNo, Hops: hops[:r.INT.Hops]}
+		}
 	case KindPostcard:
-		if o.PacketNo != r.PacketNo {
-			*o = Observation{PacketNo: r.PacketNo, Hops: hops[:0]}
-		}
-		if len(o.Hops) < MaxHops {
-			o.Hops = append(o.Hops, r.Local)
-		}
 		if wrapped(&r.Local) {
 			t.Wrapped++
+		}
+		if !older && len(o.Hops) < MaxHops {
+			ttls := &ta.flowTTL[r.Flow]
+			at := len(o.Hops)
+			for at > 0 && ttls[at-1] < r.Packet.TTL {
+				at--
+			}
+			o.Hops = append(o.Hops, Hop{})
+			copy(o.Hops[at+1:], o.Hops[at:])
+			copy(ttls[at+1:len(o.Hops)], ttls[at:len(o.Hops)-1])
+			o.Hops[at], ttls[at] = r.Local, r.Packet.TTL
 		}
 	}
 }
