@@ -246,13 +246,11 @@ var Keys = []Key{
 	{"int_udp_listen_address", ":31337", "INT telemetry report UDP listener (host:port; NX-OS exports to 31337 by default); off turns it off"},
 	{"int_allowed_networks", "", "comma-separated CIDRs of INT switches; empty uses allowed_networks"},
 	{"int_sockets", "2", "UDP sockets sharing the INT port (SO_REUSEPORT), 1 to 64"},
-	// One worker by default: workers are chosen by switch address, and
-	// the mapper joins postcards per worker, so with more than one the
-	// postcards of one packet (each switch sends its own, from its own
-	// address) meet only when their switches share a worker, and the rest
-	// become partial paths. INT reports from the sink carry the whole path
-	// and join nothing: INT-only domains may raise it.
-	{"int_workers", "1", "goroutines decoding and mapping INT reports, 1 to 256; one switch address always uses the same one; above 1 a packet's postcards from switches on different workers are not joined into one path"},
+	// Two workers, one per core of a small collector: workers are chosen
+	// by switch address (report loss is tracked per switch), and the
+	// postcards of one packet, sent by different switches, meet in the
+	// mapper's joiners, which all workers share by flow.
+	{"int_workers", "2", "goroutines decoding and mapping INT reports, 1 to 256; one switch address always uses the same one"},
 	{"int_queue_datagrams", "16384", "datagrams each INT worker may queue before new ones are dropped and counted"},
 	{"int_read_buffer_bytes", "32MB", "socket receive buffer asked for each INT UDP socket (the kernel may cap it at net.core.rmem_max)"},
 	{"int_dscp", "0x01/0x01", "DSCP value/mask marking INT after the inner TCP/UDP header (NX-OS flow-profile dscp, default 1, is one bit); a value alone must match all six bits; off for none"},

@@ -136,7 +136,7 @@ func TestINTDefaults(t *testing.T) {
 	if i.UDPListenAddress != ":31337" || i.DSCP != 1 || i.DSCPMask != 1 || len(i.Ports) != 0 {
 		t.Fatalf("INT defaults: %+v", i)
 	}
-	if i.Sockets != 2 || i.Workers != 1 || i.QueueDatagrams != 16384 || i.ReadBufferBytes != 32<<20 || i.MaxHops != MaxINTHops || i.SwitchTimeout != 5*time.Minute {
+	if i.Sockets != 2 || i.Workers != 2 || i.QueueDatagrams != 16384 || i.ReadBufferBytes != 32<<20 || i.MaxHops != MaxINTHops || i.SwitchTimeout != 5*time.Minute {
 		t.Fatalf("INT defaults: %+v", i)
 	}
 	if c.Value("int_dscp") != "0x01/0x01" {

@@ -247,11 +247,12 @@ func seriesByDeviceType(s *Server, name string) (map[string]uint64, error) {
 }
 
 // Postcard mode (report v1.0): every switch of a path sends its own hop
-// from its own address. With the default single worker the postcards of
-// each packet are joined into one postcard-path row holding the whole
-// path in order, besides a row per postcard.
+// from its own address, so its postcards reach both receiver workers; the
+// workers share the mapper's joiners, and the postcards of each packet
+// are joined into one postcard-path row holding the whole path in order,
+// besides a row per postcard.
 func TestINTPostcardsOfAPacketJoinIntoOnePath(t *testing.T) {
-	s := startWithINT(t, nil)
+	s := startWithINT(t, map[string]string{"GF_PLUGIN_INT_WORKERS": "2"})
 	defer s.Shutdown(5 * time.Second)
 	d, err := intsim.NewDomain(intsim.DomainConfig{Mode: intsim.ModePostcard, Encoding: intsim.Encoding{Version: intsim.V10},
 		Flows: 16, UDPShare: 0.5, ICMPShare: 0.1, DropRate: -1, LossRate: -1, CongestionEvery: -1})
