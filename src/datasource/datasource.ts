@@ -19,6 +19,7 @@ import {
   DeviceStatus,
   EVENT_LABELS,
   ExporterStatus,
+  IntFlow,
   IntSwitch,
   Matcher,
   MatchOp,
@@ -296,9 +297,17 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
    * The switches the INT receiver heard from, with their names. The status
    * page polls it and shows its own error, so Grafana's toast stays off.
    */
-  async getIntSwitches(): Promise<IntSwitch[]> {
-    const r = await this.getResource<unknown>('int/switches', undefined, { showErrorAlert: false });
+  async getIntSwitches(switchNames?: string): Promise<IntSwitch[]> {
+    // A query's own names (a $switch_names constant) name the switches as its panel will.
+    const params = switchNames ? { switchNames: getTemplateSrv().replace(switchNames, {}, 'csv') } : undefined;
+    const r = await this.getResource<unknown>('int/switches', params, { showErrorAlert: false });
     return listOf<IntSwitch>(r, 'switches');
+  }
+
+  /** The flows INT reports named in the range, most reports first. */
+  async getIntFlows(range?: TimeRange, limit = RECORD_VALUES_LIMIT): Promise<IntFlow[]> {
+    const r = await this.getResource<unknown>('int/flows', { ...rangeParams(range), limit }, { showErrorAlert: false });
+    return listOf<IntFlow>(r, 'flows').filter((f) => typeof f?.flow === 'string' && f.flow !== '');
   }
 
   // Ad-hoc filters: FTD series labels and flow record fields, merged, so

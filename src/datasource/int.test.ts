@@ -78,6 +78,25 @@ describe('applyTemplateVariables on INT queries', () => {
   });
 });
 
+describe('INT resources', () => {
+  it("names the switches by the query's switch names, variables replaced", async () => {
+    templateSrv.variables.switch_names = { value: '0x00000014=spine1' };
+    const { ds, calls } = fakeDataSource(intHandler);
+    const switches = await ds.getIntSwitches('$switch_names');
+    expect(calls[0]).toEqual({ path: 'int/switches', params: { switchNames: '0x00000014=spine1' } });
+    expect(switches.find((s) => s.device === SPINE1)?.name).toBe('spine1');
+    await ds.getIntSwitches();
+    expect(calls[1]).toEqual({ path: 'int/switches', params: {} });
+  });
+
+  it('lists the flows reported in the time range', async () => {
+    const { ds, calls } = fakeDataSource(intHandler);
+    const range = getDefaultTimeRange();
+    expect((await ds.getIntFlows(range)).map((f) => f.flow)).toEqual([FLOW_A, FLOW_B]);
+    expect(calls[0].params).toEqual({ from: range.from.valueOf(), to: range.to.valueOf(), limit: 100 });
+  });
+});
+
 describe('INT variable queries', () => {
   async function run(q: Omit<NetlensVariableQuery, 'refId'>) {
     const { ds, calls } = fakeDataSource(intHandler);

@@ -412,3 +412,9 @@ export interface IntSwitch {
   /** The newest decode error. */
   lastError?: string;
 }
+
+/** One flow as GET int/flows lists it: its id (the records' flow column) and how many reports named it. */
+export interface IntFlow {
+  flow: string;
+  reports: number;
+}

@@ -119,7 +119,15 @@ export const INT_METRICS = [
 export const intHandler: ResourceHandler = (path, params) => {
   switch (path) {
     case 'int/switches':
-      return INT_SWITCHES;
+      // The query's switch names override the settings' per id, as the backend does.
+      return params.switchNames === '0x00000014=spine1'
+        ? INT_SWITCHES.map((s) => (s.device === SPINE1 ? { ...s, name: 'spine1' } : s))
+        : INT_SWITCHES;
+    case 'int/flows':
+      return [
+        { flow: FLOW_A, reports: 1204 },
+        { flow: FLOW_B, reports: 98 },
+      ];
     case 'records/fields':
       return INT_FIELDS;
     case 'records/values':

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 
 import { fakeDataSource } from '../../testing/fakeDataSource';
 import { editorHarness } from '../../testing/harness';
-import { intHandler, LEAF1, SPINE1 } from '../../testing/intFixtures';
+import { FLOW_A, FLOW_B, intHandler, LEAF1, SPINE1 } from '../../testing/intFixtures';
 import { NetlensQuery, RecordFilter } from '../../types';
 
 // Each test drives several menus through user-event in jsdom; on a busy
@@ -203,8 +203,14 @@ describe('IntEditor: path, series and episodes', () => {
       'top 20 flows by end-to-end latency | where device = 0x00000014'
     );
 
-    await userEvent.type(screen.getByRole('textbox', { name: 'Flow' }), '$flow');
-    await userEvent.tab();
+    // The flows reported in the range are offered, most reports first.
+    await userEvent.click(box('Flow'));
+    const offered = await screen.findAllByRole('option', {}, SLOW);
+    expect(offered.map((o) => o.textContent)).toEqual([`${FLOW_A}1,204 reports`, `${FLOW_B}98 reports`]);
+    await userEvent.click(offered[1]);
+    expect(rec.current().flow).toBe(FLOW_B);
+    // A variable is typed: the dashboard's flow picker, or a table row's data link.
+    await choose('Flow', '$flow');
     expect(rec.current().flow).toBe('$flow');
     const topN = screen.getByRole('spinbutton', { name: 'Top N' });
     await userEvent.clear(topN);
@@ -212,9 +218,12 @@ describe('IntEditor: path, series and episodes', () => {
     await userEvent.tab();
     // The backend's bound.
     expect(rec.current().topN).toBe(500);
-    await userEvent.type(screen.getByRole('textbox', { name: 'Switch names' }), '0x0000000a=leaf1');
+    // The switch picker names the switches as the query's own names do.
+    expect(screen.queryByRole('button', { name: 'Remove spine1' })).not.toBeInTheDocument();
+    await userEvent.type(screen.getByRole('textbox', { name: 'Switch names' }), '0x00000014=spine1');
     await userEvent.tab();
-    expect(rec.current()).toMatchObject({ kind: 'path', flow: '$flow', switchNames: '0x0000000a=leaf1', topN: 500 });
+    expect(rec.current()).toMatchObject({ kind: 'path', flow: '$flow', switchNames: '0x00000014=spine1', topN: 500 });
+    expect(await screen.findByRole('button', { name: 'Remove spine1' }, SLOW)).toBeInTheDocument();
     expect(screen.getByTestId('netlens-int-path-preview')).toHaveTextContent('int_report paths | flows $flow |');
   });
 

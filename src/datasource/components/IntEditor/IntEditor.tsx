@@ -1,4 +1,4 @@
-import React, { useMemo, useState } from 'react';
+import React, { useMemo, useRef } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, SelectableValue } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
@@ -14,7 +14,7 @@ import {
   useStyles2,
 } from '@grafana/ui';
 
-import { IntSwitch, RecordFilter, RecordFunc } from '../../types';
+import { IntFlow, IntSwitch, RecordFilter, RecordFunc } from '../../types';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
@@ -86,6 +86,14 @@ function positiveInt(text: string): number | undefined {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
+/** The flows whose id holds the typed text, most reported first, each with its count. */
+export function matchingFlows(flows: IntFlow[], typed: string): Array<ComboboxOption<string>> {
+  const t = typed.toLowerCase();
+  return flows
+    .filter((f) => f.flow.toLowerCase().includes(t))
+    .map((f) => ({ value: f.flow, description: `${f.reports.toLocaleString('en')} reports` }));
+}
+
 /** A switch's option: its name when the settings give one, the id or address beside it. */
 export function switchOption(s: IntSwitch): ComboboxOption<string> {
   const name = s.name || s.device;
@@ -101,7 +109,9 @@ export function switchOption(s: IntSwitch): ComboboxOption<string> {
  */
 export function IntEditor(props: SourceEditorProps) {
   const { query, datasource } = props;
-  const switches = useLoader(`${datasource.uid}|int/switches`, () => datasource.getIntSwitches());
+  const switches = useLoader(`${datasource.uid}|int/switches|${query.switchNames ?? ''}`, () =>
+    datasource.getIntSwitches(query.switchNames)
+  );
   const switchesLoading = useSlow(switches.loading);
   const empty = switches.value !== undefined && switches.value.length === 0;
   return (
@@ -356,30 +366,31 @@ function ReportFields(props: FieldsProps) {
 
 /** Path: the flows the network path panel draws, by id or the top N by latency. */
 function PathFields(props: FieldsProps) {
-  const { query, onChange } = props;
+  const { query, datasource, range, onChange } = props;
   const styles = useStyles2(getStyles);
-  const [flowDraft, setFlowDraft] = useState<string>();
+  // The flows are asked for once the menu first opens, then kept.
+  const flows = useRef<Promise<IntFlow[]>>(undefined);
+  const loadFlows = () => {
+    flows.current ??= datasource.getIntFlows(range).catch(() => []);
+    return flows.current;
+  };
   return (
     <>
       <EditorRow>
         <EditorField
           label="Flow"
           optional
-          tooltip='A flow id ("10.1.1.10:40000 > 10.2.2.20:443 tcp") or a variable of them ($flow, several allowed); empty: the top N flows by end-to-end latency'
+          tooltip='A flow id ("10.1.1.10:40000 > 10.2.2.20:443 tcp"), or a variable of them ($flow, several allowed); empty: the top N flows by end-to-end latency'
         >
-          <Input
-            aria-label="Flow"
+          <Combobox<string>
+            id={`netlens-int-flow-${query.refId}`}
             width={48}
+            isClearable
+            createCustomValue
             placeholder="$flow, or empty for the top N"
-            value={flowDraft ?? query.flow ?? ''}
-            onChange={(e) => setFlowDraft(e.currentTarget.value)}
-            onBlur={() => {
-              const flow = flowDraft === undefined ? query.flow : flowDraft.trim() || undefined;
-              setFlowDraft(undefined);
-              if (flow !== query.flow) {
-                onChange({ flow });
-              }
-            }}
+            options={async (typed) => withCurrent(matchingFlows(await loadFlows(), typed), query.flow)}
+            value={query.flow || null}
+            onChange={(v) => onChange({ flow: v?.value || undefined })}
           />
         </EditorField>
         <EditorField
