@@ -8,6 +8,7 @@
 package intdemo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -812,7 +813,10 @@ func (d *demo) checkSeries(t *testing.T, where string, q query.Query) {
 			}
 			names := q.GroupBy
 			if q.Aggregation == "" {
-				names = slices.Sorted(maps.Keys(fl.Labels))
+				names = storedLabels(fl.Labels)
+			}
+			if dev, ok := fl.Labels["device"]; ok && fl.Labels["switch"] != cmp.Or(d.names[dev], dev) {
+				t.Errorf("%s: series %v: switch %q, $switch_names says %q", where, fl.Labels, fl.Labels["switch"], d.names[dev])
 			}
 			got[keyOf(names, func(n string) string { return fl.Labels[n] })] = true
 			for i := range fl.Len() {
@@ -1411,6 +1415,12 @@ func readRules(t *testing.T) []rule {
 	return out
 }
 
+// storedLabels are a series' label names but "switch", which the plugin
+// adds beside "device" from the switch names (the id without one).
+func storedLabels(ls data.Labels) []string {
+	return slices.DeleteFunc(slices.Sorted(maps.Keys(ls)), func(n string) bool { return n == "switch" })
+}
+
 // lastValues is a rule's step B: each series' last value (NaN and null
 // left out, as reduce's dropNN does), by its labels.
 func lastValues(frames data.Frames) map[string]float64 {
@@ -1422,7 +1432,7 @@ func lastValues(frames data.Frames) map[string]float64 {
 			}
 			for i := fl.Len() - 1; i >= 0; i-- {
 				if x, ok := number(fl, i); ok {
-					names := slices.Sorted(maps.Keys(fl.Labels))
+					names := storedLabels(fl.Labels)
 					last[keyOf(names, func(n string) string { return fl.Labels[n] })] = x
 					break
 				}

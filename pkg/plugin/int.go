@@ -228,6 +228,38 @@ func (d *Datasource) runPathStream(ctx context.Context, channel string, lq liveQ
 	}
 }
 
+// nameSeriesSwitches gives INT series a "switch" label beside "device"
+// (the name, else the id) and renders the legend again when it uses it, so
+// "{{switch}}" names a switch where the store only knows its id. Names are
+// the query's and the data source's, which change without touching the
+// stored series. Pushes of a live query that bring a new series later
+// carry the store's labels only.
+func (d *Datasource) nameSeriesSwitches(frames data.Frames, q query.Query) {
+	if q.Source != string(model.SourceINT) {
+		return
+	}
+	names, _ := d.switchNames(q)
+	legend := q.LegendFormat
+	if !strings.Contains(legend, "switch") {
+		legend = ""
+	}
+	for _, f := range frames {
+		for _, fd := range f.Fields {
+			dev, ok := fd.Labels["device"]
+			if !ok {
+				continue
+			}
+			fd.Labels["switch"] = names.DeviceOr(dev)
+			if legend != "" {
+				if fd.Config == nil {
+					fd.Config = &data.FieldConfig{}
+				}
+				fd.Config.DisplayNameFromDS = query.RenderLegend(legend, fd.Labels)
+			}
+		}
+	}
+}
+
 // withSwitchColumn adds the switch names to int_report frames: a "switch"
 // field after every "device" field (the name, else the device itself),
 // and a "switch" label beside every "device" label of a series.

@@ -428,6 +428,32 @@ func TestINTSeries(t *testing.T) {
 	}
 }
 
+// INT series name their switch: a "switch" label beside "device" from the
+// data source's names, overridden by the query's, which a legend can use.
+func TestINTSeriesNameTheirSwitch(t *testing.T) {
+	e := newINTEnv(t)
+	now := time.Now()
+	for _, dev := range []string{"0x0000000c", "0x0000000d"} {
+		write(t, e.srv, dev, model.Sample{Name: "int_drops_total", Labels: model.LabelsFromPairs("device", dev, "port", "4", "reason", "7"),
+			TimestampMs: now.UnixMilli(), Value: 5, Kind: model.KindCounter})
+	}
+	ds := instance(t, e.srv, `{"intSwitchNames":"0xc=spine1\n0xd=spine2"}`)
+	res := queryOne(t, ds, 1, `{"source":"int","metric":"int_drops_total","legendFormat":"{{switch}} port {{port}}","switchNames":"0xd=spine-b","instant":true}`, now)
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	var got []string
+	for _, f := range res.Frames {
+		for _, fd := range f.Fields {
+			if dev, ok := fd.Labels["device"]; ok {
+				got = append(got, dev+" "+fd.Labels["switch"]+" "+fd.Config.DisplayNameFromDS)
+			}
+		}
+	}
+	slices.Sort(got)
+	sameLines(t, "series", got, []string{"0x0000000c spine1 spine1 port 4", "0x0000000d spine-b spine-b port 4"})
+}
+
 // A live top N panel opened before any report follows the flows that
 // arrive, and pushes them whole since it showed nothing.
 func TestINTLivePathTopNBeforeTheFirstReport(t *testing.T) {

@@ -49,12 +49,15 @@ func (d *Datasource) query(ctx context.Context, pc backend.PluginContext, dq bac
 		return backend.ErrDataResponse(backend.StatusInternal, "the series store is not open; see the data source's health check")
 	}
 	if q.Live && !q.Instant && q.Format != query.FormatTable {
-		return d.liveQuery(ctx, pc, dq, q)
+		resp := d.liveQuery(ctx, pc, dq, q)
+		d.nameSeriesSwitches(resp.Frames, q)
+		return resp
 	}
 	frames, err := query.Execute(ctx, d.srv.Store, q, dq.TimeRange, dq.Interval, dq.MaxDataPoints)
 	if err != nil {
 		return errorResponse(err)
 	}
+	d.nameSeriesSwitches(frames, q)
 	return backend.DataResponse{Frames: frames}
 }
 

@@ -313,6 +313,14 @@ func (l *legend) render(ls labels.Labels) string {
 	})
 }
 
+// RenderLegend renders a legend format from a frame field's labels, for
+// labels the plugin adds after the query ran (INT switch names).
+func RenderLegend(format string, ls data.Labels) string {
+	return legendVar.ReplaceAllStringFunc(format, func(m string) string {
+		return ls[legendVar.FindStringSubmatch(m)[1]]
+	})
+}
+
 func (l *legend) apply(f *data.Field, ls labels.Labels) {
 	if l == nil {
 		return
