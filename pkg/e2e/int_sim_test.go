@@ -93,12 +93,9 @@ func (r *intRun) devices() []string {
 	return out
 }
 
-// flowID spells flow i as the path frame does (intmap.FlowID, the
-// contract's spelling).
-func (r *intRun) flowID(i int) string {
-	f := &r.sim.Domain().Flows[i]
-	return intmap.FlowID(f.SrcAddr, f.DstAddr, f.Proto, f.SrcPort, f.DstPort)
-}
+// flowID is flow i's name: the simulator names flows as the path frame
+// and the flow column do (checkReplay holds it to intmap.FlowID).
+func (r *intRun) flowID(i int) string { return r.sim.Domain().Flows[i].String() }
 
 // sentByType is the reports each switch sent by int_report type ("device
 // type" → count): postcards and local reports are both "flow".
@@ -136,12 +133,12 @@ type intPacket struct {
 // sends exactly the packets of a domain built from the same configuration,
 // advanced by that step, until Count reports (the last packet possibly cut
 // short), and nothing of that draws on the wall clock: a second domain
-// replays the run. The test checks the replay against the run's totals.
+// replays the run. The test checks the replay against the run's totals,
+// each flow's last observation included.
 //
-// The replay, not Totals.Flows, is the test's record of each flow's last
-// path: the totals' postcard observation follows the order the switches'
-// sockets flushed, which is neither path order nor always the newest
-// packet.
+// The replay, beside Totals.Flows, gives each flow's earlier observations
+// (the collector may show one of its last few, see intRecent) and, before
+// the run, the packet to wrap the clocks in.
 func replay(t *testing.T, cfg intsim.Config) []intPacket {
 	t.Helper()
 	d, err := intsim.NewDomain(cfg.Domain)
@@ -221,9 +218,10 @@ func (w intWant) String() string {
 // observations lists each flow's observations in the order the switches
 // made them. An INT report from the sink is one (its stack); otherwise the
 // reports a packet's switches sent about it by themselves (postcards, local
-// reports of flows INT does not cover, the drop report at the hop where the
-// packet died) join into one. A drop report carrying an INT stack is not an
-// observation: the packet's path was not whole.
+// reports of flows INT does not cover, queue reports, the drop report at
+// the hop where the packet died) join into one, a switch's queue report
+// and postcard into its one hop. A drop report carrying an INT stack is
+// not an observation: the packet's path was not whole.
 func (r *intRun) observations() map[int][]intWant {
 	out := map[int][]intWant{}
 	for _, p := range r.packets {
@@ -231,19 +229,22 @@ func (r *intRun) observations() map[int][]intWant {
 			continue
 		}
 		var w intWant
+		// hop adds a switch's report as its hop; a congested switch's queue
+		// report and its postcard carry the same hop.
+		hop := func(h intsim.Hop) {
+			if !w.int && !slices.ContainsFunc(w.hops, func(x intsim.Hop) bool { return x.SwitchID == h.SwitchID }) {
+				w.hops = append(w.hops, h)
+			}
+		}
 		for _, rep := range p.reports {
 			switch rep.Kind {
 			case intsim.KindINT:
 				w = intWant{hops: slices.Clone(rep.INT.Stack[:rep.INT.Hops]), int: true}
-			case intsim.KindPostcard:
-				w.hops = append(w.hops, rep.Local)
-			case intsim.KindLocal:
-				if !w.int {
-					w.hops = append(w.hops, rep.Local)
-				}
+			case intsim.KindPostcard, intsim.KindLocal, intsim.KindQueue:
+				hop(rep.Local)
 			case intsim.KindDrop:
 				if rep.INT.Hops == 0 {
-					w.hops = append(w.hops, rep.Local)
+					hop(rep.Local)
 					w.dropped, w.reason = true, rep.Reason
 				}
 			}
@@ -255,20 +256,32 @@ func (r *intRun) observations() map[int][]intWant {
 	return out
 }
 
-// joinedPackets is the packets with a report the joiner takes: one with
-// a switch id and no INT stack (postcards, local, queue and drop reports
-// without one).
-func (r *intRun) joinedPackets() uint64 {
-	var n uint64
+// joinedByFlow is, by flow id, the packets with a report the joiner
+// takes: one with a switch id and no INT stack (postcards, local, queue and
+// drop reports without one).
+func (r *intRun) joinedByFlow() map[string]uint64 {
+	out := map[string]uint64{}
 	for _, p := range r.packets {
 		for _, rep := range p.reports {
 			if rep.Kind != intsim.KindINT && !(rep.Kind == intsim.KindDrop && rep.INT.Hops > 0) {
-				n++
+				out[r.flowID(p.flow)]++
 				break
 			}
 		}
 	}
-	return n
+	return out
+}
+
+// hasIdentity reports whether the packets of flow id differ in something
+// no switch changes that the joiner keys on: IPv4's identification or
+// TCP's sequence number.
+func (r *intRun) hasIdentity(id string) bool {
+	for i := range r.sim.Domain().Flows {
+		if f := &r.sim.Domain().Flows[i]; r.flowID(i) == id {
+			return f.SrcAddr.Is4() || f.Proto == 6
+		}
+	}
+	return false
 }
 
 // checkReplay compares the replayed packets with what the run sent.
@@ -290,6 +303,38 @@ func (r *intRun) checkReplay(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("%s: the replay's reports by switch and kind %v differ from the run's %v", r.name, got, want)
+	}
+	// Each flow's last observation in the totals is the replay's newest
+	// packet with a postcard, INT or drop report sent, hops in path order;
+	// its name is the collector's.
+	last := map[int]intsim.Observation{}
+	for _, p := range r.packets {
+		for _, rep := range p.reports {
+			o := last[p.flow]
+			if o.PacketNo != rep.PacketNo && (rep.Kind == intsim.KindPostcard || rep.Kind == intsim.KindINT || rep.Kind == intsim.KindDrop) {
+				o = intsim.Observation{PacketNo: rep.PacketNo}
+			}
+			switch rep.Kind {
+			case intsim.KindPostcard:
+				o.Hops = append(o.Hops, rep.Local)
+			case intsim.KindINT:
+				o.Hops = slices.Clone(rep.INT.Stack[:rep.INT.Hops])
+			case intsim.KindDrop:
+				o.Dropped, o.DropAt = true, rep.SwitchID
+			}
+			last[p.flow] = o
+		}
+	}
+	for fi, ft := range r.tot.Flows {
+		f := &r.sim.Domain().Flows[fi]
+		if id := intmap.FlowID(f.SrcAddr, f.DstAddr, f.Proto, f.SrcPort, f.DstPort); ft.Flow != id {
+			t.Errorf("%s: the simulator names flow %d %q, the collector %q", r.name, fi, ft.Flow, id)
+		}
+		w := last[fi]
+		if got := ft.Last; got.PacketNo != w.PacketNo || !slices.Equal(got.Hops, w.Hops) || got.Dropped != w.Dropped || got.DropAt != w.DropAt {
+			t.Errorf("%s: flow %s: the totals' last observation is packet %d %#x dropped %v at %#x, the replay's packet %d %#x dropped %v at %#x",
+				r.name, ft.Flow, got.PacketNo, got.Path(), got.Dropped, got.DropAt, w.PacketNo, w.Path(), w.Dropped, w.DropAt)
+		}
 	}
 }
 
