@@ -68,3 +68,36 @@ func BenchmarkJoin(b *testing.B) {
 		b.Fatal("no path emitted")
 	}
 }
+
+// BenchmarkJoinCongested is BenchmarkJoin with the middle switch congested:
+// it sends a queue report before its postcard about every packet, and
+// the two merge into its one hop.
+func BenchmarkJoinCongested(b *testing.B) {
+	d := NewDecoder(Options{})
+	var r Report
+	if err := d.Decode(localV05(b), &r); err != nil {
+		b.Fatal(err)
+	}
+	j := NewJoiner(JoinerOptions{Window: time.Millisecond, MaxPending: 1024})
+	paths, hops := 0, 0
+	emit := func(p *Path) { paths++; hops += p.HopCount }
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	sw := [4]uint32{0, 1, 1, 2}
+	kind := [4]Kind{KindFlow, KindQueue, KindFlow, KindFlow}
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		k := n % 4
+		r.Header.SwitchID, r.Header.Kind = sw[k], kind[k]
+		r.Inner.TTL = uint8(64 - sw[k])
+		r.Inner.IPID = uint16(n / 4)
+		now = now.Add(time.Microsecond)
+		j.Add(now, &r, emit)
+		n++
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "reports/s")
+	if st := j.Stats(); n > 4000 && (paths == 0 || hops != 3*paths || st.Repeats != 0) {
+		b.Fatalf("%d paths of %d hops, stats %+v: want 3 hops each, no repeats", paths, hops, st)
+	}
+}

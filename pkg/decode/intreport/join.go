@@ -193,7 +193,7 @@ func (j *Joiner) Add(now time.Time, r *Report, emit func(*Path)) bool {
 		k.tcpSeq = r.Inner.TCPSeq
 	}
 	var ph PathHop
-	hopOf(r, &ph)
+	reportHop(r, &ph)
 	i, ok := j.index[k]
 	if ok {
 		s := &j.slots[i]
@@ -368,8 +368,8 @@ func (j *Joiner) close(i int32, emit func(*Path)) {
 	}
 }
 
-// hopOf makes the hop of postcard r.
-func hopOf(r *Report, ph *PathHop) {
+// reportHop makes the hop of postcard r.
+func reportHop(r *Report, ph *PathHop) {
 	h := &r.Header
 	ph.SwitchID = h.SwitchID
 	ph.Present = ItemSwitchID | ItemIngressTS
