@@ -307,7 +307,11 @@ func (s *Sim) Run(ctx context.Context) error {
 			simNs = max(simNs, uint64(c.Now().Sub(start)))
 		}
 		for budget > 0 {
+			// Under the lock: Totals reads the domain's packet and loss
+			// counts while Run goes on (netlens-sim's periodic stats, tests).
+			s.mu.Lock()
 			reports := s.d.Packet(simNs)
+			s.mu.Unlock()
 			if c.TimeStep > 0 {
 				simNs += uint64(c.TimeStep)
 			} else {

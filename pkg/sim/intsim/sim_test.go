@@ -354,3 +354,32 @@ func TestRunWithoutCollectorCountsErrors(t *testing.T) {
 		t.Fatalf("%d reports, %d errors: want failed writes counted", tot.Reports, tot.Errors)
 	}
 }
+
+// Totals may be read while Run sends (netlens-sim prints them every few
+// seconds): under -race this fails if the two share any counter unlocked.
+func TestTotalsWhileRunning(t *testing.T) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	sim, err := New(Config{Target: pc.LocalAddr().String(), Rate: 20000, Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	var last Totals
+	for ctx.Err() == nil {
+		last = sim.Totals()
+		time.Sleep(time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if end := sim.Totals(); end.Reports < last.Reports || end.Packets == 0 {
+		t.Fatalf("totals went from %d to %d reports (%d packets)", last.Reports, end.Reports, end.Packets)
+	}
+}
