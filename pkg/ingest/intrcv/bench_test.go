@@ -85,6 +85,9 @@ type stepResult struct {
 	sent, handled, rows        uint64
 	overflow, queueFull, sent0 uint64
 	sendSec, totalSec, cpuSec  float64
+	// unfinished: the collector had not handed on or dropped every report
+	// 10 s after the sender stopped
+	unfinished bool
 }
 
 // cpuTime is this process's user and system time: on a shared machine
@@ -174,6 +177,7 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) step
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	unfinished := accounted() < sent+probes
 	total := time.Since(start)
 	cancel()
 	<-done
@@ -181,7 +185,7 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) step
 	res := stepResult{
 		sent: sent, handled: r.count.reports.Load(), overflow: r.count.socketOverflow.Load(),
 		queueFull: r.count.queueFull.Load(), sent0: sendErrs,
-		sendSec: float64(sendNs) / 1e9, totalSec: total.Seconds(), cpuSec: cpu.Seconds(),
+		sendSec: float64(sendNs) / 1e9, totalSec: total.Seconds(), cpuSec: cpu.Seconds(), unfinished: unfinished,
 	}
 	if mapper {
 		st := table.Stats()
@@ -238,9 +242,19 @@ func BenchmarkUDPIngest(b *testing.B) {
 				if handler == "intmap" {
 					b.ReportMetric(float64(r.rows), "rows")
 				}
-				if unaccounted := int64(lost) - int64(r.overflow+r.queueFull); unaccounted != 0 {
-					b.Errorf("%d reports lost without a drop counted", unaccounted)
+				// The kernel counts a socket's drops in buffers: with UDP_GRO
+				// one buffer holds up to 64 datagrams of a sender (the
+				// simulator's segmented sends are at most 64 reports), so a
+				// dropped buffer hides up to 63 more reports than it counts.
+				unaccounted := int64(lost) - int64(r.overflow+r.queueFull)
+				hidden := int64(0)
+				if handler != "count-nogro" {
+					hidden = 63 * int64(r.overflow)
 				}
+				if unaccounted < 0 || unaccounted > hidden {
+					b.Errorf("%d reports lost without a drop counted (%d socket buffers dropped, %d queue_full, unfinished %v)", unaccounted, r.overflow, r.queueFull, r.unfinished)
+				}
+				b.ReportMetric(float64(unaccounted), "lost-in-dropped-buffers")
 			})
 		}
 	}
