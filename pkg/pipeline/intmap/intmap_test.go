@@ -396,8 +396,10 @@ func TestPostcardsThroughSeveralWorkersJoinIntoOnePath(t *testing.T) {
 // Workers feeding the shared joiners at once (run with -race): every
 // packet's postcards become one whole path.
 func TestWorkersJoinConcurrently(t *testing.T) {
-	e := newEnv(t, Options{})
 	const packets = 2000
+	// Room for every packet in every shard: one worker may run all its
+	// postcards before the other starts, and an evicted path is partial.
+	e := newEnv(t, Options{JoinPending: packets * joinShards})
 	ws := []*Worker{e.w, e.m.Worker()}
 	var wg sync.WaitGroup
 	for wi, w := range ws {
