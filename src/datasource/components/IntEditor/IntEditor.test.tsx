@@ -252,6 +252,10 @@ describe('IntEditor: path, series and episodes', () => {
     expect(screen.getByTestId('netlens-promql-preview')).toHaveTextContent(
       'sum by (reason) (rate(int_drops_total[$__rate_interval]))'
     );
+    // The series' switch label is named by the switch names, as in a {{switch}} legend.
+    await userEvent.type(screen.getByRole('textbox', { name: 'Switch names' }), '$switch_names');
+    await userEvent.tab();
+    expect(rec.current()).toMatchObject({ kind: 'series', metric: 'int_drops_total', switchNames: '$switch_names' });
   });
 
   it('edits an annotation: drop and congestion episodes of chosen switches, without Live', async () => {

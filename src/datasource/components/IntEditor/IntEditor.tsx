@@ -15,6 +15,7 @@ import {
 } from '@grafana/ui';
 
 import { IntFlow, IntSwitch, RecordFilter, RecordFunc } from '../../types';
+import { FtdEditor } from '../FtdEditor/FtdEditor';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
@@ -133,6 +134,21 @@ export function IntEditor(props: SourceEditorProps) {
       {query.kind === 'records' && (
         <ReportFields {...props} switches={switches.value} switchesLoading={switchesLoading} />
       )}
+    </>
+  );
+}
+
+/**
+ * INT series (int_*): the series builder, and the switch names that name
+ * the series' switch label ({{switch}} in a legend).
+ */
+export function IntSeriesEditor(props: SourceEditorProps) {
+  return (
+    <>
+      <FtdEditor {...props} />
+      <EditorRow>
+        <SwitchNames {...props} />
+      </EditorRow>
     </>
   );
 }

@@ -139,7 +139,10 @@ describe('intKindPatch', () => {
       eventTypes: ['drop', 'congestion'],
       filters: [{ field: 'device', op: '=', values: ['0x0000000a'] }],
     });
-    expect(intKindPatch(q, 'series')).toMatchObject({ kind: 'series', filters: undefined, switchNames: undefined });
+    const series = intKindPatch(q, 'series');
+    expect(series).toMatchObject({ kind: 'series', filters: undefined, aggregates: undefined });
+    // INT series carry a switch label that the switch names name.
+    expect(series).not.toHaveProperty('switchNames');
   });
 });
 

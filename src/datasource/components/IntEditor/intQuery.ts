@@ -235,8 +235,8 @@ const KIND_FIELDS: Partial<NetlensQuery> = {
  * The change that turns a query into an INT query of this kind, each
  * starting with something to see: the flows with the worst end-to-end
  * latency over time, the top 20 flows' paths, both kinds of episodes, a
- * series to pick. Filters and switch names carry over between reports, path
- * and episodes, which all filter int_report.
+ * series to pick. Filters carry over between reports, path and episodes,
+ * which all filter int_report; switch names carry over to every kind.
  */
 export function intKindPatch(q: Partial<NetlensQuery>, kind: QueryKind): Partial<NetlensQuery> {
   const onReports = q.source === 'int' && ['records', 'path', 'episodes'].includes(q.kind ?? '');
@@ -276,7 +276,8 @@ export function intKindPatch(q: Partial<NetlensQuery>, kind: QueryKind): Partial
         live: undefined,
       };
     default:
-      return { ...KIND_FIELDS, kind: 'series', switchNames: undefined, format: 'time_series' };
+      // Switch names stay: INT series carry a switch label named by them.
+      return { ...KIND_FIELDS, kind: 'series', format: 'time_series' };
   }
 }
 

@@ -4,7 +4,7 @@ import { SelectableValue, TimeRange } from '@grafana/data';
 import type { DataSource } from '../../datasource';
 import { NetlensQuery, QueryKind, RecordKind, Source } from '../../types';
 import { FtdEditor } from '../FtdEditor/FtdEditor';
-import { IntEditor } from '../IntEditor/IntEditor';
+import { IntEditor, IntSeriesEditor } from '../IntEditor/IntEditor';
 import { intKindPatch } from '../IntEditor/intQuery';
 import { XrEditor } from '../XrEditor/XrEditor';
 
@@ -66,7 +66,7 @@ export const SOURCES: Record<Source, SourceSection> = {
   int: {
     label: 'INT',
     description: 'Inband network telemetry reports',
-    Builder: FtdEditor,
+    Builder: IntSeriesEditor,
     kinds: [
       { value: 'records', label: 'Reports', description: 'Flow, drop and queue reports: figures or raw' },
       { value: 'path', label: 'Path', description: 'Flows hop by hop, for the Network path panel' },

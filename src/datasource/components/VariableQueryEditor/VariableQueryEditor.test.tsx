@@ -107,4 +107,9 @@ describe('VariableQueryEditor', () => {
     renderEditor({ kind: 'records', recordKind: 'int_report', field: 'flow' } as Partial<NetlensVariableQuery>);
     expect(screen.getByRole('combobox', { name: 'Query type' })).toHaveValue('INT flows');
   });
+
+  it('opens record values of int_report saved as such as INT flows', () => {
+    renderEditor({ type: 'recordValues', kind: 'records', recordKind: 'int_report', field: 'flow' });
+    expect(screen.getByRole('combobox', { name: 'Query type' })).toHaveValue('INT flows');
+  });
 });

@@ -24,15 +24,20 @@ const TYPES: Array<ComboboxOption<VariableQueryType>> = [
 /** The contract's INT flows variable query: the records variable query on int_report's flow column. */
 export const INT_FLOWS: Partial<NetlensVariableQuery> = { kind: 'records', recordKind: 'int_report', field: 'flow' };
 
-/** The type a saved query is of; the contract's records variable query may come without one. */
+/**
+ * The type a saved query is of. The contract's records variable query may
+ * come without one; on int_report's flow column it is INT flows, whether
+ * saved as such or as record values.
+ */
 export function variableType(q: Partial<NetlensVariableQuery>): VariableQueryType {
+  const records = q.kind === 'records' && (!q.type || q.type === 'recordValues');
+  if (records && q.recordKind === INT_FLOWS.recordKind && q.field === INT_FLOWS.field) {
+    return 'intFlows';
+  }
   if (q.type) {
     return q.type;
   }
-  if (q.kind !== 'records') {
-    return 'devices';
-  }
-  return q.recordKind === INT_FLOWS.recordKind && q.field === INT_FLOWS.field ? 'intFlows' : 'recordValues';
+  return q.kind === 'records' ? 'recordValues' : 'devices';
 }
 
 /** What a query carries once its type changes: the records fields only where they mean something. */
