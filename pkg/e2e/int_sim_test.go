@@ -221,7 +221,8 @@ func (w intWant) String() string {
 // reports of flows INT does not cover, queue reports, the drop report at
 // the hop where the packet died) join into one, a switch's queue report
 // and postcard into its one hop. A drop report carrying an INT stack is
-// not an observation: the packet's path was not whole.
+// not an observation: the packet's path was not whole; nor is one switch's
+// lone drop or queue report.
 func (r *intRun) observations() map[int][]intWant {
 	out := map[int][]intWant{}
 	for _, p := range r.packets {
@@ -229,6 +230,7 @@ func (r *intRun) observations() map[int][]intWant {
 			continue
 		}
 		var w intWant
+		postcard := false
 		// hop adds a switch's report as its hop; a congested switch's queue
 		// report and its postcard carry the same hop.
 		hop := func(h intsim.Hop) {
@@ -240,7 +242,10 @@ func (r *intRun) observations() map[int][]intWant {
 			switch rep.Kind {
 			case intsim.KindINT:
 				w = intWant{hops: slices.Clone(rep.INT.Stack[:rep.INT.Hops]), int: true}
-			case intsim.KindPostcard, intsim.KindLocal, intsim.KindQueue:
+			case intsim.KindPostcard, intsim.KindLocal:
+				hop(rep.Local)
+				postcard = true
+			case intsim.KindQueue:
 				hop(rep.Local)
 			case intsim.KindDrop:
 				if rep.INT.Hops == 0 {
@@ -249,24 +254,34 @@ func (r *intRun) observations() map[int][]intWant {
 				}
 			}
 		}
-		if len(w.hops) > 0 {
+		// A lone drop or queue report is no path (the collector keeps it
+		// as its own row; a drop then marks the flow's previous path).
+		if len(w.hops) > 1 || len(w.hops) == 1 && (w.int || postcard) {
 			out[p.flow] = append(out[p.flow], w)
 		}
 	}
 	return out
 }
 
-// joinedByFlow is, by flow id, the packets with a report the joiner
-// takes: one with a switch id and no INT stack (postcards, local, queue and
-// drop reports without one).
+// joinedByFlow is, by flow id, the packets with reports the joiner takes
+// (a switch id and no INT stack: postcards, local, queue and drop reports
+// without one) that make a postcard path: a postcard or local report among
+// them, or reports of more than one switch. A lone drop or queue report is
+// its own row only.
 func (r *intRun) joinedByFlow() map[string]uint64 {
 	out := map[string]uint64{}
 	for _, p := range r.packets {
+		switches := map[int]bool{}
+		postcard := false
 		for _, rep := range p.reports {
-			if rep.Kind != intsim.KindINT && !(rep.Kind == intsim.KindDrop && rep.INT.Hops > 0) {
-				out[r.flowID(p.flow)]++
-				break
+			if rep.Kind == intsim.KindINT || rep.Kind == intsim.KindDrop && rep.INT.Hops > 0 {
+				continue
 			}
+			switches[rep.Switch] = true
+			postcard = postcard || rep.Kind == intsim.KindPostcard || rep.Kind == intsim.KindLocal
+		}
+		if postcard || len(switches) > 1 {
+			out[r.flowID(p.flow)]++
 		}
 	}
 	return out

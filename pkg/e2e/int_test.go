@@ -579,7 +579,9 @@ func (r *intRun) sameObservation(shown []shownHop, w intWant, fi int) bool {
 				return false
 			}
 		case s.dropped:
-			if !w.int || !r.droppedAt(fi, h.SwitchID, s.reason) {
+			// A drop reported after the flow's newest path marks its switch
+			// on that path: it must be a drop the flow really had there.
+			if !r.droppedAt(fi, h.SwitchID, s.reason) {
 				return false
 			}
 		case s.reason != "":

@@ -279,8 +279,8 @@ func TestINTReportRecords(t *testing.T) {
 	}
 	restricted := instance(t, e.srv, `{"devices":["0x0000000c"]}`)
 	r = e.query(t, restricted, `{"source":"int","kind":"records","columns":["device"]}`)
-	// Its drop report and that report's one-hop postcard path.
-	if got := e.rowsText(r.Frames[0], "device"); strings.Join(got, " ") != "0x0000000c 0x0000000c" {
+	// Its drop report (a lone drop report makes no postcard path).
+	if got := e.rowsText(r.Frames[0], "device"); strings.Join(got, " ") != "0x0000000c" {
 		t.Fatalf("restricted rows %v", got)
 	}
 }
@@ -315,9 +315,8 @@ func TestINTResources(t *testing.T) {
 	if code := get(t, ds, "int/flows", params, &flows); code != 200 {
 		t.Fatalf("int/flows status %d", code)
 	}
-	// A: two INT reports, a drop; B: one INT report, two queue reports
-	// and, from each of those, a one-hop postcard path.
-	if len(flows) != 2 || flows[0] != (intFlow{tfB.id(), 5}) || flows[1] != (intFlow{tfA.id(), 4}) {
+	// A: two INT reports, a drop; B: one INT report, two queue reports.
+	if len(flows) != 2 || !slices.Contains(flows, intFlow{tfB.id(), 3}) || !slices.Contains(flows, intFlow{tfA.id(), 3}) {
 		t.Fatalf("flows %+v", flows)
 	}
 	params.Set("limit", "1")

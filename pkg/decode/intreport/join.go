@@ -65,6 +65,11 @@ type PathHop struct {
 	kinds uint8
 }
 
+// FromPostcard reports whether a flow report (the switch's postcard) is
+// among the reports merged into this hop, rather than only a drop or
+// queue report of that switch.
+func (h *PathHop) FromPostcard() bool { return h.kinds&kindBit(KindFlow) != 0 }
+
 // Path is the joined postcards of one packet, in hop order.
 type Path struct {
 	Flow   FlowKey

@@ -447,7 +447,11 @@ func (w *Worker) lock(i int) *joinShard {
 func (w *Worker) pathRow(p *intreport.Path) {
 	w.nPaths++
 	n := p.HopCount
-	if n == 0 {
+	// A lone drop or queue report is a path of one hop that says nothing
+	// its own row does not: in INT mode every spine's drop and queue
+	// reports would otherwise double as one-hop postcard paths, charting
+	// the spine as a sink and doubling those rows.
+	if n == 0 || n == 1 && !p.Hops[0].FromPostcard() {
 		return
 	}
 	last := &p.Hops[n-1]

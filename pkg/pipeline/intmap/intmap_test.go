@@ -2,8 +2,10 @@ package intmap
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -178,11 +180,13 @@ func TestEveryRowOfAFlowHasItsFlowID(t *testing.T) {
 	}
 	udp, tcp := "10.1.1.10:5000 > 10.2.2.20:6000 udp", "10.1.1.10:40000 > 10.2.2.20:443 tcp"
 	want := map[string][]string{
-		"flow":          {udp, udp},
-		"drop":          {udp},
-		"int":           {tcp, "10.1.1.10 > 10.2.2.20 icmp"},
-		"queue":         {""},
-		"postcard-path": {udp, udp}, // the two packets (ipid 7 and the dropped 8)
+		"flow":  {udp, udp},
+		"drop":  {udp},
+		"int":   {tcp, "10.1.1.10 > 10.2.2.20 icmp"},
+		"queue": {""},
+		// The packet with ipid 7; the dropped one (ipid 8) has only its drop
+		// report, which is its own row and no path.
+		"postcard-path": {udp},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("flow by type\n got %q\nwant %q", got, want)
@@ -436,5 +440,40 @@ func TestWorkersJoinConcurrently(t *testing.T) {
 	}
 	if n != packets {
 		t.Errorf("%d paths, want %d", n, packets)
+	}
+}
+
+// In an INT fabric a spine sends only drop and queue reports about packets
+// it saw; each is its own row, and none becomes a one-hop postcard path
+// (it would chart the spine as a sink). A switch's lone postcard is a
+// one-switch path (hosts behind one leaf), and a drop report joined to
+// other switches' postcards marks the hop of the drop.
+func TestLoneDropAndQueueReportsAreNoPath(t *testing.T) {
+	e := newEnv(t, Options{})
+	congested := postcard(0xb, 63, 21, 2000, 2500, 900)
+	congested.Header.Kind, congested.Header.NProto = intreport.KindQueue, 1
+	e.w.Report(model0(0xb), congested, t0)
+	e.w.Report(model0(0xb), dropped(postcard(0xb, 63, 22, 3000, 0, 0), 7), t0+1)
+	e.w.Report(model0(0xa), postcard(0xa, 64, 23, 1000, 1300, 10), t0+2)
+	e.w.Report(model0(0xa), postcard(0xa, 64, 24, 4000, 4300, 10), t0+3)
+	e.w.Report(model0(0xb), dropped(postcard(0xb, 63, 24, 4500, 0, 0), 9), t0+4)
+	e.w.FlushAll(t0 + 500)
+
+	var paths []string
+	types := map[string]int{}
+	for _, r := range e.rows(t) {
+		types[r["type"].(string)]++
+		if r["type"] == "postcard-path" {
+			reason, _ := r["drop_reason"].(uint64)
+			paths = append(paths, fmt.Sprintf("%s reason %d", r["path"], reason))
+		}
+	}
+	slices.Sort(paths)
+	want := []string{"0x0000000a reason 0", "0x0000000a>0x0000000b reason 9"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("postcard paths %q, want %q", paths, want)
+	}
+	if types["queue"] != 1 || types["drop"] != 2 || types["flow"] != 2 {
+		t.Errorf("rows by type %v", types)
 	}
 }
