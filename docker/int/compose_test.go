@@ -6,60 +6,14 @@
 package intdemo
 
 import (
-	"bufio"
-	"bytes"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/netlens/netlens/docker/demotest"
 )
 
-// root is the repository, seen from this package's folder.
-const root = "../.."
-
-const (
-	iniSection = "plugin.netlens-telemetry-datasource"
-	simService = "int-sim"
-)
-
-func read(t *testing.T, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// iniKeys reads one section of a grafana.ini file as Grafana does: keys
-// with an empty value are left out.
-func iniKeys(t *testing.T, rel, section string) map[string]string {
-	t.Helper()
-	keys := map[string]string{}
-	in := ""
-	sc := bufio.NewScanner(bytes.NewReader(read(t, rel)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[':
-			in = strings.Trim(line, "[]")
-		case in == section:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				t.Fatalf("%s: %q is not key = value", rel, line)
-			}
-			if k, v = strings.TrimSpace(k), strings.TrimSpace(v); v != "" {
-				keys[k] = v
-			}
-		}
-	}
-	return keys
-}
+const simService = "int-sim"
 
 type composeService struct {
 	Command   []string `yaml:"command"`
@@ -74,16 +28,14 @@ func composeServices(t *testing.T) map[string]composeService {
 	var c struct {
 		Services map[string]composeService `yaml:"services"`
 	}
-	if err := yaml.Unmarshal(read(t, "docker-compose.yaml"), &c); err != nil {
-		t.Fatal(err)
-	}
+	demotest.ReadYAML(t, "docker-compose.yaml", &c)
 	return c.Services
 }
 
 // The compose file publishes the UDP port grafana.ini has the INT receiver
 // listen on, and int-sim sends there once Grafana is up.
 func TestComposePublishesTheINTPortTheSimulatorUses(t *testing.T) {
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	addr, ok := keys["int_udp_listen_address"]
 	if !ok {
 		t.Fatal("docker/grafana.ini sets no int_udp_listen_address")

@@ -15,7 +15,6 @@ import (
 	"maps"
 	"math"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,12 +22,10 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/prometheus/prometheus/model/labels"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/docker/demotest"
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/server"
@@ -45,7 +42,7 @@ const (
 // receivers off (their own tests run them).
 func startCollector(t *testing.T) *server.Server {
 	t.Helper()
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	keys["data_dir"] = t.TempDir()
 	for _, k := range []string{"ftd_listen_address", "ipfix_udp_listen_address", "ipfix_tcp_listen_address",
 		"xr_tcp_listen_address", "xr_udp_listen_address", "xr_grpc_listen_address"} {
@@ -53,24 +50,12 @@ func startCollector(t *testing.T) *server.Server {
 	}
 	keys["int_udp_listen_address"] = "127.0.0.1:0"
 	for _, k := range []string{"xr_policy_dir", "xr_proto_dir", "ipfix_definitions_file"} {
-		if rel, ok := strings.CutPrefix(keys[k], "/etc/grafana/provisioning/"); ok {
-			keys[k] = filepath.Join(root, "provisioning", rel)
+		if local, ok := demotest.Provisioned(t, keys[k]); ok {
+			keys[k] = local
 		}
 	}
-	cfg, err := config.FromEnv(func(k string) (string, bool) {
-		v, ok := keys[strings.ToLower(strings.TrimPrefix(k, config.EnvPrefix))]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.Start(cfg, nil, log.NewNullLogger())
-	t.Cleanup(func() {
-		if err := srv.Shutdown(5 * time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-	if len(srv.Problems) > 0 || srv.INT == nil || srv.INTReports == nil {
+	srv := demotest.StartCollector(t, keys, 5*time.Second)
+	if srv.INT == nil || srv.INTReports == nil {
 		t.Fatalf("collector did not start INT: %v", srv.Problems)
 	}
 	return srv
@@ -184,13 +169,6 @@ type demo struct {
 	// names is switch id ("0x%08x") → name as the simulator names it.
 	names map[string]string
 }
-
-// Grafana's $__interval for the dashboard's hour on a panel some 1000
-// pixels wide.
-const (
-	panelInterval      = 5 * time.Second
-	panelMaxDataPoints = 1000
-)
 
 func switchID(id uint32) string { return fmt.Sprintf("0x%08x", id) }
 
@@ -310,52 +288,24 @@ func startDemo(t *testing.T) *demo {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	inst, err := plugin.NewFactory(srv)(context.Background(), backend.DataSourceInstanceSettings{UID: "netlens", Name: "Netlens"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.ds = inst.(*plugin.Datasource)
-	now := time.Now()
-	d.tr = backend.TimeRange{From: now.Add(-time.Hour), To: now.Add(query.Step(backend.TimeRange{From: now.Add(-time.Hour), To: now}, panelInterval, panelMaxDataPoints))}
+	d.ds = demotest.NewDatasource(t, srv)
+	d.tr = demotest.LastHour(time.Now())
 	return d
 }
 
 func (d *demo) run(t *testing.T, q query.Query, tr backend.TimeRange, interval time.Duration, maxDataPoints int64) backend.DataResponse {
 	t.Helper()
-	js, err := json.Marshal(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := d.ds.QueryData(context.Background(), &backend.QueryDataRequest{
-		PluginContext: backend.PluginContext{OrgID: 1},
-		Queries:       []backend.DataQuery{{RefID: q.RefID, JSON: js, TimeRange: tr, Interval: interval, MaxDataPoints: maxDataPoints}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Responses[q.RefID]
+	return demotest.Query(t, d.ds, q, tr, interval, maxDataPoints)
 }
 
 func (d *demo) panelQuery(t *testing.T, q query.Query) backend.DataResponse {
 	t.Helper()
-	return d.run(t, q, d.tr, panelInterval, panelMaxDataPoints)
+	return d.run(t, q, d.tr, demotest.PanelInterval, demotest.PanelMaxDataPoints)
 }
 
 func (d *demo) resource(t *testing.T, path string, params url.Values, out any) {
 	t.Helper()
-	var resp *backend.CallResourceResponse
-	u := path + "?" + params.Encode()
-	err := d.ds.CallResource(context.Background(), &backend.CallResourceRequest{Path: path, Method: "GET", URL: u},
-		backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { resp = r; return nil }))
-	if err != nil || resp == nil || resp.Status != 200 {
-		if resp != nil {
-			t.Fatalf("%s: %v: %d %s", u, err, resp.Status, resp.Body)
-		}
-		t.Fatalf("%s: %v", u, err)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		t.Fatal(err)
-	}
+	demotest.Resource(t, d.ds, path, params, out)
 }
 
 // vars holds the dashboard's variables as Grafana would set them: $flow
@@ -401,115 +351,6 @@ func (v vars) interpolate(t *testing.T, q query.Query) query.Query {
 	return q
 }
 
-// The dashboard as this test reads it.
-type dashboard struct {
-	UID  string `json:"uid"`
-	Time struct {
-		From, To string
-	} `json:"time"`
-	Templating struct {
-		List []struct {
-			Type, Name string
-			Query      json.RawMessage `json:"query"`
-			Multi      bool            `json:"multi"`
-			IncludeAll bool            `json:"includeAll"`
-			AllValue   string          `json:"allValue"`
-		} `json:"list"`
-	} `json:"templating"`
-	Annotations struct {
-		List []struct {
-			Name    string          `json:"name"`
-			BuiltIn int             `json:"builtIn"`
-			Target  json.RawMessage `json:"target"`
-		} `json:"list"`
-	} `json:"annotations"`
-	Panels []panel `json:"panels"`
-}
-
-type panel struct {
-	ID      int               `json:"id"`
-	Type    string            `json:"type"`
-	Title   string            `json:"title"`
-	Targets []json.RawMessage `json:"targets"`
-	Panels  []panel           `json:"panels"` // a collapsed row's
-}
-
-func (db *dashboard) all() []panel {
-	var out []panel
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			out = append(out, p)
-			walk(p.Panels)
-		}
-	}
-	walk(db.Panels)
-	return out
-}
-
-// cell is a frame value as text ("" for null).
-func cell(f *data.Field, i int) string {
-	if f == nil {
-		return ""
-	}
-	x, ok := f.ConcreteAt(i)
-	if !ok || x == nil {
-		return ""
-	}
-	if tm, ok := x.(time.Time); ok {
-		return strconv.FormatInt(tm.UnixMilli(), 10)
-	}
-	return fmt.Sprint(x)
-}
-
-// number is a frame value as a number.
-func number(f *data.Field, i int) (float64, bool) {
-	if f == nil {
-		return 0, false
-	}
-	x, ok := f.ConcreteAt(i)
-	if !ok || x == nil {
-		return 0, false
-	}
-	switch v := x.(type) {
-	case float64:
-		return v, !math.IsNaN(v)
-	case float32:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	case int32:
-		return float64(v), true
-	case int:
-		return float64(v), true
-	case uint64:
-		return float64(v), true
-	case uint32:
-		return float64(v), true
-	case uint16:
-		return float64(v), true
-	case uint8:
-		return float64(v), true
-	case bool:
-		if v {
-			return 1, true
-		}
-		return 0, true
-	case time.Time:
-		return float64(v.UnixMilli()), true
-	}
-	return 0, false
-}
-
-func field(f *data.Frame, name string) *data.Field {
-	for _, fl := range f.Fields {
-		if fl.Name == name {
-			return fl
-		}
-	}
-	return nil
-}
-
 func fieldNames(f *data.Frame) []string {
 	var out []string
 	for _, fl := range f.Fields {
@@ -533,10 +374,8 @@ func keyOf(names []string, value func(string) string) string {
 // reports, then every target of the INT overview, its episode
 // annotations and the INT alert rules' queries, with $flow at All.
 func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
-	var db dashboard
-	if err := json.Unmarshal(read(t, dashboardFile), &db); err != nil {
-		t.Fatal(err)
-	}
+	var db demotest.Dashboard
+	demotest.ReadJSON(t, dashboardFile, &db)
 	if db.Time.From != "now-1h" || db.Time.To != "now" {
 		t.Fatalf("dashboard time %s to %s: this test asks the last hour", db.Time.From, db.Time.To)
 	}
@@ -579,7 +418,7 @@ func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
 
 	targets := 0
 	var livePath *query.Query
-	for _, p := range db.all() {
+	for _, p := range db.All() {
 		for _, raw := range p.Targets {
 			var q query.Query
 			if err := json.Unmarshal(raw, &q); err != nil {
@@ -654,7 +493,7 @@ func (d *demo) checkLivePath(t *testing.T, q query.Query, v vars) {
 	}
 	var newest int64
 	for i := range r.Frames[0].Rows() {
-		if x, ok := number(field(r.Frames[0], "time"), i); ok {
+		if x, ok := demotest.Number(demotest.Field(r.Frames[0], "time"), i); ok {
 			newest = max(newest, int64(x))
 		}
 	}
@@ -701,10 +540,10 @@ func (d *demo) checkLivePath(t *testing.T, q query.Query, v vars) {
 			t.Error("live frame without rows")
 		}
 		for i := range f.Rows() {
-			if fl := cell(field(&f, "flow"), i); !slices.Contains(v.flows, fl) {
+			if fl := demotest.Cell(demotest.Field(&f, "flow"), i); !slices.Contains(v.flows, fl) {
 				t.Errorf("live row %d: flow %q is none $flow names", i, fl)
 			}
-			if x, _ := number(field(&f, "time"), i); int64(x) <= newest {
+			if x, _ := demotest.Number(demotest.Field(&f, "time"), i); int64(x) <= newest {
 				t.Errorf("live row %d at %v ms is not newer than the answer's newest %d ms", i, x, newest)
 			}
 		}
@@ -820,7 +659,7 @@ func (d *demo) checkSeries(t *testing.T, where string, q query.Query) {
 			}
 			got[keyOf(names, func(n string) string { return fl.Labels[n] })] = true
 			for i := range fl.Len() {
-				x, ok := number(fl, i)
+				x, ok := demotest.Number(fl, i)
 				if !ok {
 					continue
 				}
@@ -924,7 +763,7 @@ func (d *demo) expectedGroups(t *testing.T, where string, q query.Query) map[str
 	type acc struct{ n, sum, maxv, count float64 }
 	accs := map[string][]*acc{}
 	for i := range f.Rows() {
-		k := keyOf(q.GroupBy, func(n string) string { return cell(field(f, n), i) })
+		k := keyOf(q.GroupBy, func(n string) string { return demotest.Cell(demotest.Field(f, n), i) })
 		if accs[k] == nil {
 			for range q.Aggregates {
 				accs[k] = append(accs[k], &acc{maxv: math.Inf(-1)})
@@ -936,7 +775,7 @@ func (d *demo) expectedGroups(t *testing.T, where string, q query.Query) map[str
 				c.count++
 				continue
 			}
-			if x, ok := number(field(f, a.Field), i); ok {
+			if x, ok := demotest.Number(demotest.Field(f, a.Field), i); ok {
 				c.n++
 				c.sum += x
 				c.maxv = max(c.maxv, x)
@@ -993,9 +832,9 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 	for _, fl := range v.flows {
 		flows[fl] = true
 	}
-	if fl := field(f, "flow"); fl != nil {
+	if fl := demotest.Field(f, "flow"); fl != nil {
 		for i := range f.Rows() {
-			if c := cell(fl, i); !flows[c] {
+			if c := demotest.Cell(fl, i); !flows[c] {
 				t.Errorf("%s: row %d: flow %q is none the fabric reported on", where, i, c)
 				break
 			}
@@ -1004,16 +843,16 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 
 	if len(q.Aggregates) == 0 {
 		for _, c := range q.Columns {
-			if field(f, c) == nil {
+			if demotest.Field(f, c) == nil {
 				t.Errorf("%s: no column %s (columns %v)", where, c, fieldNames(f))
 			}
 		}
 		if f.Rows() != q.Limit {
 			t.Errorf("%s: %d rows, want the newest %d of thousands", where, f.Rows(), q.Limit)
 		}
-		tm := field(f, "time")
+		tm := demotest.Field(f, "time")
 		for i := 1; i < f.Rows(); i++ {
-			if a, b := cell(tm, i-1), cell(tm, i); a < b && len(a) == len(b) {
+			if a, b := demotest.Cell(tm, i-1), demotest.Cell(tm, i); a < b && len(a) == len(b) {
 				t.Errorf("%s: rows not newest first at %d (%s, %s)", where, i, a, b)
 				break
 			}
@@ -1028,9 +867,9 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 	}
 	var rows []groupRow
 	for i := range f.Rows() {
-		g := groupRow{key: keyOf(q.GroupBy, func(n string) string { return cell(field(f, n), i) })}
+		g := groupRow{key: keyOf(q.GroupBy, func(n string) string { return demotest.Cell(demotest.Field(f, n), i) })}
 		for _, n := range names {
-			x, ok := number(field(f, n), i)
+			x, ok := demotest.Number(demotest.Field(f, n), i)
 			if !ok {
 				t.Errorf("%s: group %s: no %s (columns %v)", where, g.key, n, fieldNames(f))
 			}
@@ -1125,7 +964,7 @@ func (d *demo) checkBuckets(t *testing.T, where string, q query.Query) {
 			}
 			top := math.Inf(-1)
 			for i := range fl.Len() {
-				if x, ok := number(fl, i); ok {
+				if x, ok := demotest.Number(fl, i); ok {
 					top = max(top, x)
 				}
 			}
@@ -1146,17 +985,17 @@ func (d *demo) checkBuckets(t *testing.T, where string, q query.Query) {
 
 // checkSwitchColumn: a frame with device has the switch's name next to it.
 func (d *demo) checkSwitchColumn(t *testing.T, where string, f *data.Frame) {
-	dev := field(f, "device")
+	dev := demotest.Field(f, "device")
 	if dev == nil {
 		return
 	}
-	sw := field(f, "switch")
+	sw := demotest.Field(f, "switch")
 	if sw == nil {
 		t.Errorf("%s: no switch column beside device (columns %v)", where, fieldNames(f))
 		return
 	}
 	for i := range f.Rows() {
-		if id, name := cell(dev, i), cell(sw, i); name != d.names[id] {
+		if id, name := demotest.Cell(dev, i), demotest.Cell(sw, i); name != d.names[id] {
 			t.Errorf("%s: row %d: device %s named %q, $switch_names says %q", where, i, id, name, d.names[id])
 			return
 		}
@@ -1183,7 +1022,7 @@ func (d *demo) checkPath(t *testing.T, where string, q query.Query, v vars) {
 		return
 	}
 	for _, n := range []string{"hop_latency", "e2e_latency"} {
-		if c := field(f, n).Config; c == nil || c.Unit != "ns" {
+		if c := demotest.Field(f, n).Config; c == nil || c.Unit != "ns" {
 			t.Errorf("%s: %s has config %+v, want unit ns", where, n, c)
 		}
 	}
@@ -1199,7 +1038,7 @@ func (d *demo) checkPath(t *testing.T, where string, q query.Query, v vars) {
 	newest := map[string]string{} // flow → newest time
 	obs := map[string]map[string][]hop{}
 	for i := range f.Rows() {
-		fl, tm := cell(field(f, "flow"), i), cell(field(f, "time"), i)
+		fl, tm := demotest.Cell(demotest.Field(f, "flow"), i), demotest.Cell(demotest.Field(f, "time"), i)
 		if !slices.Contains(v.flows, fl) {
 			t.Errorf("%s: flow %q is none $flow names", where, fl)
 			return
@@ -1207,9 +1046,9 @@ func (d *demo) checkPath(t *testing.T, where string, q query.Query, v vars) {
 		if obs[fl] == nil {
 			obs[fl] = map[string][]hop{}
 		}
-		h, _ := number(field(f, "hop"), i)
-		dropped, _ := number(field(f, "dropped"), i)
-		obs[fl][tm] = append(obs[fl][tm], hop{int(h), cell(field(f, "switch"), i), dropped == 1})
+		h, _ := demotest.Number(demotest.Field(f, "hop"), i)
+		dropped, _ := demotest.Number(demotest.Field(f, "dropped"), i)
+		obs[fl][tm] = append(obs[fl][tm], hop{int(h), demotest.Cell(demotest.Field(f, "switch"), i), dropped == 1})
 		if len(tm) > len(newest[fl]) || (len(tm) == len(newest[fl]) && tm > newest[fl]) {
 			newest[fl] = tm
 		}
@@ -1290,29 +1129,29 @@ func (d *demo) checkEpisodes(t *testing.T, where string, q query.Query) {
 	}
 	f := r.Frames[0]
 	for _, n := range []string{"time", "timeEnd", "title", "text", "tags", "device", "switch", "type", "count"} {
-		if field(f, n) == nil {
+		if demotest.Field(f, n) == nil {
 			t.Errorf("%s: no field %s (fields %v)", where, n, fieldNames(f))
 			return
 		}
 	}
 	got := map[string]float64{}
 	for i := range f.Rows() {
-		dev := cell(field(f, "device"), i)
-		if typ := cell(field(f, "type"), i); typ != kind {
+		dev := demotest.Cell(demotest.Field(f, "device"), i)
+		if typ := demotest.Cell(demotest.Field(f, "type"), i); typ != kind {
 			t.Errorf("%s: episode %d of type %q", where, i, typ)
 		}
-		if name := cell(field(f, "switch"), i); name != d.names[dev] {
+		if name := demotest.Cell(demotest.Field(f, "switch"), i); name != d.names[dev] {
 			t.Errorf("%s: episode %d: device %s named %q, want %q", where, i, dev, name, d.names[dev])
 		}
-		if !strings.Contains(cell(field(f, "title"), i), d.names[dev]) {
-			t.Errorf("%s: episode %d: title %q does not name the switch %s", where, i, cell(field(f, "title"), i), d.names[dev])
+		if !strings.Contains(demotest.Cell(demotest.Field(f, "title"), i), d.names[dev]) {
+			t.Errorf("%s: episode %d: title %q does not name the switch %s", where, i, demotest.Cell(demotest.Field(f, "title"), i), d.names[dev])
 		}
-		start, _ := number(field(f, "time"), i)
-		end, _ := number(field(f, "timeEnd"), i)
+		start, _ := demotest.Number(demotest.Field(f, "time"), i)
+		end, _ := demotest.Number(demotest.Field(f, "timeEnd"), i)
 		if end < start {
 			t.Errorf("%s: episode %d ends (%v) before it starts (%v)", where, i, end, start)
 		}
-		n, _ := number(field(f, "count"), i)
+		n, _ := demotest.Number(demotest.Field(f, "count"), i)
 		got[dev] += n
 	}
 	if !maps.Equal(got, sent) {
@@ -1337,61 +1176,27 @@ func readRules(t *testing.T) []rule {
 			Name   string `yaml:"name"`
 			Folder string `yaml:"folder"`
 			Rules  []struct {
-				UID          string            `yaml:"uid"`
-				Title        string            `yaml:"title"`
-				Condition    string            `yaml:"condition"`
-				DashboardUID string            `yaml:"dashboardUid"`
-				PanelID      int               `yaml:"panelId"`
-				Labels       map[string]string `yaml:"labels"`
-				Data         []struct {
-					RefID             string `yaml:"refId"`
-					DatasourceUID     string `yaml:"datasourceUid"`
-					RelativeTimeRange struct {
-						From int `yaml:"from"`
-					} `yaml:"relativeTimeRange"`
-					Model map[string]any `yaml:"model"`
-				} `yaml:"data"`
+				UID          string              `yaml:"uid"`
+				Title        string              `yaml:"title"`
+				Condition    string              `yaml:"condition"`
+				DashboardUID string              `yaml:"dashboardUid"`
+				PanelID      int                 `yaml:"panelId"`
+				Labels       map[string]string   `yaml:"labels"`
+				Data         []demotest.RuleStep `yaml:"data"`
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	if err := yaml.Unmarshal(read(t, rulesFile), &f); err != nil {
-		t.Fatal(err)
-	}
+	demotest.ReadYAML(t, rulesFile, &f)
 	if len(f.Groups) != 1 || f.Groups[0].Name != "netlens-int" || f.Groups[0].Folder != "Netlens" {
 		t.Fatalf("%s: want one netlens-int group in the Netlens folder", rulesFile)
 	}
-	var db dashboard
-	if err := json.Unmarshal(read(t, dashboardFile), &db); err != nil {
-		t.Fatal(err)
-	}
+	var db demotest.Dashboard
+	demotest.ReadJSON(t, dashboardFile, &db)
 	var out []rule
 	for _, r := range f.Groups[0].Rules {
-		steps := map[string]int{}
-		for i, x := range r.Data {
-			steps[x.RefID] = i
-		}
-		if len(steps) != 3 || r.Condition != "C" {
-			t.Fatalf("%s: condition %q over steps %v", r.Title, r.Condition, steps)
-		}
-		a, b, c := r.Data[steps["A"]], r.Data[steps["B"]], r.Data[steps["C"]]
+		a, th := demotest.ThresholdRule(t, r.Title, r.Condition, "last", r.Data)
 		if a.DatasourceUID != "netlens" {
 			t.Fatalf("%s: A asks %s", r.Title, a.DatasourceUID)
-		}
-		if b.DatasourceUID != "__expr__" || b.Model["type"] != "reduce" || b.Model["expression"] != "A" || b.Model["reducer"] != "last" {
-			t.Errorf("%s: B is %v, want the last value of A", r.Title, b.Model)
-		}
-		conds, _ := c.Model["conditions"].([]any)
-		if c.DatasourceUID != "__expr__" || c.Model["type"] != "threshold" || c.Model["expression"] != "B" || len(conds) != 1 {
-			t.Fatalf("%s: C is %v", r.Title, c.Model)
-		}
-		ev, _ := conds[0].(map[string]any)["evaluator"].(map[string]any)
-		params, _ := ev["params"].([]any)
-		if ev["type"] != "gt" || len(params) != 1 {
-			t.Fatalf("%s: C evaluates %v, want one \"gt\"", r.Title, ev)
-		}
-		th, err := strconv.ParseFloat(fmt.Sprint(params[0]), 64)
-		if err != nil {
-			t.Fatalf("%s: threshold %v", r.Title, params[0])
 		}
 		js, err := json.Marshal(a.Model)
 		if err != nil {
@@ -1407,7 +1212,7 @@ func readRules(t *testing.T) []rule {
 		if r.Labels["severity"] != "warning" || r.DashboardUID != db.UID {
 			t.Errorf("%s: labels %v, dashboard %q", r.Title, r.Labels, r.DashboardUID)
 		}
-		if !slices.ContainsFunc(db.all(), func(p panel) bool { return p.ID == r.PanelID && p.Type != "row" }) {
+		if !slices.ContainsFunc(db.All(), func(p demotest.Panel) bool { return p.ID == r.PanelID && p.Type != "row" }) {
 			t.Errorf("%s: links panel %d, which the INT overview does not have", r.Title, r.PanelID)
 		}
 		out = append(out, rule{uid: r.UID, title: r.Title, a: q, rangeFrom: time.Duration(a.RelativeTimeRange.From) * time.Second, threshold: th})
@@ -1431,7 +1236,7 @@ func lastValues(frames data.Frames) map[string]float64 {
 				continue
 			}
 			for i := fl.Len() - 1; i >= 0; i-- {
-				if x, ok := number(fl, i); ok {
+				if x, ok := demotest.Number(fl, i); ok {
 					names := storedLabels(fl.Labels)
 					last[keyOf(names, func(n string) string { return fl.Labels[n] })] = x
 					break

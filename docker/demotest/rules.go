@@ -1,0 +1,50 @@
+package demotest
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+)
+
+// RuleStep is one step (refId) of a provisioned alert rule's data.
+type RuleStep struct {
+	RefID             string `yaml:"refId"`
+	DatasourceUID     string `yaml:"datasourceUid"`
+	RelativeTimeRange struct {
+		From int `yaml:"from"`
+		To   int `yaml:"to"`
+	} `yaml:"relativeTimeRange"`
+	Model map[string]any `yaml:"model"`
+}
+
+// ThresholdRule checks the shape every provisioned rule has: condition C
+// over three steps, B reducing A with reducer, C firing when B is above
+// one threshold. It returns step A and that threshold.
+func ThresholdRule(t testing.TB, title, condition, reducer string, data []RuleStep) (a RuleStep, threshold float64) {
+	t.Helper()
+	steps := map[string]int{}
+	for i, x := range data {
+		steps[x.RefID] = i
+	}
+	if len(steps) != 3 || len(data) != 3 || condition != "C" {
+		t.Fatalf("%s: condition %q over steps %v", title, condition, steps)
+	}
+	a, b, c := data[steps["A"]], data[steps["B"]], data[steps["C"]]
+	if b.DatasourceUID != "__expr__" || b.Model["type"] != "reduce" || b.Model["expression"] != "A" || b.Model["reducer"] != reducer {
+		t.Errorf("%s: B is %v, want the %s value of A", title, b.Model, reducer)
+	}
+	conds, _ := c.Model["conditions"].([]any)
+	if c.DatasourceUID != "__expr__" || c.Model["type"] != "threshold" || c.Model["expression"] != "B" || len(conds) != 1 {
+		t.Fatalf("%s: C is %v", title, c.Model)
+	}
+	ev, _ := conds[0].(map[string]any)["evaluator"].(map[string]any)
+	params, _ := ev["params"].([]any)
+	if ev["type"] != "gt" || len(params) != 1 {
+		t.Fatalf("%s: C evaluates %v, want one \"gt\"", title, ev)
+	}
+	th, err := strconv.ParseFloat(fmt.Sprint(params[0]), 64)
+	if err != nil {
+		t.Fatalf("%s: threshold %v", title, params[0])
+	}
+	return a, th
+}
