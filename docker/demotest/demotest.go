@@ -168,3 +168,22 @@ func StartCollector(t testing.TB, keys map[string]string, shutdown time.Duration
 	}
 	return srv
 }
+
+// ComposeService is what the tests read of a docker-compose.yaml service.
+type ComposeService struct {
+	Command   []string `yaml:"command"`
+	Ports     []string `yaml:"ports"`
+	DependsOn map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
+}
+
+// ComposeServices reads the repository's docker-compose.yaml services.
+func ComposeServices(t testing.TB) map[string]ComposeService {
+	t.Helper()
+	var c struct {
+		Services map[string]ComposeService `yaml:"services"`
+	}
+	ReadYAML(t, "docker-compose.yaml", &c)
+	return c.Services
+}

@@ -15,23 +15,6 @@ import (
 
 const simService = "int-sim"
 
-type composeService struct {
-	Command   []string `yaml:"command"`
-	Ports     []string `yaml:"ports"`
-	DependsOn map[string]struct {
-		Condition string `yaml:"condition"`
-	} `yaml:"depends_on"`
-}
-
-func composeServices(t *testing.T) map[string]composeService {
-	t.Helper()
-	var c struct {
-		Services map[string]composeService `yaml:"services"`
-	}
-	demotest.ReadYAML(t, "docker-compose.yaml", &c)
-	return c.Services
-}
-
 // The compose file publishes the UDP port grafana.ini has the INT receiver
 // listen on, and int-sim sends there once Grafana is up.
 func TestComposePublishesTheINTPortTheSimulatorUses(t *testing.T) {
@@ -44,7 +27,7 @@ func TestComposePublishesTheINTPortTheSimulatorUses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services := composeServices(t)
+	services := demotest.ComposeServices(t)
 	if !slices.Contains(services["grafana"].Ports, port+":"+port+"/udp") {
 		t.Errorf("grafana does not publish %s/udp (ports %v)", port, services["grafana"].Ports)
 	}

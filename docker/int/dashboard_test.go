@@ -67,7 +67,7 @@ func startCollector(t *testing.T) *server.Server {
 // know fails it rather than being left out.
 func composeSim(t *testing.T, target string) intsim.Config {
 	t.Helper()
-	cmd := composeServices(t)[simService].Command
+	cmd := demotest.ComposeServices(t)[simService].Command
 	if len(cmd) == 0 || cmd[0] != "int" {
 		t.Fatalf("docker-compose.yaml: %s runs %v, not netlens-sim int", simService, cmd)
 	}

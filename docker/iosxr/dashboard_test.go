@@ -6,8 +6,6 @@
 package iosxr
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,8 +13,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,59 +22,16 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/docker/demotest"
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/server"
 	"github.com/netlens/netlens/pkg/sim/xrsim"
 )
 
-// root is the repository, seen from this package's folder.
-const root = "../.."
-
-const (
-	dashboardFile = "src/dashboards/ios-xr.json"
-	iniSection    = "plugin.netlens-telemetry-datasource"
-)
-
-func read(t *testing.T, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// iniKeys reads one section of a grafana.ini file, as package docker does:
-// keys with an empty value are left out, as Grafana leaves them out.
-func iniKeys(t *testing.T, rel, section string) map[string]string {
-	t.Helper()
-	keys := map[string]string{}
-	in := ""
-	sc := bufio.NewScanner(bytes.NewReader(read(t, rel)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[':
-			in = strings.Trim(line, "[]")
-		case in == section:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				t.Fatalf("%s: %q is not key = value", rel, line)
-			}
-			if k, v = strings.TrimSpace(k), strings.TrimSpace(v); v != "" {
-				keys[k] = v
-			}
-		}
-	}
-	return keys
-}
+const dashboardFile = "src/dashboards/ios-xr.json"
 
 // startCollector starts the process scope with the image's settings: XR
 // on loopback ports of the OS' choosing, its policy and proto folders the
@@ -86,7 +39,7 @@ func iniKeys(t *testing.T, rel, section string) map[string]string {
 // off (their own tests run them).
 func startCollector(t *testing.T) *server.Server {
 	t.Helper()
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	keys["data_dir"] = t.TempDir()
 	for _, k := range []string{"ftd_listen_address", "ipfix_udp_listen_address", "ipfix_tcp_listen_address", "int_udp_listen_address"} {
 		keys[k] = "off"
@@ -95,26 +48,14 @@ func startCollector(t *testing.T) *server.Server {
 		keys[k] = "127.0.0.1:0"
 	}
 	for _, k := range []string{"xr_policy_dir", "xr_proto_dir"} {
-		rel, ok := strings.CutPrefix(keys[k], "/etc/grafana/provisioning/")
+		local, ok := demotest.Provisioned(t, keys[k])
 		if !ok {
 			t.Fatalf("%s = %q is not under /etc/grafana/provisioning", k, keys[k])
 		}
-		keys[k] = filepath.Join(root, "provisioning", rel)
+		keys[k] = local
 	}
-	cfg, err := config.FromEnv(func(k string) (string, bool) {
-		v, ok := keys[strings.ToLower(strings.TrimPrefix(k, config.EnvPrefix))]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.Start(cfg, nil, log.NewNullLogger())
-	t.Cleanup(func() {
-		if err := srv.Shutdown(2 * time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-	if len(srv.Problems) > 0 || srv.XR == nil {
+	srv := demotest.StartCollector(t, keys, 2*time.Second)
+	if srv.XR == nil {
 		t.Fatalf("collector did not start: %v", srv.Problems)
 	}
 	return srv
@@ -139,17 +80,10 @@ func listener(t *testing.T, srv *server.Server, name string) string {
 // flag this test does not know fails it rather than being left out.
 func composeRouters(t *testing.T, srv *server.Server) []xrsim.Config {
 	t.Helper()
-	var c struct {
-		Services map[string]struct {
-			Command []string `yaml:"command"`
-		} `yaml:"services"`
-	}
-	if err := yaml.Unmarshal(read(t, "docker-compose.yaml"), &c); err != nil {
-		t.Fatal(err)
-	}
+	services := demotest.ComposeServices(t)
 	var out []xrsim.Config
-	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
-		cmd := c.Services[name].Command
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		cmd := services[name].Command
 		if len(cmd) == 0 || cmd[0] != "xr" {
 			continue
 		}
@@ -213,51 +147,6 @@ func composeRouters(t *testing.T, srv *server.Server) []xrsim.Config {
 const (
 	rounds            = 8
 	messagesPerSecond = 15
-)
-
-// The dashboard as this test reads it.
-type dashboard struct {
-	Time struct {
-		From, To string
-	} `json:"time"`
-	Templating struct {
-		List []struct {
-			Type, Name string
-			Query      json.RawMessage `json:"query"`
-			Multi      bool            `json:"multi"`
-			IncludeAll bool            `json:"includeAll"`
-			AllValue   string          `json:"allValue"`
-		} `json:"list"`
-	} `json:"templating"`
-	Panels []panel `json:"panels"`
-}
-
-type panel struct {
-	ID      int               `json:"id"`
-	Type    string            `json:"type"`
-	Title   string            `json:"title"`
-	Targets []json.RawMessage `json:"targets"`
-	Panels  []panel           `json:"panels"` // a collapsed row's
-}
-
-func (db *dashboard) all() []panel {
-	var out []panel
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			out = append(out, p)
-			walk(p.Panels)
-		}
-	}
-	walk(db.Panels)
-	return out
-}
-
-// Grafana's $__interval for the dashboard's hour on a panel some 1000
-// pixels wide.
-const (
-	panelInterval      = 5 * time.Second
-	panelMaxDataPoints = 1000
 )
 
 // vars holds the multi-value variables at "All": every value the
@@ -326,32 +215,12 @@ type demo struct {
 
 func (d *demo) run(t *testing.T, q query.Query) backend.DataResponse {
 	t.Helper()
-	js, err := json.Marshal(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := d.ds.QueryData(context.Background(), &backend.QueryDataRequest{
-		PluginContext: backend.PluginContext{OrgID: 1},
-		Queries:       []backend.DataQuery{{RefID: q.RefID, JSON: js, TimeRange: d.tr, Interval: panelInterval, MaxDataPoints: panelMaxDataPoints}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Responses[q.RefID]
+	return demotest.Query(t, d.ds, q, d.tr, demotest.PanelInterval, demotest.PanelMaxDataPoints)
 }
 
 func (d *demo) resource(t *testing.T, path string, params url.Values, out any) {
 	t.Helper()
-	var resp *backend.CallResourceResponse
-	u := path + "?" + params.Encode()
-	err := d.ds.CallResource(context.Background(), &backend.CallResourceRequest{Path: path, Method: "GET", URL: u},
-		backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error { resp = r; return nil }))
-	if err != nil || resp.Status != 200 {
-		t.Fatalf("%s: %v %+v", u, err, resp)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		t.Fatal(err)
-	}
+	demotest.Resource(t, d.ds, path, params, out)
 }
 
 func startDemo(t *testing.T) *demo {
@@ -405,13 +274,8 @@ func startDemo(t *testing.T) *demo {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	inst, err := plugin.NewFactory(srv)(context.Background(), backend.DataSourceInstanceSettings{UID: "netlens", Name: "Netlens"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.ds = inst.(*plugin.Datasource)
-	now := time.Now()
-	d.tr = backend.TimeRange{From: now.Add(-time.Hour), To: now.Add(query.Step(backend.TimeRange{From: now.Add(-time.Hour), To: now}, panelInterval, panelMaxDataPoints))}
+	d.ds = demotest.NewDatasource(t, srv)
+	d.tr = demotest.LastHour(time.Now())
 	return d
 }
 
@@ -713,10 +577,8 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 // policy, and every target of the IOS XR dashboard asked as Grafana asks
 // it with $router and $interface at All.
 func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
-	var db dashboard
-	if err := json.Unmarshal(read(t, dashboardFile), &db); err != nil {
-		t.Fatal(err)
-	}
+	var db demotest.Dashboard
+	demotest.ReadJSON(t, dashboardFile, &db)
 	if db.Time.From != "now-1h" || db.Time.To != "now" {
 		t.Fatalf("dashboard time %s to %s: this test asks the last hour", db.Time.From, db.Time.To)
 	}
@@ -754,7 +616,7 @@ func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
 	}
 
 	targets := 0
-	for _, p := range db.all() {
+	for _, p := range db.All() {
 		for _, raw := range p.Targets {
 			var q query.Query
 			if err := json.Unmarshal(raw, &q); err != nil {
@@ -791,18 +653,12 @@ func (d *demo) checkAlertRules(t *testing.T) {
 	var f struct {
 		Groups []struct {
 			Rules []struct {
-				UID  string `yaml:"uid"`
-				Data []struct {
-					RefID         string         `yaml:"refId"`
-					DatasourceUID string         `yaml:"datasourceUid"`
-					Model         map[string]any `yaml:"model"`
-				} `yaml:"data"`
+				UID  string              `yaml:"uid"`
+				Data []demotest.RuleStep `yaml:"data"`
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	if err := yaml.Unmarshal(read(t, "provisioning/alerting/netlens-xr.yaml"), &f); err != nil {
-		t.Fatal(err)
-	}
+	demotest.ReadYAML(t, "provisioning/alerting/netlens-xr.yaml", &f)
 	want := map[string]map[string]bool{"netlens-xr-group-silent": {}, "netlens-xr-router-drops": {}}
 	for _, g := range xrsim.Demo().Groups {
 		want["netlens-xr-group-silent"][groupKey(map[string]string{"policy": xrsim.Demo().Name, "group": g.Name}, []string{"policy", "group"})] = true
@@ -897,19 +753,8 @@ func TestGrafanaIniXRFoldersLoad(t *testing.T) {
 // dial-out, TCP for gRPC dial-out), and each xr-sim service sends to the
 // one its transport uses, after Grafana is up.
 func TestComposePublishesTheXRPortsTheSimulatorsUse(t *testing.T) {
-	var c struct {
-		Services map[string]struct {
-			Command   []string `yaml:"command"`
-			Ports     []string `yaml:"ports"`
-			DependsOn map[string]struct {
-				Condition string `yaml:"condition"`
-			} `yaml:"depends_on"`
-		} `yaml:"services"`
-	}
-	if err := yaml.Unmarshal(read(t, "docker-compose.yaml"), &c); err != nil {
-		t.Fatal(err)
-	}
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	services := demotest.ComposeServices(t)
+	keys := demotest.ImageKeys(t)
 	port := func(k string) string {
 		_, p, err := net.SplitHostPort(keys[k])
 		if err != nil {
@@ -918,14 +763,14 @@ func TestComposePublishesTheXRPortsTheSimulatorsUse(t *testing.T) {
 		return p
 	}
 	tcp, udp, grpc := port("xr_tcp_listen_address"), port("xr_udp_listen_address"), port("xr_grpc_listen_address")
-	ports := c.Services["grafana"].Ports
+	ports := services["grafana"].Ports
 	for _, want := range []string{tcp + ":" + tcp + "/tcp", udp + ":" + udp + "/udp", grpc + ":" + grpc + "/tcp"} {
 		if !slices.Contains(ports, want) && !slices.Contains(ports, strings.TrimSuffix(want, "/tcp")) {
 			t.Errorf("grafana does not publish %s (ports %v)", want, ports)
 		}
 	}
 	sims := 0
-	for name, s := range c.Services {
+	for name, s := range services {
 		if len(s.Command) == 0 || s.Command[0] != "xr" {
 			continue
 		}
