@@ -1,6 +1,8 @@
 package intreport
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 )
@@ -134,19 +136,41 @@ type joinKey struct {
 }
 
 type slot struct {
-	path       Path
-	key        joinKey
+	path Path
+	key  joinKey
+	hash uint64 // key's, to find its index entry when it closes
+	// due is First + Window: comparing it with now is cheaper than taking
+	// now - First for every postcard, and says the same.
+	due        time.Time
 	refTS      uint32 // first postcard's ingress timestamp
 	prev, next int32  // pending list, oldest first; -1 ends
+}
+
+// entry is one place of the Joiner's index: a pending path's key hash
+// and slot (-1: empty). The hash is kept beside the slot so a probe
+// touches a slot, and compares its whole key, only on an equal hash.
+type entry struct {
+	hash uint64
+	slot int32
 }
 
 // Joiner joins postcards into paths. It keeps at most MaxPending paths in
 // memory allocated once; time comes only from the caller. Not safe for
 // concurrent use.
+//
+// Its index is an open-addressing table (linear probing, at most half
+// full) of 64-bit key hashes rather than a Go map keyed by the flow: a
+// lookup hashes a few words once and finds where a new path goes in the
+// same probe. The hash is seeded per Joiner, so flows crafted to collide
+// cannot make one long probe run; colliding keys are still told apart by
+// comparing the whole key.
 type Joiner struct {
 	o          JoinerOptions
 	slots      []slot
-	index      map[joinKey]int32
+	index      []entry
+	mask       uint64 // len(index) - 1
+	seed       uint64
+	pending    int
 	free       []int32
 	head, tail int32 // oldest and newest pending path
 	st         JoinerStats
@@ -160,13 +184,22 @@ func NewJoiner(o JoinerOptions) *Joiner {
 	if o.MaxPending <= 0 {
 		o.MaxPending = 1024
 	}
+	size := 8
+	for size < 2*o.MaxPending {
+		size <<= 1
+	}
 	j := &Joiner{
 		o:     o,
 		slots: make([]slot, o.MaxPending),
-		index: make(map[joinKey]int32, o.MaxPending),
+		index: make([]entry, size),
+		mask:  uint64(size - 1),
+		seed:  rand.Uint64(),
 		free:  make([]int32, o.MaxPending),
 		head:  -1,
 		tail:  -1,
+	}
+	for i := range j.index {
+		j.index[i].slot = -1
 	}
 	for i := range j.free {
 		j.free[i] = int32(len(j.free) - 1 - i)
@@ -178,7 +211,7 @@ func NewJoiner(o JoinerOptions) *Joiner {
 func (j *Joiner) Stats() JoinerStats { return j.st }
 
 // Pending is the number of paths waiting for more postcards.
-func (j *Joiner) Pending() int { return len(j.index) }
+func (j *Joiner) Pending() int { return j.pending }
 
 // Add takes one decoded postcard seen at now. It first emits the paths
 // whose window has passed, and any path it must close early. emit gets a
@@ -197,15 +230,16 @@ func (j *Joiner) Add(now time.Time, r *Report, emit func(*Path)) bool {
 	if r.Inner.Protocol == ProtoTCP {
 		k.tcpSeq = r.Inner.TCPSeq
 	}
-	var ph PathHop
-	reportHop(r, &ph)
-	i, ok := j.index[k]
-	if ok {
+	h := j.hash(&k)
+	i, pos := j.find(h, &k)
+	if i >= 0 {
 		s := &j.slots[i]
 		if at := s.path.hopOf(r.Header.SwitchID); at >= 0 {
-			if h := &s.path.Hops[at]; h.kinds&ph.kinds == 0 && (h.kinds|ph.kinds)&^kindBit(KindFlow) != 0 {
+			var ph PathHop
+			reportHop(r, &ph)
+			if old := &s.path.Hops[at]; old.kinds&ph.kinds == 0 && (old.kinds|ph.kinds)&^kindBit(KindFlow) != 0 {
 				j.st.Merged++
-				merge(&ph, h)
+				merge(&ph, old)
 				s.path.remove(at)
 				s.insert(&ph)
 				s.path.Last = now
@@ -213,14 +247,17 @@ func (j *Joiner) Add(now time.Time, r *Report, emit func(*Path)) bool {
 			}
 			j.st.Repeats++
 			j.close(i, emit)
-			ok = false
+			i = j.open(h, -1, &k, now, r.Header.IngressTS, emit)
+			s = &j.slots[i]
+			s.insert(&ph)
+			s.path.Last = now
+			return true // one hop: not full
 		}
-	}
-	if !ok {
-		i = j.open(k, now, r.Header.IngressTS, emit)
+	} else {
+		i = j.open(h, int64(pos), &k, now, r.Header.IngressTS, emit)
 	}
 	s := &j.slots[i]
-	s.insert(&ph)
+	s.add(r)
 	s.path.Last = now
 	if s.path.HopCount == HopLimit {
 		j.st.Full++
@@ -233,7 +270,7 @@ func (j *Joiner) Add(now time.Time, r *Report, emit func(*Path)) bool {
 func (j *Joiner) Flush(now time.Time, emit func(*Path)) {
 	for j.head >= 0 {
 		s := &j.slots[j.head]
-		if now.Sub(s.path.First) < j.o.Window {
+		if now.Before(s.due) {
 			return
 		}
 		j.close(j.head, emit)
@@ -245,6 +282,66 @@ func (j *Joiner) FlushAll(emit func(*Path)) {
 	for j.head >= 0 {
 		j.close(j.head, emit)
 	}
+}
+
+// hash is k's 64-bit hash under the Joiner's seed: each word of the key
+// is folded into the state by a bijective step (so two keys that differ
+// in one word never meet in the state after it), then the state is
+// finalized so its low bits, the index's place, depend on all of it.
+func (j *Joiner) hash(k *joinKey) uint64 {
+	src, dst := k.flow.Src.As16(), k.flow.Dst.As16()
+	h := j.seed
+	h = hashStep(h, binary.LittleEndian.Uint64(src[:8]))
+	h = hashStep(h, binary.LittleEndian.Uint64(src[8:]))
+	h = hashStep(h, binary.LittleEndian.Uint64(dst[:8]))
+	h = hashStep(h, binary.LittleEndian.Uint64(dst[8:]))
+	h = hashStep(h, uint64(k.flow.Protocol)<<48|uint64(k.flow.SrcPort)<<32|uint64(k.flow.DstPort)<<16|uint64(k.ipid))
+	h = hashStep(h, uint64(k.tcpSeq))
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 29
+	return h
+}
+
+func hashStep(h, w uint64) uint64 {
+	h = (h ^ w) * 0x9e3779b97f4a7c15
+	return h ^ h>>32
+}
+
+// find returns the slot of the pending path with key k (hash h), or -1
+// and the empty index place where k goes.
+func (j *Joiner) find(h uint64, k *joinKey) (slot int32, pos uint64) {
+	for pos = h & j.mask; ; pos = (pos + 1) & j.mask {
+		e := &j.index[pos]
+		if e.slot < 0 {
+			return -1, pos
+		}
+		if e.hash == h && j.slots[e.slot].key == *k {
+			return e.slot, pos
+		}
+	}
+}
+
+// unindex takes slot i (hash h) out of the index. Linear probing without
+// tombstones: the entries after it in its run move back to fill the
+// hole if their home place is not between the hole and where they are.
+func (j *Joiner) unindex(h uint64, i int32) {
+	hole := h & j.mask
+	for j.index[hole].slot != i {
+		hole = (hole + 1) & j.mask
+	}
+	for q := (hole + 1) & j.mask; ; q = (q + 1) & j.mask {
+		e := j.index[q]
+		if e.slot < 0 {
+			break
+		}
+		// e may move to the hole if its home is not cyclically in (hole, q].
+		if (q-e.hash)&j.mask >= (q-hole)&j.mask {
+			j.index[hole] = e
+			hole = q
+		}
+	}
+	j.index[hole] = entry{slot: -1}
 }
 
 // hopOf returns the index of switch id's hop, or -1.
@@ -327,10 +424,18 @@ func copyItems(dst, src *Hop, items Item) {
 	}
 }
 
-func (j *Joiner) open(k joinKey, now time.Time, ts uint32, emit func(*Path)) int32 {
+// open starts a path for key k (hash h) in a free slot, emitting the
+// oldest path first when none is free. pos is k's empty index place from
+// find, or -1 when the index may have changed since.
+func (j *Joiner) open(h uint64, pos int64, k *joinKey, now time.Time, ts uint32, emit func(*Path)) int32 {
 	if len(j.free) == 0 {
 		j.st.Evicted++
 		j.close(j.head, emit)
+		pos = -1
+	}
+	if pos < 0 {
+		_, p := j.find(h, k)
+		pos = int64(p)
 	}
 	i := j.free[len(j.free)-1]
 	j.free = j.free[:len(j.free)-1]
@@ -340,7 +445,9 @@ func (j *Joiner) open(k joinKey, now time.Time, ts uint32, emit func(*Path)) int
 	p.HopCount, p.Dropped = 0, false
 	p.Flow, p.IPID, p.TCPSeq = k.flow, k.ipid, k.tcpSeq
 	p.First, p.Last = now, now
-	s.key = k
+	s.due = now.Add(j.o.Window)
+	s.key = *k
+	s.hash = h
 	s.refTS = ts
 	s.prev, s.next = j.tail, -1
 	if j.tail >= 0 {
@@ -349,7 +456,8 @@ func (j *Joiner) open(k joinKey, now time.Time, ts uint32, emit func(*Path)) int
 		j.head = i
 	}
 	j.tail = i
-	j.index[k] = i
+	j.index[pos] = entry{hash: h, slot: i}
+	j.pending++
 	return i
 }
 
@@ -365,7 +473,8 @@ func (j *Joiner) close(i int32, emit func(*Path)) {
 	} else {
 		j.tail = s.prev
 	}
-	delete(j.index, s.key)
+	j.unindex(s.hash, i)
+	j.pending--
 	j.free = append(j.free, i)
 	j.st.Paths++
 	if emit != nil {
@@ -424,5 +533,29 @@ func (s *slot) insert(ph *PathHop) {
 		at--
 	}
 	p.Hops[at] = *ph
+	p.HopCount++
+}
+
+// add places postcard r's hop in s's path as insert does, built in its
+// place rather than copied there.
+func (s *slot) add(r *Report) {
+	p := &s.path
+	ttl := r.Inner.TTL
+	rel := int32(r.Header.IngressTS - s.refTS)
+	at := p.HopCount
+	for at > 0 {
+		prev := &p.Hops[at-1]
+		if prev.TTL > ttl || prev.TTL == ttl && int32(prev.IngressTS-s.refTS) <= rel {
+			break
+		}
+		p.Hops[at] = *prev
+		at--
+	}
+	ph := &p.Hops[at]
+	*ph = PathHop{}
+	reportHop(r, ph)
+	if ph.Kind == KindDrop {
+		p.Dropped = true
+	}
 	p.HopCount++
 }

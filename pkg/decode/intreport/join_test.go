@@ -1,6 +1,8 @@
 package intreport
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -267,5 +269,93 @@ func TestJoinerSecondReportOfAKindIsARepeat(t *testing.T) {
 	}
 	if st := j.Stats(); st.Repeats != 1 || st.Merged != 1 || j.Pending() != 1 {
 		t.Errorf("stats %+v pending %d", st, j.Pending())
+	}
+}
+
+// The index keys paths by a 64-bit hash; keys with equal hashes are
+// still different packets. An IPv4 address and its IPv4-mapped IPv6 form
+// hash alike (the same 16 bytes), and two IPv6 sources can be made to
+// give the same hash under the Joiner's seed: each must stay its own path.
+func TestJoinerKeepsCollidingKeysApart(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: time.Second, MaxPending: 8})
+	v4 := postcard(10, 64, 100, 200)
+	mapped := postcard(10, 64, 100, 200)
+	mapped.Inner.Src = netip.AddrFrom16(v4.Inner.Src.As16())
+
+	// The hash folds the source's two 8-byte words one after the other:
+	// pick a second word that undoes a changed first word.
+	a := postcard(10, 64, 100, 200)
+	a.Inner.IPVersion, a.Inner.Src = 6, netip.MustParseAddr("2001:db8::10")
+	src := a.Inner.Src.As16()
+	w0, w1 := binary.LittleEndian.Uint64(src[:8]), binary.LittleEndian.Uint64(src[8:])
+	w0b := w0 ^ 0xff00
+	w1b := hashStep(j.seed, w0) ^ w1 ^ hashStep(j.seed, w0b)
+	binary.LittleEndian.PutUint64(src[:8], w0b)
+	binary.LittleEndian.PutUint64(src[8:], w1b)
+	b := postcard(10, 64, 100, 200)
+	b.Inner.IPVersion, b.Inner.Src = 6, netip.AddrFrom16(src)
+
+	pairs := [][2]*Report{{v4, mapped}, {a, b}}
+	for _, p := range pairs {
+		k0, k1 := joinKey{flow: FlowOf(&p[0].Inner), ipid: 7, tcpSeq: 1000}, joinKey{flow: FlowOf(&p[1].Inner), ipid: 7, tcpSeq: 1000}
+		if k0 == k1 || j.hash(&k0) != j.hash(&k1) {
+			t.Fatalf("%v and %v: keys equal %v, hashes %#x %#x: want different keys, one hash", p[0].Inner.Src, p[1].Inner.Src, k0 == k1, j.hash(&k0), j.hash(&k1))
+		}
+	}
+	var c collected
+	for _, p := range pairs {
+		j.Add(t0, p[0], c.emit)
+		j.Add(t0, p[1], c.emit) // the same switch: were the keys taken as one, a repeat
+		second := *p[1]
+		second.Header.SwitchID, second.Inner.TTL = 20, 63
+		j.Add(t0, &second, c.emit)
+	}
+	if st := j.Stats(); j.Pending() != 4 || len(c.paths) != 0 || st.Repeats != 0 {
+		t.Fatalf("pending %d, emitted %d, stats %+v: want 4 paths open", j.Pending(), len(c.paths), st)
+	}
+	j.FlushAll(c.emit)
+	want := []netip.Addr{v4.Inner.Src, mapped.Inner.Src, a.Inner.Src, b.Inner.Src}
+	for i, p := range c.paths {
+		// Only the second of each pair got switch 20's postcard.
+		if p.Flow.Src != want[i] || p.HopCount != 1+i%2 {
+			t.Errorf("path %d from %v with %d hops, want from %v with %d", i, p.Flow.Src, p.HopCount, want[i], 1+i%2)
+		}
+	}
+}
+
+// Paths open and close in any order (expiry, repeats, eviction) while
+// the index moves entries back over the places closed paths left: every
+// pending path stays findable, and the index holds nothing else.
+func TestJoinerIndexSurvivesChurn(t *testing.T) {
+	j := NewJoiner(JoinerOptions{Window: 20 * time.Millisecond, MaxPending: 48})
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := t0
+	emitted := 0
+	for n := range 20000 {
+		r := postcard(uint32(rng.IntN(4)), uint8(64-rng.IntN(4)), uint32(n), uint32(n))
+		r.Inner.SrcPort = uint16(rng.IntN(40))
+		r.Inner.IPID = uint16(rng.IntN(3))
+		now = now.Add(time.Duration(rng.IntN(300)) * time.Microsecond)
+		j.Add(now, r, func(*Path) { emitted++ })
+		used := 0
+		for _, e := range j.index {
+			if e.slot >= 0 {
+				used++
+			}
+		}
+		seen := 0
+		for i := j.head; i >= 0; i = j.slots[i].next {
+			s := &j.slots[i]
+			if got, _ := j.find(s.hash, &s.key); got != i {
+				t.Fatalf("postcard %d: pending slot %d found as %d", n, i, got)
+			}
+			seen++
+		}
+		if used != j.Pending() || seen != j.Pending() {
+			t.Fatalf("postcard %d: %d index entries, %d listed, %d pending", n, used, seen, j.Pending())
+		}
+	}
+	if st := j.Stats(); st.Repeats == 0 || st.Evicted == 0 || emitted == 0 || uint64(emitted) != st.Paths {
+		t.Errorf("stats %+v, emitted %d: want expiry, repeats and evictions all exercised", st, emitted)
 	}
 }
