@@ -34,23 +34,29 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runSender floods "addr reportsPerSec count" (0 reports/s: as fast as it
-// can) with intsim: a postcard domain of UDP flows, each of its six
-// switches from its own loopback address, no deliberate loss, so every
-// report sent must arrive or be counted dropped. It prints what it sent
-// and how long that took.
+// runSender floods "addr reportsPerSec count mode" (0 reports/s: as fast
+// as it can) with intsim: a domain of UDP flows in postcard or INT mode,
+// each of its six switches from its own loopback address, no deliberate
+// loss, so every report sent must arrive or be counted dropped. In INT
+// mode only the sinks report (their hop stacks: 3 hops across the spines,
+// 1 within a leaf), without the local report beside each. It prints what
+// it sent and how long that took.
 func runSender(spec string) int {
 	f := strings.Fields(spec)
-	if len(f) != 3 {
+	if len(f) != 4 {
 		fmt.Fprintln(os.Stderr, "sender spec:", spec)
 		return 2
 	}
 	rate, _ := strconv.ParseFloat(f[1], 64)
 	count, _ := strconv.ParseUint(f[2], 10, 64)
+	mode := intsim.ModePostcard
+	if f[3] == "int" {
+		mode = intsim.ModeINT
+	}
 	sim, err := intsim.New(intsim.Config{
 		Target: f[0], Sources: simSources, Rate: rate, Count: count,
-		Domain: intsim.DomainConfig{Mode: intsim.ModePostcard, Flows: 1024, UDPShare: 1, ICMPShare: -1,
-			DropRate: -1, LossRate: -1, CongestionEvery: -1},
+		Domain: intsim.DomainConfig{Mode: mode, Flows: 1024, UDPShare: 1, ICMPShare: -1,
+			DropRate: -1, LossRate: -1, CongestionEvery: -1, NoSinkLocal: true},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,7 +108,8 @@ func cpuTime() time.Duration {
 // 2 cores), has the sender process offer count reports at rate, and
 // waits until each is handed on or counted dropped. With mapper, the
 // workers' handlers are intmap workers writing a real int_report table.
-func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) stepResult {
+// mode is the sender's: "postcard" or "int".
+func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool, mode string) stepResult {
 	cfg := testConfig()
 	cfg.QueueDatagrams, cfg.ReadBufferBytes = 16384, 32<<20
 	board := status.NewBoard(nil)
@@ -130,7 +137,7 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) step
 	go func() { done <- r.Serve(ctx) }()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), senderEnv+"="+fmt.Sprintf("%s %g %d", r.UDPAddr(), rate, count), "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), senderEnv+"="+fmt.Sprintf("%s %g %d %s", r.UDPAddr(), rate, count, mode), "GOMAXPROCS=1")
 	cmd.Stderr = os.Stderr
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -204,7 +211,9 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) step
 // offered, what reached the handlers, what was lost and why; it fails if
 // a report is lost without a drop counted. "count" is a Handler that
 // counts; "intmap" is the real mapper into an int_report records table
-// (postcards joined per packet: rows are paths, not reports). The
+// (postcards joined per packet: rows are paths, not reports);
+// "intmap-int" is the same mapper taking INT reports from the sinks
+// (hop stacks of 3 hops, 1 within a leaf; no Joiner: a row per report). The
 // simulator sends runs of equal-sized reports of a switch as one UDP
 // segmentation offload send, which loopback delivers whole to a socket
 // with UDP_GRO on: "count-nogro" turns UDP_GRO off, so every report is
@@ -217,7 +226,7 @@ func ingestStep(b *testing.B, rate float64, count uint64, mapper, gro bool) step
 //	go test -run '^$' -bench BenchmarkUDPIngest -benchtime 1x -cpu 1,2 ./pkg/ingest/intrcv
 func BenchmarkUDPIngest(b *testing.B) {
 	const stepSec = 2
-	for _, handler := range []string{"count", "count-nogro", "intmap"} {
+	for _, handler := range []string{"count", "count-nogro", "intmap", "intmap-int"} {
 		for _, rate := range []float64{250_000, 500_000, 750_000, 1_000_000, 1_250_000, 1_500_000, 0} {
 			name := handler + "/max"
 			if rate > 0 {
@@ -230,7 +239,11 @@ func BenchmarkUDPIngest(b *testing.B) {
 				}
 				var r stepResult
 				for b.Loop() {
-					r = ingestStep(b, rate, count, handler == "intmap", handler != "count-nogro")
+					mode := "postcard"
+					if handler == "intmap-int" {
+						mode = "int"
+					}
+					r = ingestStep(b, rate, count, strings.HasPrefix(handler, "intmap"), handler != "count-nogro", mode)
 				}
 				lost := r.sent - r.handled
 				b.ReportMetric(float64(r.sent)/r.sendSec, "offered-rep/s")
@@ -239,7 +252,7 @@ func BenchmarkUDPIngest(b *testing.B) {
 				b.ReportMetric(float64(r.handled)/r.cpuSec, "handled-rep/cpu-s")
 				b.ReportMetric(float64(r.overflow), "socket_overflow")
 				b.ReportMetric(float64(r.queueFull), "queue_full")
-				if handler == "intmap" {
+				if strings.HasPrefix(handler, "intmap") {
 					b.ReportMetric(float64(r.rows), "rows")
 				}
 				// The kernel counts a socket's drops in buffers: with UDP_GRO
