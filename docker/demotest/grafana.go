@@ -129,6 +129,44 @@ func (db *Dashboard) All() []Panel {
 	return out
 }
 
+// ReadLastHourDashboard reads a provisioned dashboard that opens on the
+// last hour, as LastHour asks it; any other time range fails the test.
+func ReadLastHourDashboard(t testing.TB, rel string) Dashboard {
+	t.Helper()
+	var db Dashboard
+	ReadJSON(t, rel, &db)
+	if db.Time.From != "now-1h" || db.Time.To != "now" {
+		t.Fatalf("dashboard time %s to %s: this test asks the last hour", db.Time.From, db.Time.To)
+	}
+	return db
+}
+
+// EachTarget runs check on every target of every panel of db (collapsed
+// rows' too) in a subtest of its own, named by panel id and refId; where
+// says which target it is. Each target must ask source, and the
+// dashboard must have one at least.
+func EachTarget(t *testing.T, db *Dashboard, source string, check func(t *testing.T, where string, q query.Query)) {
+	t.Helper()
+	targets := 0
+	for _, p := range db.All() {
+		for _, raw := range p.Targets {
+			var q query.Query
+			if err := json.Unmarshal(raw, &q); err != nil {
+				t.Fatalf("panel %d: %v", p.ID, err)
+			}
+			where := fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, q.RefID)
+			if q.Source != source {
+				t.Errorf("%s: source %q", where, q.Source)
+			}
+			targets++
+			t.Run(fmt.Sprintf("panel%d%s", p.ID, q.RefID), func(t *testing.T) { check(t, where, q) })
+		}
+	}
+	if targets == 0 {
+		t.Fatal("the dashboard has no targets")
+	}
+}
+
 // Cell is a frame value as text ("" for null).
 func Cell(f *data.Field, i int) string {
 	if f == nil {

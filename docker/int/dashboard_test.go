@@ -374,11 +374,7 @@ func keyOf(names []string, value func(string) string) string {
 // reports, then every target of the INT overview, its episode
 // annotations and the INT alert rules' queries, with $flow at All.
 func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
-	var db demotest.Dashboard
-	demotest.ReadJSON(t, dashboardFile, &db)
-	if db.Time.From != "now-1h" || db.Time.To != "now" {
-		t.Fatalf("dashboard time %s to %s: this test asks the last hour", db.Time.From, db.Time.To)
-	}
+	db := demotest.ReadLastHourDashboard(t, dashboardFile)
 	d := startDemo(t)
 
 	var v vars
@@ -416,40 +412,23 @@ func TestINTOverviewShowsWhatTheFabricSent(t *testing.T) {
 		t.Fatal("$flow lists no flow")
 	}
 
-	targets := 0
 	var livePath *query.Query
-	for _, p := range db.All() {
-		for _, raw := range p.Targets {
-			var q query.Query
-			if err := json.Unmarshal(raw, &q); err != nil {
-				t.Fatalf("panel %d: %v", p.ID, err)
+	demotest.EachTarget(t, &db, "int", func(t *testing.T, where string, q query.Query) {
+		q = v.interpolate(t, q)
+		switch q.Kind {
+		case query.KindSeries, "":
+			d.checkSeries(t, where, q)
+		case query.KindRecords:
+			d.checkRecords(t, where, q, v)
+		case "path":
+			d.checkPath(t, where, q, v)
+			if q.Live {
+				livePath = &q
 			}
-			where := fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, q.RefID)
-			if q.Source != "int" {
-				t.Errorf("%s: source %q", where, q.Source)
-			}
-			targets++
-			t.Run(fmt.Sprintf("panel%d%s", p.ID, q.RefID), func(t *testing.T) {
-				q := v.interpolate(t, q)
-				switch q.Kind {
-				case query.KindSeries, "":
-					d.checkSeries(t, where, q)
-				case query.KindRecords:
-					d.checkRecords(t, where, q, v)
-				case "path":
-					d.checkPath(t, where, q, v)
-					if q.Live {
-						livePath = &q
-					}
-				default:
-					t.Fatalf("%s: kind %q", where, q.Kind)
-				}
-			})
+		default:
+			t.Fatalf("%s: kind %q", where, q.Kind)
 		}
-	}
-	if targets == 0 {
-		t.Fatal("the dashboard has no targets")
-	}
+	})
 	annotations := 0
 	for _, a := range db.Annotations.List {
 		if a.BuiltIn != 0 {

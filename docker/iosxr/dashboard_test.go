@@ -577,11 +577,7 @@ func (d *demo) checkRecords(t *testing.T, where string, q query.Query, v vars) {
 // policy, and every target of the IOS XR dashboard asked as Grafana asks
 // it with $router and $interface at All.
 func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
-	var db demotest.Dashboard
-	demotest.ReadJSON(t, dashboardFile, &db)
-	if db.Time.From != "now-1h" || db.Time.To != "now" {
-		t.Fatalf("dashboard time %s to %s: this test asks the last hour", db.Time.From, db.Time.To)
-	}
+	db := demotest.ReadLastHourDashboard(t, dashboardFile)
 	d := startDemo(t)
 
 	v := vars{}
@@ -615,33 +611,16 @@ func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
 		t.Fatalf("$router lists %v, the routers are %v", v["router"], names)
 	}
 
-	targets := 0
-	for _, p := range db.All() {
-		for _, raw := range p.Targets {
-			var q query.Query
-			if err := json.Unmarshal(raw, &q); err != nil {
-				t.Fatalf("panel %d: %v", p.ID, err)
-			}
-			where := fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, q.RefID)
-			if q.Source != "xr" {
-				t.Errorf("%s: source %q", where, q.Source)
-			}
-			targets++
-			t.Run(fmt.Sprintf("panel%d%s", p.ID, q.RefID), func(t *testing.T) {
-				switch q.Kind {
-				case query.KindRecords:
-					d.checkRecords(t, where, q, v)
-				case query.KindSeries, "":
-					d.checkSeries(t, where, q, v)
-				default:
-					t.Fatalf("%s: kind %q", where, q.Kind)
-				}
-			})
+	demotest.EachTarget(t, &db, "xr", func(t *testing.T, where string, q query.Query) {
+		switch q.Kind {
+		case query.KindRecords:
+			d.checkRecords(t, where, q, v)
+		case query.KindSeries, "":
+			d.checkSeries(t, where, q, v)
+		default:
+			t.Fatalf("%s: kind %q", where, q.Kind)
 		}
-	}
-	if targets == 0 {
-		t.Fatal("the dashboard has no targets")
-	}
+	})
 
 	// The provisioned XR alert rules' queries, as the alerting engine
 	// sends them, on the same routers: every group of the demo policy has
