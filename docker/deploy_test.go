@@ -1,11 +1,9 @@
 package docker
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -15,20 +13,14 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/netlens/netlens/docker/demotest"
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/decode/ipfix/ie"
 	"github.com/netlens/netlens/pkg/query"
 )
 
-// root is the repository, seen from this package's folder.
-const root = ".."
-
-const (
-	dashboardFile = "src/dashboards/ftd-overview.json"
-	iniSection    = "plugin.netlens-telemetry-datasource"
-)
+const dashboardFile = "src/dashboards/ftd-overview.json"
 
 // ftdSeries is what the FTD receiver stores and the simulator sends (the
 // series list agreed in the team's notes), with each series' kind. The
@@ -61,62 +53,13 @@ var ftdSeries = map[string]string{
 	"ftd_vpn_active_sessions":                "gauge",
 }
 
-func read(t *testing.T, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func readYAML(t *testing.T, rel string, v any) {
-	t.Helper()
-	if err := yaml.Unmarshal(read(t, rel), v); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-}
-
-func readJSON(t *testing.T, rel string, v any) {
-	t.Helper()
-	if err := json.Unmarshal(read(t, rel), v); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-}
-
 // pluginIDs reads the ids of the app and of its nested data source.
 func pluginIDs(t *testing.T) (app, ds string) {
 	t.Helper()
 	var a, d struct{ ID string }
-	readJSON(t, "src/plugin.json", &a)
-	readJSON(t, "src/datasource/plugin.json", &d)
+	demotest.ReadJSON(t, "src/plugin.json", &a)
+	demotest.ReadJSON(t, "src/datasource/plugin.json", &d)
 	return a.ID, d.ID
-}
-
-// iniKeys reads one section of a grafana.ini file. Grafana ignores keys
-// whose value is empty; so does this.
-func iniKeys(t *testing.T, rel, section string) map[string]string {
-	t.Helper()
-	keys := map[string]string{}
-	in := ""
-	sc := bufio.NewScanner(bytes.NewReader(read(t, rel)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[':
-			in = strings.Trim(line, "[]")
-		case in == section:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				t.Fatalf("%s: %q is not key = value", rel, line)
-			}
-			if k, v = strings.TrimSpace(k), strings.TrimSpace(v); v != "" {
-				keys[k] = v
-			}
-		}
-	}
-	return keys
 }
 
 // setOnPurpose lists keys with an empty default that the image sets anyway;
@@ -124,7 +67,7 @@ func iniKeys(t *testing.T, rel, section string) map[string]string {
 var setOnPurpose = map[string]bool{"ipfix_definitions_file": true, "xr_policy_dir": true, "xr_proto_dir": true}
 
 func TestGrafanaIniWritesEverySettingWithItsDefault(t *testing.T) {
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	for _, k := range config.Keys {
 		v, ok := keys[k.Name]
 		switch {
@@ -146,7 +89,7 @@ func TestGrafanaIniWritesEverySettingWithItsDefault(t *testing.T) {
 }
 
 func TestGrafanaIniIsAcceptedByTheBackend(t *testing.T) {
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	// This is the environment Grafana gives the plugin process.
 	env := map[string]string{}
 	for k, v := range keys {
@@ -162,7 +105,7 @@ func readmeSettings(t *testing.T) map[string]string {
 	t.Helper()
 	row := regexp.MustCompile("^\\| `([a-z_]+)` \\| (`[^`]*`|\\(empty\\)) \\|")
 	out := map[string]string{}
-	for _, line := range strings.Split(string(read(t, "README.md")), "\n") {
+	for _, line := range strings.Split(string(demotest.Read(t, "README.md")), "\n") {
 		if m := row.FindStringSubmatch(line); m != nil {
 			def := strings.Trim(m[2], "`")
 			if m[2] == "(empty)" {
@@ -221,8 +164,8 @@ func mountTarget(volumes []string, target string) (src string, readOnly, ok bool
 
 func TestComposeGivesTheCollectorWhatItsSettingsName(t *testing.T) {
 	var c composeFile
-	readYAML(t, "docker-compose.yaml", &c)
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	demotest.ReadYAML(t, "docker-compose.yaml", &c)
+	keys := demotest.ImageKeys(t)
 	g, ok := c.Services["grafana"]
 	if !ok {
 		t.Fatal("no grafana service")
@@ -311,7 +254,7 @@ func splitHostPort(addr string) (host, port string, err error) {
 func TestDockerfileAllowsBothUnsignedPluginIDs(t *testing.T) {
 	app, ds := pluginIDs(t)
 	re := regexp.MustCompile(`GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=(\S+)`)
-	m := re.FindSubmatch(read(t, "Dockerfile"))
+	m := re.FindSubmatch(demotest.Read(t, "Dockerfile"))
 	if m == nil {
 		t.Fatal("the Dockerfile does not allow the unsigned plugin")
 	}
@@ -321,7 +264,7 @@ func TestDockerfileAllowsBothUnsignedPluginIDs(t *testing.T) {
 			t.Errorf("%s is not allowed unsigned (%v)", id, allowed)
 		}
 	}
-	if !bytes.Contains(read(t, "Dockerfile"), []byte("/var/lib/grafana/plugins/"+app+"/")) {
+	if !bytes.Contains(demotest.Read(t, "Dockerfile"), []byte("/var/lib/grafana/plugins/"+app+"/")) {
 		t.Errorf("the Dockerfile does not install the plugin as %s", app)
 	}
 }
@@ -335,7 +278,7 @@ func TestProvisioningUsesThePluginsIDs(t *testing.T) {
 			Disabled bool   `yaml:"disabled"`
 		} `yaml:"apps"`
 	}
-	readYAML(t, "provisioning/plugins/netlens.yaml", &apps)
+	demotest.ReadYAML(t, "provisioning/plugins/netlens.yaml", &apps)
 	if len(apps.Apps) != 1 || apps.Apps[0].Type != app || apps.Apps[0].Disabled {
 		t.Errorf("provisioned apps %+v, want %s enabled", apps.Apps, app)
 	}
@@ -348,7 +291,7 @@ func TestProvisioningUsesThePluginsIDs(t *testing.T) {
 			JSONData  map[string]any `yaml:"jsonData"`
 		} `yaml:"datasources"`
 	}
-	readYAML(t, "provisioning/datasources/netlens.yaml", &dss)
+	demotest.ReadYAML(t, "provisioning/datasources/netlens.yaml", &dss)
 	if len(dss.Datasources) != 1 {
 		t.Fatalf("%d data sources", len(dss.Datasources))
 	}
@@ -366,15 +309,15 @@ func TestProvisioningUsesThePluginsIDs(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	readYAML(t, "provisioning/dashboards/netlens.yaml", &provs)
+	demotest.ReadYAML(t, "provisioning/dashboards/netlens.yaml", &provs)
 	if len(provs.Providers) != 1 || provs.Providers[0].Options.Path != "/var/lib/grafana/plugins/"+app+"/dashboards" {
 		t.Errorf("dashboard providers %+v", provs.Providers)
 	}
 	var appJSON struct {
 		Includes []struct{ Type, Path string }
 	}
-	readJSON(t, "src/plugin.json", &appJSON)
-	files, err := filepath.Glob(filepath.Join(root, "src", "dashboards", "*.json"))
+	demotest.ReadJSON(t, "src/plugin.json", &appJSON)
+	files, err := filepath.Glob(filepath.Join(demotest.Path(t, "src/dashboards"), "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards (%v)", err)
 	}
@@ -509,7 +452,7 @@ func sameJSON(a json.RawMessage, b string) bool {
 
 func TestDashboardQueriesFitTheQueryModel(t *testing.T) {
 	var d dashboard
-	readJSON(t, dashboardFile, &d)
+	demotest.ReadJSON(t, dashboardFile, &d)
 	if d.UID != "netlens-ftd-overview" || d.Title != "FTD overview" || d.Refresh != "10s" || d.Time.From != "now-30m" {
 		t.Errorf("dashboard %q %q refresh %q from %q", d.UID, d.Title, d.Refresh, d.Time.From)
 	}
@@ -554,7 +497,7 @@ func TestDashboardQueriesFitTheQueryModel(t *testing.T) {
 
 func TestDashboardVariables(t *testing.T) {
 	var d dashboard
-	readJSON(t, dashboardFile, &d)
+	demotest.ReadJSON(t, dashboardFile, &d)
 	dev := slices.IndexFunc(d.Templating.List, func(v variable) bool { return v.Name == "device" })
 	if dev < 0 {
 		t.Fatal("no device variable")
@@ -582,7 +525,7 @@ func TestDashboardVariables(t *testing.T) {
 
 func TestDashboardLayoutHasNoOverlaps(t *testing.T) {
 	var d dashboard
-	readJSON(t, dashboardFile, &d)
+	demotest.ReadJSON(t, dashboardFile, &d)
 	ids := map[int]bool{}
 	type cell struct{ x, y int }
 	taken := map[cell]string{}
@@ -613,28 +556,20 @@ type ruleFile struct {
 		Folder   string `yaml:"folder"`
 		Interval string `yaml:"interval"`
 		Rules    []struct {
-			UID          string            `yaml:"uid"`
-			Title        string            `yaml:"title"`
-			Condition    string            `yaml:"condition"`
-			DashboardUID string            `yaml:"dashboardUid"`
-			PanelID      int               `yaml:"panelId"`
-			Labels       map[string]string `yaml:"labels"`
-			Data         []struct {
-				RefID             string `yaml:"refId"`
-				DatasourceUID     string `yaml:"datasourceUid"`
-				RelativeTimeRange struct {
-					From int `yaml:"from"`
-					To   int `yaml:"to"`
-				} `yaml:"relativeTimeRange"`
-				Model map[string]any `yaml:"model"`
-			} `yaml:"data"`
+			UID          string              `yaml:"uid"`
+			Title        string              `yaml:"title"`
+			Condition    string              `yaml:"condition"`
+			DashboardUID string              `yaml:"dashboardUid"`
+			PanelID      int                 `yaml:"panelId"`
+			Labels       map[string]string   `yaml:"labels"`
+			Data         []demotest.RuleStep `yaml:"data"`
 		} `yaml:"rules"`
 	} `yaml:"groups"`
 }
 
 func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
 	var f ruleFile
-	readYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
+	demotest.ReadYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
 	if len(f.Groups) != 1 || len(f.Groups[0].Rules) != 1 {
 		t.Fatalf("want one group with one rule: %+v", f.Groups)
 	}
@@ -646,13 +581,9 @@ func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
 	if r.Title != "FTD CPU high" || r.Labels["severity"] != "warning" {
 		t.Errorf("rule %q labels %v", r.Title, r.Labels)
 	}
-	steps := map[string]int{}
-	for i, d := range r.Data {
-		steps[d.RefID] = i
-	}
-	a, b, c := r.Data[steps["A"]], r.Data[steps["B"]], r.Data[steps["C"]]
-	if r.Condition != "C" || len(r.Data) != 3 {
-		t.Fatalf("condition %q over %d steps", r.Condition, len(r.Data))
+	a, threshold := demotest.ThresholdRule(t, r.Title, r.Condition, "mean", r.Data)
+	if threshold != 80 {
+		t.Errorf("C fires above %v, want > 80", threshold)
 	}
 
 	if a.DatasourceUID != "netlens" || a.RelativeTimeRange.From != 300 || a.RelativeTimeRange.To != 0 {
@@ -676,21 +607,9 @@ func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
 		t.Errorf("A is %s, want avg by (device, hostname) of the CPU series", q.Expr)
 	}
 
-	if b.DatasourceUID != "__expr__" || b.Model["type"] != "reduce" || b.Model["expression"] != "A" || b.Model["reducer"] != "mean" {
-		t.Errorf("B: %v", b.Model)
-	}
-	conds, _ := c.Model["conditions"].([]any)
-	if c.DatasourceUID != "__expr__" || c.Model["type"] != "threshold" || c.Model["expression"] != "B" || len(conds) != 1 {
-		t.Fatalf("C: %v", c.Model)
-	}
-	ev := conds[0].(map[string]any)["evaluator"].(map[string]any)
-	if ev["type"] != "gt" || fmt.Sprint(ev["params"]) != "[80]" {
-		t.Errorf("C evaluates %v, want > 80", ev)
-	}
-
 	// The rule points at the dashboard's CPU panel.
 	var d dashboard
-	readJSON(t, dashboardFile, &d)
+	demotest.ReadJSON(t, dashboardFile, &d)
 	if r.DashboardUID != d.UID {
 		t.Errorf("rule links dashboard %q, not %q", r.DashboardUID, d.UID)
 	}
@@ -704,12 +623,12 @@ func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
 // mounts it there), so the definitions file grafana.ini names must be the
 // repository's, and it must load.
 func TestGrafanaIniDefinitionsFileShipsWithTheImage(t *testing.T) {
-	path := iniKeys(t, "docker/grafana.ini", iniSection)["ipfix_definitions_file"]
-	rel, ok := strings.CutPrefix(path, "/etc/grafana/provisioning/")
+	path := demotest.ImageKeys(t)["ipfix_definitions_file"]
+	local, ok := demotest.Provisioned(t, path)
 	if !ok {
 		t.Fatalf("ipfix_definitions_file = %q is not under /etc/grafana/provisioning", path)
 	}
-	defs, err := ie.LoadDefinitions(filepath.Join(root, "provisioning", rel))
+	defs, err := ie.LoadDefinitions(local)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/netlens/netlens/docker/demotest"
 	ipfixdec "github.com/netlens/netlens/pkg/decode/ipfix"
 	ipfixrcv "github.com/netlens/netlens/pkg/ingest/ipfix"
 	"github.com/netlens/netlens/pkg/pipeline/flows"
@@ -51,7 +52,7 @@ const simSeconds = 12
 func ipfixSimCommand(t *testing.T) []string {
 	t.Helper()
 	var c composeFile
-	readYAML(t, "docker-compose.yaml", &c)
+	demotest.ReadYAML(t, "docker-compose.yaml", &c)
 	s, ok := c.Services["ipfix-sim"]
 	if !ok || len(s.Command) == 0 || s.Command[0] != "ipfix" {
 		t.Fatalf("no ipfix-sim service running netlens-sim ipfix (command %v)", s.Command)
@@ -1699,7 +1700,7 @@ func (d *flowsDemo) exporterOptions(t *testing.T, db *flowsDashboard, tr backend
 func TestFlowsOverviewShowsWhatTheExportersSent(t *testing.T) {
 	d := startFlowsDemo(t)
 	var db flowsDashboard
-	readJSON(t, flowsDashboardFile, &db)
+	demotest.ReadJSON(t, flowsDashboardFile, &db)
 	devices := slices.Sorted(maps.Keys(d.exporters))
 	if len(devices) != 3 {
 		t.Fatalf("compose runs %d exporters; the dashboard is checked with 3", len(devices))
@@ -1854,7 +1855,7 @@ func TestComposeIPFIXSimArgumentsAreAcceptedByNetlensSim(t *testing.T) {
 	}
 
 	// The compose target is the collector's published IPFIX port.
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	_, port, err := splitHostPort(keys["ipfix_udp_listen_address"])
 	if err != nil {
 		t.Fatal(err)
@@ -1863,7 +1864,7 @@ func TestComposeIPFIXSimArgumentsAreAcceptedByNetlensSim(t *testing.T) {
 		t.Errorf("ipfix-sim does not send to grafana:%s: %v", port, args)
 	}
 	var c composeFile
-	readYAML(t, "docker-compose.yaml", &c)
+	demotest.ReadYAML(t, "docker-compose.yaml", &c)
 	if !slices.Contains(c.Services["grafana"].Ports, port+":"+port+"/udp") {
 		t.Errorf("the IPFIX port %s/udp is not published: %v", port, c.Services["grafana"].Ports)
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/netlens/netlens/docker/demotest"
 	ipfixrcv "github.com/netlens/netlens/pkg/ingest/ipfix"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/plugin"
@@ -52,39 +52,16 @@ type ipfixRule struct {
 func readIPFIXRules(t *testing.T) map[string]ipfixRule {
 	t.Helper()
 	var f ruleFile
-	readYAML(t, ipfixRulesFile, &f)
+	demotest.ReadYAML(t, ipfixRulesFile, &f)
 	if len(f.Groups) != 1 {
 		t.Fatalf("%d groups in %s", len(f.Groups), ipfixRulesFile)
 	}
 	out := map[string]ipfixRule{}
 	for _, r := range f.Groups[0].Rules {
-		steps := map[string]int{}
-		for i, d := range r.Data {
-			steps[d.RefID] = i
-		}
-		if len(steps) != 3 || r.Condition != "C" {
-			t.Fatalf("%s: condition %q over steps %v", r.Title, r.Condition, steps)
-		}
-		a, b, c := r.Data[steps["A"]], r.Data[steps["B"]], r.Data[steps["C"]]
+		a, th := demotest.ThresholdRule(t, r.Title, r.Condition, "last", r.Data)
 		raw, err := json.Marshal(a.Model)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if b.DatasourceUID != "__expr__" || b.Model["type"] != "reduce" || b.Model["expression"] != "A" || b.Model["reducer"] != "last" {
-			t.Errorf("%s: B is %v, want the last value of A", r.Title, b.Model)
-		}
-		conds, _ := c.Model["conditions"].([]any)
-		if c.DatasourceUID != "__expr__" || c.Model["type"] != "threshold" || c.Model["expression"] != "B" || len(conds) != 1 {
-			t.Fatalf("%s: C is %v", r.Title, c.Model)
-		}
-		ev, _ := conds[0].(map[string]any)["evaluator"].(map[string]any)
-		params, _ := ev["params"].([]any)
-		if ev["type"] != "gt" || len(params) != 1 {
-			t.Fatalf("%s: C evaluates %v, want one \"gt\"", r.Title, ev)
-		}
-		th, err := strconv.ParseFloat(fmt.Sprint(params[0]), 64)
-		if err != nil {
-			t.Fatalf("%s: threshold %v", r.Title, params[0])
 		}
 		out[r.Title] = ipfixRule{title: r.Title, a: raw, rangeFrom: time.Duration(a.RelativeTimeRange.From) * time.Second, threshold: th}
 	}
@@ -101,13 +78,13 @@ const (
 // series, one instance per device.
 func TestIPFIXAlertRulesAreProvisioned(t *testing.T) {
 	var f ruleFile
-	readYAML(t, ipfixRulesFile, &f)
+	demotest.ReadYAML(t, ipfixRulesFile, &f)
 	var loose struct {
 		Groups []struct {
 			Rules []map[string]any `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	readYAML(t, ipfixRulesFile, &loose)
+	demotest.ReadYAML(t, ipfixRulesFile, &loose)
 	if len(f.Groups) != 1 || f.Groups[0].Name != "netlens-ipfix" || f.Groups[0].Folder != "Netlens" || f.Groups[0].Interval == "" {
 		t.Fatalf("groups %+v, want one netlens-ipfix group in the Netlens folder", f.Groups)
 	}

@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/netlens/netlens/pkg/config"
+	"github.com/netlens/netlens/docker/demotest"
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/server"
 	"github.com/netlens/netlens/pkg/sim/certs"
@@ -97,7 +96,7 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 	// The image's settings, with this machine's paths. The certificates keep
 	// the file names grafana.ini gives them, which must be the ones
 	// netlens-sim certs writes.
-	keys := iniKeys(t, "docker/grafana.ini", iniSection)
+	keys := demotest.ImageKeys(t)
 	certDir := filepath.Join(dir, "certs")
 	keys["data_dir"] = filepath.Join(dir, "data")
 	keys["ftd_listen_address"] = "127.0.0.1:0"
@@ -109,12 +108,13 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 	}
 	// The image's XR policy and proto folders are the repository's
 	// provisioning/xr, copied in.
-	for _, k := range []string{"xr_policy_dir", "xr_proto_dir"} {
-		if v, ok := keys[k]; ok {
-			keys[k] = filepath.Join(root, "provisioning", strings.TrimPrefix(v, "/etc/grafana/provisioning/"))
+	for _, k := range []string{"xr_policy_dir", "xr_proto_dir", "ipfix_definitions_file"} {
+		local, ok := demotest.Provisioned(t, keys[k])
+		if !ok {
+			t.Fatalf("%s = %q is not under /etc/grafana/provisioning", k, keys[k])
 		}
+		keys[k] = local
 	}
-	keys["ipfix_definitions_file"] = filepath.Join(root, "provisioning", strings.TrimPrefix(keys["ipfix_definitions_file"], "/etc/grafana/provisioning/"))
 	for _, k := range []string{"ftd_tls_cert_file", "ftd_tls_key_file", "ftd_tls_ca_file"} {
 		keys[k] = filepath.Join(certDir, path.Base(keys[k]))
 	}
@@ -125,22 +125,7 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 	if err := certs.WriteFiles(certDir, pki, []string{"localhost", "127.0.0.1"}, certs.DefaultClientCN); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.FromEnv(func(k string) (string, bool) {
-		v, ok := keys[strings.ToLower(strings.TrimPrefix(k, config.EnvPrefix))]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.Start(cfg, nil, log.NewNullLogger())
-	t.Cleanup(func() {
-		if err := srv.Shutdown(2 * time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-	if len(srv.Problems) > 0 {
-		t.Fatalf("collector did not start: %v", srv.Problems)
-	}
+	srv := demotest.StartCollector(t, keys, 2*time.Second)
 	return srv, pki
 }
 
@@ -149,7 +134,7 @@ func startCollector(t *testing.T) (*server.Server, *certs.PKI) {
 func allDevices(t *testing.T) *strings.Replacer {
 	t.Helper()
 	var dash dashboard
-	readJSON(t, dashboardFile, &dash)
+	demotest.ReadJSON(t, dashboardFile, &dash)
 	i := slices.IndexFunc(dash.Templating.List, func(v variable) bool { return v.Name == "device" })
 	if i < 0 || dash.Templating.List[i].AllValue == "" {
 		t.Fatal("the device variable has no custom all value")
@@ -204,7 +189,7 @@ func valueFields(frames data.Frames) []*data.Field {
 func TestEveryDashboardQueryShowsTheSimulatedDevices(t *testing.T) {
 	d := startDemo(t)
 	var dash dashboard
-	readJSON(t, dashboardFile, &dash)
+	demotest.ReadJSON(t, dashboardFile, &dash)
 	now := time.Now()
 	for _, p := range dash.Panels {
 		for _, raw := range p.Targets {
@@ -249,7 +234,7 @@ func TestEveryDashboardQueryShowsTheSimulatedDevices(t *testing.T) {
 func TestStatusTableLastBatchIsRecent(t *testing.T) {
 	d := startDemo(t)
 	var dash dashboard
-	readJSON(t, dashboardFile, &dash)
+	demotest.ReadJSON(t, dashboardFile, &dash)
 	i := slices.IndexFunc(dash.Panels, func(p panel) bool { return p.Type == "table" })
 	if i < 0 {
 		t.Fatal("no status table")
@@ -280,7 +265,7 @@ func TestStatusTableLastBatchIsRecent(t *testing.T) {
 func TestAlertQueryGivesOneSeriesPerDevice(t *testing.T) {
 	d := startDemo(t)
 	var f ruleFile
-	readYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
+	demotest.ReadYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
 	a := f.Groups[0].Rules[0].Data[0]
 	raw, err := json.Marshal(a.Model)
 	if err != nil {
@@ -311,7 +296,7 @@ func TestAlertQueryGivesOneSeriesPerDevice(t *testing.T) {
 func TestDeviceVariableListsTheDevices(t *testing.T) {
 	d := startDemo(t)
 	var dash dashboard
-	readJSON(t, dashboardFile, &dash)
+	demotest.ReadJSON(t, dashboardFile, &dash)
 	v := dash.Templating.List[slices.IndexFunc(dash.Templating.List, func(v variable) bool { return v.Name == "device" })]
 	var vq struct{ Source string }
 	if err := json.Unmarshal(v.Query, &vq); err != nil {
