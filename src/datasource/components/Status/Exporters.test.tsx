@@ -1,13 +1,10 @@
 import React from 'react';
 import { render, screen, waitFor, within } from '@testing-library/react';
 
-import { fakeDataSource } from '../../testing/fakeDataSource';
-import { ExporterStatus, ListenerStatus, StatusResponse } from '../../types';
+import { FTD_LISTENER, StatusPage, statusBackend } from '../../testing/statusBackend';
+import { ExporterStatus, ListenerStatus } from '../../types';
 import { sortExporters } from './Exporters';
-import { StatusPanel } from './StatusPanel';
-import { useStatus } from './useStatus';
 
-const FTD: ListenerStatus = { name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '' };
 const UDP: ListenerStatus = { name: 'ipfix-udp', network: 'udp', address: ':4739', bound: '[::]:4739', since: '' };
 const TCP: ListenerStatus = {
   name: 'ipfix-tcp',
@@ -39,34 +36,18 @@ function exporter(device: string, patch: Partial<ExporterStatus> = {}): Exporter
   };
 }
 
-let listeners: ListenerStatus[] = [FTD, UDP, TCP];
+let listeners: ListenerStatus[] = [FTD_LISTENER, UDP, TCP];
 let exporters: ExporterStatus[] | Error = [];
 
-const { ds } = fakeDataSource((path) => {
-  switch (path) {
-    case 'status':
-      return { listeners, devices: [], counters: {}, settings: [] } as unknown as StatusResponse;
-    case 'ipfix/exporters':
-      if (exporters instanceof Error) {
-        throw { status: 500, data: { error: exporters.message } };
-      }
-      return exporters;
-    default:
-      throw new Error(`unexpected ${path}`);
-  }
-});
+const { ds } = statusBackend(() => ({ status: { listeners }, sections: { 'ipfix/exporters': exporters } }), 500);
 
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
   getDataSourceSrv: () => ({ get: async () => ds }),
 }));
 
-function Page() {
-  return <StatusPanel state={useStatus('netlens-test', 60_000)} />;
-}
-
 beforeEach(() => {
-  listeners = [FTD, UDP, TCP];
+  listeners = [FTD_LISTENER, UDP, TCP];
   exporters = [];
 });
 
@@ -90,7 +71,7 @@ describe('IPFIX exporters in the status', () => {
         lostPackets: 2,
       }),
     ];
-    render(<Page />);
+    render(<StatusPage />);
     const table = await screen.findByRole('table', { name: 'IPFIX exporters' });
     const rows = within(table).getAllByRole('row').slice(1);
     expect(rows.map((r) => within(r).getAllByRole('cell')[0].firstChild?.textContent)).toEqual([
@@ -125,7 +106,7 @@ describe('IPFIX exporters in the status', () => {
   });
 
   it('shows where IPFIX listens, a listener that could not bind, and that nothing has arrived', async () => {
-    render(<Page />);
+    render(<StatusPage />);
     const line = await screen.findByLabelText('IPFIX listeners');
     expect(line).toHaveTextContent('udp [::]:4739');
     expect(line).toHaveTextContent('tcp :2055');
@@ -135,15 +116,15 @@ describe('IPFIX exporters in the status', () => {
 
   it('keeps the rest of the status when the exporters cannot be read', async () => {
     exporters = new Error('ipfix receiver not running');
-    render(<Page />);
+    render(<StatusPage />);
     expect(await screen.findByText('ipfix receiver not running')).toBeInTheDocument();
     expect(screen.getByRole('table', { name: 'Listeners' })).toBeInTheDocument();
   });
 
   it('has no IPFIX part on a collector without IPFIX', async () => {
-    listeners = [FTD];
+    listeners = [FTD_LISTENER];
     exporters = new Error('404 not found');
-    render(<Page />);
+    render(<StatusPage />);
     await screen.findByRole('table', { name: 'Listeners' });
     await waitFor(() => expect(screen.queryByText('IPFIX exporters')).not.toBeInTheDocument());
     expect(screen.queryByText('404 not found')).not.toBeInTheDocument();

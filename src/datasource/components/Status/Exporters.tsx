@@ -1,15 +1,10 @@
 import React from 'react';
 import { cx } from '@emotion/css';
-import { dateTimeFormat, dateTimeFormatTimeAgo, formattedValueToString, getValueFormat } from '@grafana/data';
-import { Alert, Badge, BadgeColor } from '@grafana/ui';
+import { dateTimeFormat, formattedValueToString, getValueFormat } from '@grafana/data';
+import { Alert } from '@grafana/ui';
 
 import { ExporterState, ExporterStatus, ListenerStatus } from '../../types';
-
-const STATE_COLORS: Record<ExporterState, BadgeColor> = {
-  ok: 'green',
-  losing: 'orange',
-  stopped: 'red',
-};
+import { count, CountBadges, Listeners, seen, StateBadge, StatusTable } from './statusTable';
 
 const STATE_HELP: Record<ExporterState, string> = {
   ok: 'sending, nothing lost',
@@ -43,14 +38,6 @@ function perSecond(value: number): string {
   return (value ?? 0).toLocaleString('en', { maximumFractionDigits: 1 });
 }
 
-function count(n: number | undefined): string {
-  return (n ?? 0).toLocaleString('en');
-}
-
-function seen(ms: number): string {
-  return ms > 0 ? dateTimeFormatTimeAgo(ms) : '—';
-}
-
 interface ExportersProps {
   listeners: ListenerStatus[];
   exporters?: ExporterStatus[];
@@ -71,22 +58,7 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
   const trouble = list.filter((e) => e.state !== 'ok');
   return (
     <>
-      {ipfix.length > 0 && (
-        // A div, not a p: a badge is a div.
-        <div aria-label="IPFIX listeners" className="listeners">
-          Listening for IPFIX and NetFlow v9 on{' '}
-          {ipfix.map((l, i) => (
-            <React.Fragment key={`${l.name}/${l.network}`}>
-              {i > 0 && ', '}
-              <code>
-                {l.network} {typeof l.bound === 'string' && l.bound ? l.bound : l.address}
-              </code>
-              {!l.bound && <Badge color="red" text="not listening" tooltip={l.error} />}
-            </React.Fragment>
-          ))}
-          .
-        </div>
-      )}
+      <Listeners listeners={ipfix} label="IPFIX listeners" what="IPFIX and NetFlow v9" />
       {error && (
         <Alert severity="warning" title="Cannot read the IPFIX exporters">
           {error}
@@ -102,93 +74,71 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
       )}
       {!error && list.length === 0 && <p>No IPFIX exporter has sent anything yet.</p>}
       {list.length > 0 && (
-        <table className={className} aria-label="IPFIX exporters">
-          <thead>
-            <tr>
-              <th>Exporter</th>
-              <th>State</th>
-              <th>Templates</th>
-              <th className="num">Records/s</th>
-              <th className="num">Bytes/s</th>
-              <th className="num">Lost records</th>
-              <th className="num">Held</th>
-              <th>Drops</th>
-              <th className="num">Sampling</th>
-              <th>Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((e) => (
-              <tr
-                key={`${e.device}/${e.address}/${e.transport}`}
-                className={cx(e.state !== 'ok' && `state-${e.state}`)}
-              >
-                <td>
-                  {e.device}
+        <StatusTable
+          label="IPFIX exporters"
+          className={className}
+          columns={[
+            { title: 'Exporter' },
+            { title: 'State' },
+            { title: 'Templates' },
+            { title: 'Records/s', num: true },
+            { title: 'Bytes/s', num: true },
+            { title: 'Lost records', num: true },
+            { title: 'Held', num: true },
+            { title: 'Drops' },
+            { title: 'Sampling', num: true },
+            { title: 'Last seen' },
+          ]}
+        >
+          {list.map((e) => (
+            <tr key={`${e.device}/${e.address}/${e.transport}`} className={cx(e.state !== 'ok' && `state-${e.state}`)}>
+              <td>
+                {e.device}
+                <div className="secondary">
+                  <small>
+                    {e.address} {e.transport}
+                    {e.version === 9 ? ' NetFlow v9' : ''}, domain {e.odid}
+                  </small>
+                </div>
+              </td>
+              <td>
+                <StateBadge state={e.state} tooltip={STATE_HELP[e.state]} />
+              </td>
+              <td>
+                {(e.templates ?? []).join(', ') || 'none'}
+                {(e.optionsTemplates ?? []).length > 0 && (
                   <div className="secondary">
-                    <small>
-                      {e.address} {e.transport}
-                      {e.version === 9 ? ' NetFlow v9' : ''}, domain {e.odid}
-                    </small>
+                    <small>options {e.optionsTemplates!.join(', ')}</small>
                   </div>
-                </td>
-                <td>
-                  <Badge color={STATE_COLORS[e.state] ?? 'blue'} text={e.state} tooltip={STATE_HELP[e.state]} />
-                </td>
-                <td>
-                  {(e.templates ?? []).join(', ') || 'none'}
-                  {(e.optionsTemplates ?? []).length > 0 && (
-                    <div className="secondary">
-                      <small>options {e.optionsTemplates!.join(', ')}</small>
-                    </div>
-                  )}
-                </td>
-                <td className="num" title={`${count(e.records)} records in all`}>
-                  {perSecond(e.recordsPerSec)}
-                </td>
-                <td className="num">{bytesRate(e.bytesPerSec)}</td>
-                <td className={cx('num', (e.lostRecords > 0 || (e.lostPackets ?? 0) > 0) && 'error')}>
-                  {count(e.lostRecords)}
-                  {(e.lostPackets ?? 0) > 0 && (
-                    <div>
-                      <small>{count(e.lostPackets)} packets</small>
-                    </div>
-                  )}
-                </td>
-                <td
-                  className="num"
-                  title={`Records waiting for their template${e.heldBytes ? `: ${count(e.heldBytes)} bytes` : ''}`}
-                >
-                  {count(e.heldRecords)}
-                </td>
-                <td>
-                  <Drops drops={e.drops} />
-                </td>
-                <td className="num">{e.samplingRate && e.samplingRate > 1 ? `1:${e.samplingRate}` : 'unsampled'}</td>
-                <td title={e.lastSeenMs > 0 ? dateTimeFormat(e.lastSeenMs) : ''}>{seen(e.lastSeenMs)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                )}
+              </td>
+              <td className="num" title={`${count(e.records)} records in all`}>
+                {perSecond(e.recordsPerSec)}
+              </td>
+              <td className="num">{bytesRate(e.bytesPerSec)}</td>
+              <td className={cx('num', (e.lostRecords > 0 || (e.lostPackets ?? 0) > 0) && 'error')}>
+                {count(e.lostRecords)}
+                {(e.lostPackets ?? 0) > 0 && (
+                  <div>
+                    <small>{count(e.lostPackets)} packets</small>
+                  </div>
+                )}
+              </td>
+              <td
+                className="num"
+                title={`Records waiting for their template${e.heldBytes ? `: ${count(e.heldBytes)} bytes` : ''}`}
+              >
+                {count(e.heldRecords)}
+              </td>
+              <td>
+                <CountBadges counts={e.drops} />
+              </td>
+              <td className="num">{e.samplingRate && e.samplingRate > 1 ? `1:${e.samplingRate}` : 'unsampled'}</td>
+              <td title={e.lastSeenMs > 0 ? dateTimeFormat(e.lastSeenMs) : ''}>{seen(e.lastSeenMs)}</td>
+            </tr>
+          ))}
+        </StatusTable>
       )}
-    </>
-  );
-}
-
-function Drops({ drops }: { drops?: Record<string, number> }) {
-  const reasons = Object.keys(drops ?? {})
-    .filter((r) => (drops![r] ?? 0) > 0)
-    .sort();
-  if (reasons.length === 0) {
-    return <>none</>;
-  }
-  return (
-    <>
-      {reasons.map((r) => (
-        <span key={r}>
-          <Badge color="red" text={`${r}: ${count(drops![r])}`} />{' '}
-        </span>
-      ))}
     </>
   );
 }

@@ -1,57 +1,35 @@
 import React from 'react';
 import { render, screen, waitFor, within } from '@testing-library/react';
 
-import { fakeDataSource } from '../../testing/fakeDataSource';
+import { FTD_LISTENER, SLOW, StatusPage, statusBackend } from '../../testing/statusBackend';
 import { INT_SWITCHES, LEAF1, NO_ID, SPINE1 } from '../../testing/intFixtures';
-import { IntSwitch, ListenerStatus, StatusResponse } from '../../types';
+import { IntSwitch, ListenerStatus } from '../../types';
 import { reportsText, sortSwitches } from './IntSwitches';
-import { StatusPanel } from './StatusPanel';
-import { useStatus } from './useStatus';
 
-const FTD: ListenerStatus = { name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '' };
 const INT_UDP: ListenerStatus = { name: 'int-udp', network: 'udp', address: ':31337', bound: '[::]:31337', since: '' };
-
-/** Waits for what a slow, busy machine renders late. */
-const SLOW = { timeout: 5000 };
 
 let listeners: ListenerStatus[] = [];
 let switches: IntSwitch[] | Error = [];
 
-const { ds } = fakeDataSource((path) => {
-  switch (path) {
-    case 'status':
-      return { listeners, devices: [], counters: {}, settings: [] } as unknown as StatusResponse;
-    case 'ipfix/exporters':
-    case 'xr/routers':
-      return [];
-    case 'int/switches':
-      if (switches instanceof Error) {
-        throw { status: 503, data: { error: switches.message } };
-      }
-      return switches;
-    default:
-      throw new Error(`unexpected ${path}`);
-  }
-});
+const { ds } = statusBackend(() => ({
+  status: { listeners },
+  sections: { 'ipfix/exporters': [], 'xr/routers': [], 'int/switches': switches },
+}));
 
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
   getDataSourceSrv: () => ({ get: async () => ds }),
 }));
 
-function Page() {
-  return <StatusPanel state={useStatus('netlens-test', 60_000)} />;
-}
-
 beforeEach(() => {
-  listeners = [FTD, INT_UDP];
+  listeners = [FTD_LISTENER, INT_UDP];
   switches = [];
 });
 
 describe('INT switches in the status', () => {
   it('lists each switch by name with reports by type, lost reports, drops by reason, versions and state, trouble first', async () => {
     switches = INT_SWITCHES;
-    render(<Page />);
+    render(<StatusPage />);
     const table = await screen.findByRole('table', { name: 'INT switches' }, SLOW);
     const rows = within(table).getAllByRole('row').slice(1);
     // Stopped first, then losing, then the others by name.
@@ -81,7 +59,7 @@ describe('INT switches in the status', () => {
   });
 
   it('shows where INT listens and that nothing has arrived', async () => {
-    render(<Page />);
+    render(<StatusPage />);
     const line = await screen.findByLabelText('INT listeners', {}, SLOW);
     expect(line).toHaveTextContent('udp [::]:31337');
     expect(screen.getByText(/No INT switch has sent a report yet: .* UDP port 31337/)).toBeInTheDocument();
@@ -89,15 +67,15 @@ describe('INT switches in the status', () => {
 
   it('keeps the rest of the status when the switches cannot be read', async () => {
     switches = new Error('the INT receiver is off');
-    render(<Page />);
+    render(<StatusPage />);
     expect(await screen.findByText('the INT receiver is off', {}, SLOW)).toBeInTheDocument();
     expect(screen.getByRole('table', { name: 'Listeners' })).toBeInTheDocument();
   });
 
   it('has no INT part on a collector without INT', async () => {
-    listeners = [FTD];
+    listeners = [FTD_LISTENER];
     switches = new Error('the INT receiver is off');
-    render(<Page />);
+    render(<StatusPage />);
     await screen.findByRole('table', { name: 'Listeners' }, SLOW);
     await waitFor(() => expect(screen.queryByText('INT switches')).not.toBeInTheDocument());
     expect(screen.queryByText('the INT receiver is off')).not.toBeInTheDocument();

@@ -1,13 +1,10 @@
 import React from 'react';
 import { render, screen, waitFor, within } from '@testing-library/react';
 
-import { fakeDataSource } from '../../testing/fakeDataSource';
+import { FTD_LISTENER, SLOW, StatusPage, statusBackend } from '../../testing/statusBackend';
 import { XR_MEMORY, XR_ROUTERS } from '../../testing/xrFixtures';
-import { ListenerStatus, StatusResponse, XrRouter, XrStatusSection } from '../../types';
-import { StatusPanel } from './StatusPanel';
-import { useStatus } from './useStatus';
+import { ListenerStatus, XrRouter, XrStatusSection } from '../../types';
 
-const FTD: ListenerStatus = { name: 'ftd', network: 'tcp', address: ':50051', bound: '[::]:50051', since: '' };
 const XR_TCP: ListenerStatus = { name: 'xr-tcp', network: 'tcp', address: ':57500', bound: '[::]:57500', since: '' };
 const XR_GRPC: ListenerStatus = {
   name: 'xr-grpc',
@@ -18,40 +15,22 @@ const XR_GRPC: ListenerStatus = {
   since: '',
 };
 
-/** Waits for what a slow, busy machine renders late. */
-const SLOW = { timeout: 5000 };
-
 let listeners: ListenerStatus[] = [];
 let xr: XrStatusSection | undefined;
 let routers: XrRouter[] | Error = [];
 
-const { ds } = fakeDataSource((path) => {
-  switch (path) {
-    case 'status':
-      return { listeners, devices: [], counters: {}, settings: [], xr } as unknown as StatusResponse;
-    case 'ipfix/exporters':
-      return [];
-    case 'xr/routers':
-      if (routers instanceof Error) {
-        throw { status: 503, data: { error: routers.message } };
-      }
-      return routers;
-    default:
-      throw new Error(`unexpected ${path}`);
-  }
-});
+const { ds } = statusBackend(() => ({
+  status: { listeners, xr },
+  sections: { 'ipfix/exporters': [], 'xr/routers': routers },
+}));
 
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
   getDataSourceSrv: () => ({ get: async () => ds }),
 }));
 
-function Page() {
-  return <StatusPanel state={useStatus('netlens-test', 60_000)} />;
-}
-
 beforeEach(() => {
-  listeners = [FTD, XR_TCP, XR_GRPC];
+  listeners = [FTD_LISTENER, XR_TCP, XR_GRPC];
   xr = { enabled: true, silentGroups: [] };
   routers = [];
 });
@@ -59,7 +38,7 @@ beforeEach(() => {
 describe('IOS XR routers in the status', () => {
   it('lists each router with transports, encodings, drops by reason and rows without .proto by path, trouble first', async () => {
     routers = XR_ROUTERS;
-    render(<Page />);
+    render(<StatusPage />);
     const table = await screen.findByRole('table', { name: 'IOS XR routers' }, SLOW);
     const rows = within(table).getAllByRole('row').slice(1);
     expect(rows.map((r) => within(r).getAllByRole('cell')[0].firstChild?.textContent)).toEqual([
@@ -87,7 +66,7 @@ describe('IOS XR routers in the status', () => {
         { router: '', policy: 'Basic', group: 'Memory', periodSeconds: 300, lastSeenMs: 0, sinceMs: 1 },
       ],
     };
-    render(<Page />);
+    render(<StatusPage />);
     expect(await screen.findByText('Policy groups are silent', {}, SLOW)).toBeInTheDocument();
     expect(
       screen.getByText('xr-core-1: policy Basic group Counters (every 10 s) silent for three periods or more')
@@ -96,7 +75,7 @@ describe('IOS XR routers in the status', () => {
   });
 
   it('shows where XR listens, a listener that could not bind, and that nothing has arrived', async () => {
-    render(<Page />);
+    render(<StatusPage />);
     const line = await screen.findByLabelText('IOS XR listeners', {}, SLOW);
     expect(line).toHaveTextContent('tcp [::]:57500');
     expect(within(line).getByText('not listening')).toBeInTheDocument();
@@ -105,16 +84,16 @@ describe('IOS XR routers in the status', () => {
 
   it('keeps the rest of the status when the routers cannot be read', async () => {
     routers = new Error('the IOS XR receiver is off');
-    render(<Page />);
+    render(<StatusPage />);
     expect(await screen.findByText('the IOS XR receiver is off', {}, SLOW)).toBeInTheDocument();
     expect(screen.getByRole('table', { name: 'Listeners' })).toBeInTheDocument();
   });
 
   it('has no XR part on a collector without XR', async () => {
-    listeners = [FTD];
+    listeners = [FTD_LISTENER];
     xr = { enabled: false };
     routers = new Error('the IOS XR receiver is off');
-    render(<Page />);
+    render(<StatusPage />);
     await screen.findByRole('table', { name: 'Listeners' }, SLOW);
     await waitFor(() => expect(screen.queryByText('IOS XR routers')).not.toBeInTheDocument());
     expect(screen.queryByText('the IOS XR receiver is off')).not.toBeInTheDocument();

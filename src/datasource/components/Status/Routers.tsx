@@ -1,26 +1,15 @@
 import React from 'react';
 import { cx } from '@emotion/css';
-import { dateTimeFormat, dateTimeFormatTimeAgo } from '@grafana/data';
-import { Alert, Badge } from '@grafana/ui';
+import { dateTimeFormat } from '@grafana/data';
+import { Alert } from '@grafana/ui';
 
 import { cadence } from '../XrEditor/xrQuery';
 import { ListenerStatus, XrRouter, XrSilentGroup } from '../../types';
+import { count, CountBadges, Listeners, seen, StatusTable, total } from './statusTable';
 
 /** Whether a listener belongs to the IOS XR receiver (xr-tcp, xr-udp, xr-grpc, …). */
 export function isXRListener(l: ListenerStatus): boolean {
   return l.name.toLowerCase().startsWith('xr');
-}
-
-function count(n: number | undefined): string {
-  return (n ?? 0).toLocaleString('en');
-}
-
-function seen(ms: number): string {
-  return ms > 0 ? dateTimeFormatTimeAgo(ms) : '—';
-}
-
-function total(m: Record<string, number> | undefined): number {
-  return Object.values(m ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 }
 
 /** Routers ordered for reading: those with drops or missing .proto files first, then by name. */
@@ -57,22 +46,7 @@ export function Routers({ listeners, routers, error, silentGroups, className }: 
   const silent = silentGroups ?? [];
   return (
     <>
-      {xr.length > 0 && (
-        // A div, not a p: a badge is a div.
-        <div aria-label="IOS XR listeners" className="listeners">
-          Listening for IOS XR telemetry on{' '}
-          {xr.map((l, i) => (
-            <React.Fragment key={`${l.name}/${l.network}`}>
-              {i > 0 && ', '}
-              <code>
-                {l.network} {typeof l.bound === 'string' && l.bound ? l.bound : l.address}
-              </code>
-              {!l.bound && <Badge color="red" text="not listening" tooltip={l.error} />}
-            </React.Fragment>
-          ))}
-          .
-        </div>
-      )}
+      <Listeners listeners={xr} label="IOS XR listeners" what="IOS XR telemetry" />
       {error && (
         <Alert severity="warning" title="Cannot read the IOS XR routers">
           {error}
@@ -91,73 +65,53 @@ export function Routers({ listeners, routers, error, silentGroups, className }: 
         <p>No IOS XR router has sent anything yet: point a policy group or a subscription at port 57500.</p>
       )}
       {list.length > 0 && (
-        <table className={className} aria-label="IOS XR routers">
-          <thead>
-            <tr>
-              <th>Router</th>
-              <th>Transports</th>
-              <th>Encodings</th>
-              <th className="num">Messages</th>
-              <th>Drops</th>
-              <th>Rows without .proto</th>
-              <th>Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((r) => {
-              const trouble = total(r.drops) + total(r.missingProtos) > 0;
-              return (
-                <tr key={`${r.device}/${r.remote}`} className={cx(trouble && 'state-losing')}>
-                  <td>
-                    {r.device}
+        <StatusTable
+          label="IOS XR routers"
+          className={className}
+          columns={[
+            { title: 'Router' },
+            { title: 'Transports' },
+            { title: 'Encodings' },
+            { title: 'Messages', num: true },
+            { title: 'Drops' },
+            { title: 'Rows without .proto' },
+            { title: 'Last seen' },
+          ]}
+        >
+          {list.map((r) => {
+            const trouble = total(r.drops) + total(r.missingProtos) > 0;
+            return (
+              <tr key={`${r.device}/${r.remote}`} className={cx(trouble && 'state-losing')}>
+                <td>
+                  {r.device}
+                  <div className="secondary">
+                    <small>{r.remote}</small>
+                  </div>
+                </td>
+                <td>
+                  {(r.transports ?? []).join(', ') || '—'}
+                  {(r.generations ?? []).length > 0 && (
                     <div className="secondary">
-                      <small>{r.remote}</small>
+                      <small>{r.generations.join(', ')}</small>
                     </div>
-                  </td>
-                  <td>
-                    {(r.transports ?? []).join(', ') || '—'}
-                    {(r.generations ?? []).length > 0 && (
-                      <div className="secondary">
-                        <small>{r.generations.join(', ')}</small>
-                      </div>
-                    )}
-                  </td>
-                  <td>{(r.encodings ?? []).join(', ') || '—'}</td>
-                  <td className="num" title={r.bytes ? `${count(r.bytes)} bytes` : ''}>
-                    {count(r.messages)}
-                  </td>
-                  <td>
-                    <Counts counts={r.drops} />
-                  </td>
-                  <td>
-                    <Counts counts={r.missingProtos} />
-                  </td>
-                  <td title={r.lastSeenMs > 0 ? dateTimeFormat(r.lastSeenMs) : ''}>{seen(r.lastSeenMs)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                  )}
+                </td>
+                <td>{(r.encodings ?? []).join(', ') || '—'}</td>
+                <td className="num" title={r.bytes ? `${count(r.bytes)} bytes` : ''}>
+                  {count(r.messages)}
+                </td>
+                <td>
+                  <CountBadges counts={r.drops} />
+                </td>
+                <td>
+                  <CountBadges counts={r.missingProtos} />
+                </td>
+                <td title={r.lastSeenMs > 0 ? dateTimeFormat(r.lastSeenMs) : ''}>{seen(r.lastSeenMs)}</td>
+              </tr>
+            );
+          })}
+        </StatusTable>
       )}
-    </>
-  );
-}
-
-/** Counts by reason or by path, as badges; "none" when all are zero. */
-function Counts({ counts }: { counts?: Record<string, number> }) {
-  const keys = Object.keys(counts ?? {})
-    .filter((k) => (counts![k] ?? 0) > 0)
-    .sort();
-  if (keys.length === 0) {
-    return <>none</>;
-  }
-  return (
-    <>
-      {keys.map((k) => (
-        <span key={k}>
-          <Badge color="red" text={`${k}: ${count(counts![k])}`} />{' '}
-        </span>
-      ))}
     </>
   );
 }
