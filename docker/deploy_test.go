@@ -550,25 +550,8 @@ func TestDashboardLayoutHasNoOverlaps(t *testing.T) {
 	}
 }
 
-type ruleFile struct {
-	Groups []struct {
-		Name     string `yaml:"name"`
-		Folder   string `yaml:"folder"`
-		Interval string `yaml:"interval"`
-		Rules    []struct {
-			UID          string              `yaml:"uid"`
-			Title        string              `yaml:"title"`
-			Condition    string              `yaml:"condition"`
-			DashboardUID string              `yaml:"dashboardUid"`
-			PanelID      int                 `yaml:"panelId"`
-			Labels       map[string]string   `yaml:"labels"`
-			Data         []demotest.RuleStep `yaml:"data"`
-		} `yaml:"rules"`
-	} `yaml:"groups"`
-}
-
 func TestAlertRuleAveragesCPUPerDeviceOverFiveMinutes(t *testing.T) {
-	var f ruleFile
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
 	if len(f.Groups) != 1 || len(f.Groups[0].Rules) != 1 {
 		t.Fatalf("want one group with one rule: %+v", f.Groups)

@@ -21,7 +21,6 @@ import (
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/sim/ipfixsim"
-	"github.com/netlens/netlens/pkg/store"
 )
 
 const ipfixRulesFile = "provisioning/alerting/netlens-ipfix.yaml"
@@ -51,7 +50,7 @@ type ipfixRule struct {
 
 func readIPFIXRules(t *testing.T) map[string]ipfixRule {
 	t.Helper()
-	var f ruleFile
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, ipfixRulesFile, &f)
 	if len(f.Groups) != 1 {
 		t.Fatalf("%d groups in %s", len(f.Groups), ipfixRulesFile)
@@ -77,7 +76,7 @@ const (
 // queries that fit the query model and read only the receiver's health
 // series, one instance per device.
 func TestIPFIXAlertRulesAreProvisioned(t *testing.T) {
-	var f ruleFile
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, ipfixRulesFile, &f)
 	var loose struct {
 		Groups []struct {
@@ -181,11 +180,6 @@ type ruleState struct {
 // Against a store holding a lossy, a silent and a healthy exporter's
 // health series, the rules fire for the first two and only for them.
 func TestIPFIXAlertRulesFireOnLossAndSilence(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	now := time.Now()
 	var samples []model.Sample
 	put := func(name, device string, kind model.Kind, agoSeconds int, v float64) {
@@ -207,9 +201,7 @@ func TestIPFIXAlertRulesFireOnLossAndSilence(t *testing.T) {
 		put(ipfixrcv.SeriesSilence, "192.0.2.2/0", model.KindGauge, ago, float64(400-ago))
 		put(ipfixrcv.SeriesSilence, "192.0.2.3/0", model.KindGauge, ago, 5)
 	}
-	if res, err := st.Append(context.Background(), samples); err != nil || res.Rejected > 0 {
-		t.Fatalf("append: %+v %v", res, err)
-	}
+	st := demotest.StoreWith(t, samples)
 
 	rules := readIPFIXRules(t)
 	for title, want := range map[string]map[string]bool{

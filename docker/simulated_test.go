@@ -264,7 +264,7 @@ func TestStatusTableLastBatchIsRecent(t *testing.T) {
 
 func TestAlertQueryGivesOneSeriesPerDevice(t *testing.T) {
 	d := startDemo(t)
-	var f ruleFile
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, "provisioning/alerting/netlens-ftd-cpu.yaml", &f)
 	a := f.Groups[0].Rules[0].Data[0]
 	raw, err := json.Marshal(a.Model)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,4 +187,51 @@ func ComposeServices(t testing.TB) map[string]ComposeService {
 	}
 	ReadYAML(t, "docker-compose.yaml", &c)
 	return c.Services
+}
+
+// Flag is one argument of a compose service's command ("-name=value", or
+// "-name" alone), to be read the way netlens-sim's flags read it.
+type Flag struct {
+	Service, Arg, Name, Value string
+}
+
+// Flags splits a compose service's command arguments into flags.
+func Flags(service string, args []string) []Flag {
+	out := make([]Flag, len(args))
+	for i, arg := range args {
+		k, v, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+		out[i] = Flag{Service: service, Arg: arg, Name: k, Value: v}
+	}
+	return out
+}
+
+// Int is the flag's value as a whole number; anything else fails the test.
+func (f Flag) Int(t testing.TB) int {
+	t.Helper()
+	n, err := strconv.Atoi(f.Value)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", f.Service, f.Arg, err)
+	}
+	return n
+}
+
+// Float is the flag's value as a number; anything else fails the test.
+func (f Flag) Float(t testing.TB) float64 {
+	t.Helper()
+	x, err := strconv.ParseFloat(f.Value, 64)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", f.Service, f.Arg, err)
+	}
+	return x
+}
+
+// Duration is the flag's value as a duration; anything else fails the
+// test.
+func (f Flag) Duration(t testing.TB) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(f.Value)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", f.Service, f.Arg, err)
+	}
+	return d
 }

@@ -6,6 +6,27 @@ import (
 	"testing"
 )
 
+// RuleFile is an alerting provisioning file as the tests read it.
+type RuleFile struct {
+	Groups []struct {
+		Name     string `yaml:"name"`
+		Folder   string `yaml:"folder"`
+		Interval string `yaml:"interval"`
+		Rules    []Rule `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// Rule is one provisioned alert rule.
+type Rule struct {
+	UID          string            `yaml:"uid"`
+	Title        string            `yaml:"title"`
+	Condition    string            `yaml:"condition"`
+	DashboardUID string            `yaml:"dashboardUid"`
+	PanelID      int               `yaml:"panelId"`
+	Labels       map[string]string `yaml:"labels"`
+	Data         []RuleStep        `yaml:"data"`
+}
+
 // RuleStep is one step (refId) of a provisioned alert rule's data.
 type RuleStep struct {
 	RefID             string `yaml:"refId"`

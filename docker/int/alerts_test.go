@@ -9,20 +9,15 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/netlens/netlens/docker/demotest"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/query"
-	"github.com/netlens/netlens/pkg/store"
 )
 
 // Against a store holding the series of switches in every situation the
 // rules' descriptions name, each rule fires for exactly the instances it
 // describes, with the values its summary shows.
 func TestINTAlertRulesFireOnWhatTheyDescribe(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	now := time.Now()
 	var samples []model.Sample
 	// put writes one series every 10 s from 10 minutes ago to now, value(ago)
@@ -86,9 +81,7 @@ func TestINTAlertRulesFireOnWhatTheyDescribe(t *testing.T) {
 	put("int_switch_silence_seconds", model.KindGauge, silent, "device", "0x0000000a")
 	put("int_switch_silence_seconds", model.KindGauge, always(5), "device", "0x0000000b")
 	put("int_switch_silence_seconds", model.KindGauge, silent, "device", "0x0000000c")
-	if res, err := st.Append(context.Background(), samples); err != nil || res.Rejected > 0 {
-		t.Fatalf("append: %+v %v", res, err)
-	}
+	st := demotest.StoreWith(t, samples)
 
 	// Instance → [low, high] of its value and whether it fires.
 	type want struct {

@@ -81,79 +81,57 @@ func composeSim(t *testing.T, target string) intsim.Config {
 		}
 		return v
 	}
-	for _, arg := range cmd[1:] {
-		k, v, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
-		num := func() int {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", simService, arg, err)
-			}
-			return n
-		}
-		float := func() float64 {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", simService, arg, err)
-			}
-			return f
-		}
-		dur := func() time.Duration {
-			x, err := time.ParseDuration(v)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", simService, arg, err)
-			}
-			return x
-		}
-		switch k {
+	for _, f := range demotest.Flags(simService, cmd[1:]) {
+		switch f.Name {
 		case "target", "stats":
 		case "mode":
-			d.Mode = map[string]intsim.Mode{"int": intsim.ModeINT, "postcard": intsim.ModePostcard}[v]
+			d.Mode = map[string]intsim.Mode{"int": intsim.ModeINT, "postcard": intsim.ModePostcard}[f.Value]
 		case "version":
-			d.Encoding.Version = map[string]intsim.Version{"0.5": intsim.V05, "1.0": intsim.V10, "1": intsim.V10}[v]
+			d.Encoding.Version = map[string]intsim.Version{"0.5": intsim.V05, "1.0": intsim.V10, "1": intsim.V10}[f.Value]
 		case "spines":
-			d.Spines = num()
+			d.Spines = f.Int(t)
 		case "leaves":
-			d.Leaves = num()
+			d.Leaves = f.Int(t)
 		case "hosts":
-			d.HostsPerLeaf = num()
+			d.HostsPerLeaf = f.Int(t)
 		case "flows":
-			d.Flows = num()
+			d.Flows = f.Int(t)
 		case "rate":
-			cfg.Rate = float()
+			cfg.Rate = f.Float(t)
 		case "drop-rate":
-			d.DropRate = neg(float())
+			d.DropRate = neg(f.Float(t))
 		case "loss-rate":
-			d.LossRate = neg(float())
+			d.LossRate = neg(f.Float(t))
 		case "udp-share":
-			d.UDPShare = neg(float())
+			d.UDPShare = neg(f.Float(t))
 		case "icmp-share":
-			d.ICMPShare = neg(float())
+			d.ICMPShare = neg(f.Float(t))
 		case "ipv6-share":
-			d.IPv6Share = float()
+			d.IPv6Share = f.Float(t)
 		case "congestion-every":
-			if d.CongestionEvery = dur(); d.CongestionEvery == 0 {
+			if d.CongestionEvery = f.Duration(t); d.CongestionEvery == 0 {
 				d.CongestionEvery = -1
 			}
 		case "congestion-for":
-			d.CongestionFor = dur()
+			d.CongestionFor = f.Duration(t)
 		case "queue-depth":
-			d.QueueThreshold = uint32(num())
+			d.QueueThreshold = uint32(f.Int(t))
 		case "queue-limit":
-			d.QueueLimit = uint32(num())
+			d.QueueLimit = uint32(f.Int(t))
 		case "queue-quota":
-			d.QueueQuota = num()
+			d.QueueQuota = f.Int(t)
 		case "spine-down-every":
-			d.SpineDownEvery = dur()
+			d.SpineDownEvery = f.Duration(t)
 		case "spine-down-for":
-			d.SpineDownFor = dur()
+			d.SpineDownFor = f.Duration(t)
 		case "wrap-after":
-			d.WrapAfter = dur()
+			d.WrapAfter = f.Duration(t)
 		case "seed":
-			d.Seed = uint64(num())
+			d.Seed = uint64(f.Int(t))
 		case "no-sink-local":
 			d.NoSinkLocal = true
 		default:
-			t.Fatalf("%s: flag %s: this test does not know how netlens-sim reads it", simService, arg)
+			t.Fatalf("%s: flag %s: this test does not know how netlens-sim reads it", simService, f.Arg)
 		}
 	}
 	return cfg
@@ -1150,21 +1128,7 @@ type rule struct {
 
 func readRules(t *testing.T) []rule {
 	t.Helper()
-	var f struct {
-		Groups []struct {
-			Name   string `yaml:"name"`
-			Folder string `yaml:"folder"`
-			Rules  []struct {
-				UID          string              `yaml:"uid"`
-				Title        string              `yaml:"title"`
-				Condition    string              `yaml:"condition"`
-				DashboardUID string              `yaml:"dashboardUid"`
-				PanelID      int                 `yaml:"panelId"`
-				Labels       map[string]string   `yaml:"labels"`
-				Data         []demotest.RuleStep `yaml:"data"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, rulesFile, &f)
 	if len(f.Groups) != 1 || f.Groups[0].Name != "netlens-int" || f.Groups[0].Folder != "Netlens" {
 		t.Fatalf("%s: want one netlens-int group in the Netlens folder", rulesFile)

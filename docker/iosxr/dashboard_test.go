@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -89,37 +88,29 @@ func composeRouters(t *testing.T, srv *server.Server) []xrsim.Config {
 		}
 		cfg := xrsim.Config{Transport: "tcp", Encoding: xrsim.EncJSON}
 		suffix := "1"
-		for _, arg := range cmd[1:] {
-			k, v, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
-			num := func() int {
-				n, err := strconv.Atoi(v)
-				if err != nil {
-					t.Fatalf("%s: %s: %v", name, arg, err)
-				}
-				return n
-			}
-			switch k {
+		for _, f := range demotest.Flags(name, cmd[1:]) {
+			switch f.Name {
 			case "target", "stats":
 			case "generation":
-				cfg.Generation = map[string]xrsim.Generation{"pdt": xrsim.GenPDT, "mdt": xrsim.GenMDT}[v]
+				cfg.Generation = map[string]xrsim.Generation{"pdt": xrsim.GenPDT, "mdt": xrsim.GenMDT}[f.Value]
 			case "encoding":
-				cfg.Encoding = v
+				cfg.Encoding = f.Value
 			case "transport":
-				cfg.Transport = v
+				cfg.Transport = f.Value
 			case "zlib":
 				cfg.Zlib = true
 			case "reset-every":
-				cfg.ResetEvery = num()
+				cfg.ResetEvery = f.Int(t)
 			case "name":
-				cfg.Name = v + suffix
+				cfg.Name = f.Value + suffix
 			case "interfaces":
-				cfg.Interfaces = num()
+				cfg.Interfaces = f.Int(t)
 			case "neighbors":
-				cfg.Neighbors = num()
+				cfg.Neighbors = f.Int(t)
 			case "seed":
-				cfg.Seed = uint64(num())
+				cfg.Seed = uint64(f.Int(t))
 			default:
-				t.Fatalf("%s: flag %s: this test does not know how netlens-sim reads it", name, arg)
+				t.Fatalf("%s: flag %s: this test does not know how netlens-sim reads it", name, f.Arg)
 			}
 		}
 		switch cfg.Transport {
@@ -629,14 +620,7 @@ func TestIOSXRDashboardShowsWhatTheRoutersSent(t *testing.T) {
 }
 
 func (d *demo) checkAlertRules(t *testing.T) {
-	var f struct {
-		Groups []struct {
-			Rules []struct {
-				UID  string              `yaml:"uid"`
-				Data []demotest.RuleStep `yaml:"data"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
+	var f demotest.RuleFile
 	demotest.ReadYAML(t, "provisioning/alerting/netlens-xr.yaml", &f)
 	want := map[string]map[string]bool{"netlens-xr-group-silent": {}, "netlens-xr-router-drops": {}}
 	for _, g := range xrsim.Demo().Groups {
