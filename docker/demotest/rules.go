@@ -1,9 +1,12 @@
 package demotest
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
+
+	"github.com/netlens/netlens/pkg/query"
 )
 
 // RuleFile is an alerting provisioning file as the tests read it.
@@ -68,4 +71,18 @@ func ThresholdRule(t testing.TB, title, condition, reducer string, data []RuleSt
 		t.Fatalf("%s: threshold %v", title, params[0])
 	}
 	return a, th
+}
+
+// Query is the step's model as the data source reads a query.
+func (s RuleStep) Query(t testing.TB) query.Query {
+	t.Helper()
+	js, err := json.Marshal(s.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q query.Query
+	if err := json.Unmarshal(js, &q); err != nil {
+		t.Fatal(err)
+	}
+	return q
 }

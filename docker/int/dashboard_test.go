@@ -1141,14 +1141,7 @@ func readRules(t *testing.T) []rule {
 		if a.DatasourceUID != "netlens" {
 			t.Fatalf("%s: A asks %s", r.Title, a.DatasourceUID)
 		}
-		js, err := json.Marshal(a.Model)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var q query.Query
-		if err := json.Unmarshal(js, &q); err != nil {
-			t.Fatal(err)
-		}
+		q := a.Query(t)
 		if q.Source != "int" || q.Kind != query.KindSeries || q.EditorMode != query.ModeCode || !q.Instant {
 			t.Errorf("%s: A is source %q kind %q mode %q instant %v", r.Title, q.Source, q.Kind, q.EditorMode, q.Instant)
 		}

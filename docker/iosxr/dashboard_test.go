@@ -638,15 +638,7 @@ func (d *demo) checkAlertRules(t *testing.T) {
 				if q.DatasourceUID != "netlens" {
 					continue
 				}
-				js, err := json.Marshal(q.Model)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var nq query.Query
-				if err := json.Unmarshal(js, &nq); err != nil {
-					t.Fatal(err)
-				}
-				res := d.run(t, nq)
+				res := d.run(t, q.Query(t))
 				if res.Error != nil {
 					t.Errorf("rule %s: %v", r.UID, res.Error)
 					continue
