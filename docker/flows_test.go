@@ -322,14 +322,10 @@ func startFlowsDemo(t *testing.T) *flowsDemo {
 	// Series queries evaluate at steps aligned to the panel's interval: the
 	// last counters show from the first step after they were appended, as
 	// on the dashboard's next refresh.
-	step := query.Step(backend.TimeRange{From: time.Now().Add(-time.Hour), To: time.Now()}, panelInterval, panelMaxDataPoints)
+	step := query.Step(backend.TimeRange{From: time.Now().Add(-time.Hour), To: time.Now()}, demotest.PanelInterval, demotest.PanelMaxDataPoints)
 	time.Sleep(time.Until(time.Now().Truncate(step).Add(step + 50*time.Millisecond)))
 
-	inst, err := plugin.NewFactory(srv)(context.Background(), backend.DataSourceInstanceSettings{UID: "netlens", Name: "Netlens"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.ds = inst.(*plugin.Datasource)
+	d.ds = demotest.NewDatasource(t, srv)
 	return d
 }
 
@@ -405,13 +401,6 @@ func (db *flowsDashboard) dashRange(t *testing.T, now time.Time) backend.TimeRan
 	}
 	return backend.TimeRange{From: now.Add(-d), To: now}
 }
-
-// Grafana's $__interval for the dashboard's hour on a panel some 1000
-// pixels wide: 3.6 s, rounded to its next nice interval.
-const (
-	panelInterval      = 5 * time.Second
-	panelMaxDataPoints = 1000
-)
 
 // dashVars are the dashboard's variables as Grafana holds them for one
 // view: text values, and the chosen values of multi-value variables.
@@ -619,7 +608,7 @@ func (d *flowsDemo) run(t *testing.T, q query.Query, tr backend.TimeRange) backe
 	res, err := d.ds.QueryData(context.Background(), &backend.QueryDataRequest{
 		PluginContext: backend.PluginContext{OrgID: 1, DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{UID: "netlens"}},
 		Queries: []backend.DataQuery{{
-			RefID: q.RefID, JSON: js, TimeRange: tr, Interval: panelInterval, MaxDataPoints: panelMaxDataPoints,
+			RefID: q.RefID, JSON: js, TimeRange: tr, Interval: demotest.PanelInterval, MaxDataPoints: demotest.PanelMaxDataPoints,
 		}},
 	})
 	if err != nil {
@@ -1169,7 +1158,7 @@ func checkBucketed(t *testing.T, c *panelCase) {
 	if c.q.Bucket != "auto" {
 		t.Fatalf("%s: bucket %q: this test knows the auto bucket", c.where, c.q.Bucket)
 	}
-	b := query.Step(c.tr, panelInterval, panelMaxDataPoints).Milliseconds()
+	b := query.Step(c.tr, demotest.PanelInterval, demotest.PanelMaxDataPoints).Milliseconds()
 	first := c.tr.From.UnixMilli() / b * b
 	fl := keep(t, c.d.flows, recordFilters(t, c.q))
 	names := aggNames(c.q)

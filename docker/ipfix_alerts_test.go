@@ -18,7 +18,6 @@ import (
 	"github.com/netlens/netlens/docker/demotest"
 	ipfixrcv "github.com/netlens/netlens/pkg/ingest/ipfix"
 	"github.com/netlens/netlens/pkg/model"
-	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/pkg/sim/ipfixsim"
 )
@@ -271,11 +270,7 @@ func TestIPFIXAlertQueriesGiveOneSeriesPerSimulatedExporter(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	inst, err := plugin.NewFactory(srv)(context.Background(), backend.DataSourceInstanceSettings{UID: "netlens", Name: "Netlens"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &demo{ds: inst.(*plugin.Datasource)}
+	d := &demo{ds: demotest.NewDatasource(t, srv)}
 	for title, r := range readIPFIXRules(t) {
 		end := time.Now()
 		res := d.query(t, r.a, end.Add(-r.rangeFrom), end, 15*time.Second)

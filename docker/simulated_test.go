@@ -77,11 +77,7 @@ func startDemo(t *testing.T) *demo {
 		}
 	}
 
-	inst, err := plugin.NewFactory(srv)(context.Background(), backend.DataSourceInstanceSettings{UID: "netlens", Name: "Netlens"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.ds = inst.(*plugin.Datasource)
+	d.ds = demotest.NewDatasource(t, srv)
 	return d
 }
 
