@@ -1,5 +1,5 @@
-import appPlugin from '../plugin.json';
 import dashboard from './flows-overview.json';
+import { expectIncluded, expectTidyGrid, panelsOf } from './testing';
 import { RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
 
 // The Flows overview must only ask for what the IPFIX contract
@@ -50,63 +50,16 @@ const HEALTH_LABELS = ['device', 'reason'];
 /** Counts drops of the whole receiver: no device label, so $exporter cannot narrow it. */
 const RECEIVER_SERIES = 'ipfix_receiver_drops_total';
 
-interface Target {
-  refId: string;
-  source?: string;
-  kind?: string;
-  editorMode?: string;
-  metric?: string;
-  matchers?: Array<{ label: string; op: string; value: string }>;
-  groupBy?: string[];
-  recordKind?: string;
-  filters?: Array<{ field: string; op: string; values: string[] }>;
-  aggregates?: Array<{ func: string; field?: string }>;
-  bucket?: string;
-  topN?: number;
-  other?: boolean;
-  columns?: string[];
-  limit?: number;
-  datasource?: { type: string; uid: string };
-}
-
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: Target[];
-  datasource?: { type: string; uid: string };
-}
-
-const panels = dashboard.panels as unknown as Panel[];
-const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
+const { panels, targets } = panelsOf(dashboard);
 const column = (name: string) => FLOW_COLUMNS.includes(name) || COLUMN_VARIABLES.includes(name);
 
 describe('Flows overview dashboard', () => {
   it('is included in the app like the FTD overview, under its own uid', () => {
-    expect(appPlugin.includes).toContainEqual({
-      type: 'dashboard',
-      name: 'Flows overview',
-      path: 'dashboards/flows-overview.json',
-    });
-    expect(dashboard.uid).toBe('netlens-flows-overview');
-    expect(dashboard.title).toBe('Flows overview');
+    expectIncluded(dashboard, 'Flows overview', 'flows-overview.json', 'netlens-flows-overview');
   });
 
   it('has unique panel ids and panels that do not overlap on the grid', () => {
-    const ids = panels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const cells = new Set<string>();
-    for (const p of panels) {
-      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
-      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
-        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
-          const cell = `${x},${y}`;
-          expect({ panel: p.title, cell, taken: cells.has(cell) }).toEqual({ panel: p.title, cell, taken: false });
-          cells.add(cell);
-        }
-      }
-    }
+    expectTidyGrid(panels);
   });
 
   it('queries the Netlens data source variable only, as IPFIX', () => {

@@ -1,5 +1,6 @@
 import appPlugin from '../plugin.json';
 import dashboard from './int-overview.json';
+import { expectIncluded, expectTidyGrid, Panel, panelsOf, Target } from './testing';
 import { MATCH_OPS, RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
 
 // The INT overview must only ask for what the INT wiring contract
@@ -62,50 +63,12 @@ const SERIES: Record<string, { counter: boolean; labels: string[] }> = {
 
 const DS = { type: 'netlens-telemetry-datasource', uid: '${ds}' };
 
-interface Target {
-  refId: string;
-  source?: string;
-  kind?: string;
-  editorMode?: string;
-  metric?: string;
-  rate?: boolean;
-  matchers?: Array<{ label: string; op: string; value: string }>;
-  aggregation?: string;
-  groupBy?: string[];
-  recordKind?: string;
-  filters?: Array<{ field: string; op: string; values: string[] }>;
-  aggregates?: Array<{ func: string; field?: string }>;
-  columns?: string[];
-  topN?: number;
-  bucket?: string;
-  limit?: number;
-  flow?: string;
-  switchNames?: string;
-  eventTypes?: string[];
-  live?: boolean;
-  datasource?: { type: string; uid: string };
-}
-
 interface Link {
   title: string;
   url: string;
 }
 
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: Target[];
-  options?: Record<string, unknown>;
-  fieldConfig?: {
-    defaults: Record<string, unknown>;
-    overrides: Array<{ matcher: { id: string; options: string }; properties: Array<{ id: string; value: unknown }> }>;
-  };
-}
-
-const panels = dashboard.panels as unknown as Panel[];
-const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
+const { panels, targets } = panelsOf(dashboard);
 const byTitle = Object.fromEntries(panels.map((p) => [p.title, p]));
 const annotations = dashboard.annotations.list.filter((a) => !('builtIn' in a)) as unknown as Array<{
   name: string;
@@ -131,29 +94,11 @@ function flowLinks(p: Panel): Link[] {
 
 describe('INT overview dashboard', () => {
   it('is included in the app like the other dashboards, under a stable uid', () => {
-    expect(appPlugin.includes).toContainEqual({
-      type: 'dashboard',
-      name: 'INT overview',
-      path: 'dashboards/int-overview.json',
-    });
-    expect(dashboard.uid).toBe('netlens-int-overview');
-    expect(dashboard.title).toBe('INT overview');
+    expectIncluded(dashboard, 'INT overview', 'int-overview.json', 'netlens-int-overview');
   });
 
   it('has unique panel ids and panels that do not overlap on the grid', () => {
-    const ids = panels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const cells = new Set<string>();
-    for (const p of panels) {
-      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
-      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
-        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
-          const cell = `${x},${y}`;
-          expect({ panel: p.title, cell, taken: cells.has(cell) }).toEqual({ panel: p.title, cell, taken: false });
-          cells.add(cell);
-        }
-      }
-    }
+    expectTidyGrid(panels);
   });
 
   it('has the rows the issue asks for, each panel with queries', () => {

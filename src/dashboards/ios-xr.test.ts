@@ -1,5 +1,5 @@
-import appPlugin from '../plugin.json';
 import dashboard from './ios-xr.json';
+import { expectIncluded, expectTidyGrid, Panel, panelsOf } from './testing';
 import { MATCH_OPS, RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
 
 // The IOS XR dashboard must only ask for what the XR contract
@@ -160,37 +160,7 @@ const STATE_COLUMNS = [
   ...new Set(Object.values(PATHS).flatMap((p) => p.keys)),
 ];
 
-interface Target {
-  refId: string;
-  source?: string;
-  kind?: string;
-  editorMode?: string;
-  expr?: string;
-  metric?: string;
-  rate?: boolean;
-  matchers?: Array<{ label: string; op: string; value: string }>;
-  aggregation?: string;
-  groupBy?: string[];
-  recordKind?: string;
-  filters?: Array<{ field: string; op: string; values: string[] }>;
-  aggregates?: Array<{ func: string; field?: string }>;
-  columns?: string[];
-  limit?: number;
-  legendFormat?: string;
-  datasource?: { type: string; uid: string };
-}
-
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: Target[];
-  transformations?: Array<{ id: string; options: Record<string, unknown> }>;
-}
-
-const panels = dashboard.panels as unknown as Panel[];
-const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
+const { panels, targets } = panelsOf(dashboard);
 
 /** The row a panel sits in, by the rows above it. */
 function rowOf(panel: Panel): string {
@@ -215,25 +185,11 @@ describe('the naming rule the dashboard relies on', () => {
 
 describe('IOS XR dashboard', () => {
   it('is included in the app like the other dashboards, under a stable uid', () => {
-    expect(appPlugin.includes).toContainEqual({ type: 'dashboard', name: 'IOS XR', path: 'dashboards/ios-xr.json' });
-    expect(dashboard.uid).toBe('netlens-ios-xr');
-    expect(dashboard.title).toBe('IOS XR');
+    expectIncluded(dashboard, 'IOS XR', 'ios-xr.json', 'netlens-ios-xr');
   });
 
   it('has unique panel ids and panels that do not overlap on the grid', () => {
-    const ids = panels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const cells = new Set<string>();
-    for (const p of panels) {
-      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
-      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
-        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
-          const cell = `${x},${y}`;
-          expect({ panel: p.title, cell, taken: cells.has(cell) }).toEqual({ panel: p.title, cell, taken: false });
-          cells.add(cell);
-        }
-      }
-    }
+    expectTidyGrid(panels);
   });
 
   it('has the rows the issue asks for', () => {
