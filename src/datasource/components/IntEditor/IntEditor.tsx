@@ -1,26 +1,17 @@
 import React, { useMemo, useRef } from 'react';
-import { css } from '@emotion/css';
-import { GrafanaTheme2, SelectableValue } from '@grafana/data';
+import { SelectableValue } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import {
-  Alert,
-  Combobox,
-  ComboboxOption,
-  Input,
-  MultiCombobox,
-  RadioButtonGroup,
-  Switch,
-  Text,
-  useStyles2,
-} from '@grafana/ui';
+import { Alert, Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text, useStyles2 } from '@grafana/ui';
 
 import { IntFlow, IntSwitch, RecordFilter, RecordFunc } from '../../types';
 import { FtdEditor } from '../FtdEditor/FtdEditor';
 import { withCurrent } from '../QueryEditor/options';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
-import { describeRecords, FUNC_HELP } from '../RecordsEditor/describe';
-import { Bucket, RecordFilters } from '../RecordsEditor/RecordsEditor';
+import { FUNC_HELP } from '../RecordsEditor/describe';
+import { RecordFilters } from '../RecordsEditor/RecordsEditor';
+import { GroupByField, positiveInt, RankRow, RawRow, RecordsPreview } from '../RecordsEditor/QuerySections';
+import { getEditorStyles } from '../QueryEditor/styles';
 import {
   DEFAULT_PATH_FLOWS,
   describePath,
@@ -81,11 +72,6 @@ const FILTER_FIELD_OPTIONS: Array<ComboboxOption<string>> = INT_COLUMNS.filter(
 ).map((c) => ({ value: c.name, description: c.help }));
 
 const COLUMN_OPTIONS: Array<ComboboxOption<string>> = INT_COLUMNS.map((c) => ({ value: c.name, description: c.help }));
-
-function positiveInt(text: string): number | undefined {
-  const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
-}
 
 /** The flows whose id holds the typed text, most reported first, each with its count. */
 export function matchingFlows(flows: IntFlow[], typed: string): Array<ComboboxOption<string>> {
@@ -227,7 +213,6 @@ function SwitchNames({ query, onChange }: SourceEditorProps) {
 /** Reports: type, filters, then a figure aggregated and ranked, or the raw reports. */
 function ReportFields(props: FieldsProps) {
   const { query, onChange } = props;
-  const styles = useStyles2(getStyles);
   const sel = selectionOf(query);
   const figure = figureOf(query);
   const raw = figure === 'none';
@@ -277,105 +262,29 @@ function ReportFields(props: FieldsProps) {
           </EditorField>
         )}
         {!raw && (
-          <EditorField label="Group by" optional tooltip="One row, or one series, per switch, port, flow, ...">
-            <MultiCombobox<string>
-              id={`netlens-int-groupby-${query.refId}`}
-              width="auto"
-              minWidth={24}
-              maxWidth={60}
-              createCustomValue
-              placeholder="no grouping"
-              options={withCurrent(GROUP_OPTIONS, ...(query.groupBy ?? []))}
-              value={query.groupBy ?? []}
-              onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}
-            />
-          </EditorField>
+          <GroupByField
+            id={`netlens-int-groupby-${query.refId}`}
+            tooltip="One row, or one series, per switch, port, flow, ..."
+            options={GROUP_OPTIONS}
+            query={query}
+            onChange={onChange}
+          />
         )}
       </EditorRow>
-      {!raw && (
-        <EditorRow>
-          <Bucket query={query} onChange={onChange} />
-          <EditorField
-            label="Top N"
-            optional
-            tooltip="Keeps the groups ranked highest by the figure over the whole range"
-          >
-            <Input
-              aria-label="Top N"
-              type="number"
-              min={1}
-              width={10}
-              placeholder="all"
-              defaultValue={query.topN ?? ''}
-              onBlur={(e) => {
-                const topN = positiveInt(e.currentTarget.value);
-                if (topN !== query.topN) {
-                  onChange(topN ? { topN } : { topN: undefined, other: undefined });
-                }
-              }}
-            />
-          </EditorField>
-          <EditorField
-            label="Other"
-            htmlFor={`netlens-int-other-${query.refId}`}
-            tooltip='The groups past the top N, folded into one "other" group'
-          >
-            <div className={styles.control}>
-              <Switch
-                id={`netlens-int-other-${query.refId}`}
-                aria-label="Other"
-                disabled={!query.topN}
-                value={Boolean(query.other)}
-                onChange={(e) => onChange({ other: e.currentTarget.checked })}
-              />
-            </div>
-          </EditorField>
-        </EditorRow>
-      )}
+      {!raw && <RankRow idPrefix="netlens-int" rankedBy="the figure" query={query} onChange={onChange} />}
       {raw && (
-        <EditorRow>
-          <EditorField label="Limit" optional tooltip="The newest reports, at most 100000">
-            <Input
-              aria-label="Limit"
-              type="number"
-              min={1}
-              max={100000}
-              width={12}
-              placeholder="default"
-              defaultValue={query.limit ?? ''}
-              onBlur={(e) => {
-                const limit = positiveInt(e.currentTarget.value);
-                if (limit !== query.limit) {
-                  onChange({ limit: limit === undefined ? undefined : Math.min(limit, 100000) });
-                }
-              }}
-            />
-          </EditorField>
-          <EditorField label="Columns" optional tooltip="Time comes first; none chosen shows every column">
-            <MultiCombobox<string>
-              id={`netlens-int-columns-${query.refId}`}
-              width="auto"
-              minWidth={30}
-              maxWidth={120}
-              createCustomValue
-              placeholder="every column"
-              options={withCurrent(COLUMN_OPTIONS, ...(query.columns ?? []))}
-              value={query.columns ?? []}
-              onChange={(items) => onChange({ columns: items.map((i) => i.value) })}
-            />
-          </EditorField>
-        </EditorRow>
+        <RawRow
+          idPrefix="netlens-int"
+          rows="reports"
+          columnOptions={COLUMN_OPTIONS}
+          query={query}
+          onChange={onChange}
+        />
       )}
       <EditorRow>
         <SwitchNames {...props} />
       </EditorRow>
-      <EditorRow>
-        <EditorField label="Query" width="100%" tooltip="What the builder asks of the record store">
-          <code className={styles.preview} data-testid="netlens-records-preview">
-            {describeRecords({ ...query, recordKind: INT_REPORT })}
-          </code>
-        </EditorField>
-      </EditorRow>
+      <RecordsPreview query={query} recordKind={INT_REPORT} />
     </>
   );
 }
@@ -383,7 +292,7 @@ function ReportFields(props: FieldsProps) {
 /** Path: the flows the network path panel draws, by id or the top N by latency. */
 function PathFields(props: FieldsProps) {
   const { query, datasource, range, onChange } = props;
-  const styles = useStyles2(getStyles);
+  const styles = useStyles2(getEditorStyles);
   // The flows are asked for once the menu first opens, then kept.
   const flows = useRef<Promise<IntFlow[]>>(undefined);
   const loadFlows = () => {
@@ -481,22 +390,3 @@ function EpisodeFields(props: FieldsProps) {
     </>
   );
 }
-
-const getStyles = (theme: GrafanaTheme2) => ({
-  // As tall as an input, so a switch sits on the same line as its neighbours.
-  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
-  // The same block as the series builder's PromQL preview.
-  preview: css({
-    display: 'block',
-    fontFamily: theme.typography.fontFamilyMonospace,
-    fontSize: theme.typography.bodySmall.fontSize,
-    lineHeight: theme.typography.bodySmall.lineHeight,
-    padding: theme.spacing(0.75, 1),
-    color: theme.colors.text.primary,
-    background: theme.colors.background.primary,
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    whiteSpace: 'pre-wrap',
-    overflowWrap: 'anywhere',
-  }),
-});

@@ -1,5 +1,5 @@
 import React, { useMemo, useState } from 'react';
-import { css, cx } from '@emotion/css';
+import { css } from '@emotion/css';
 import { GrafanaTheme2, SelectableValue } from '@grafana/data';
 import { EditorField, EditorFieldGroup, EditorRow } from '@grafana/plugin-ui';
 import {
@@ -10,7 +10,6 @@ import {
   MultiCombobox,
   RadioButtonGroup,
   Stack,
-  Switch,
   Text,
   useStyles2,
 } from '@grafana/ui';
@@ -26,23 +25,16 @@ import {
   RecordOp,
 } from '../../types';
 import { withCurrent } from '../QueryEditor/options';
+import { GroupByField, RankRow, RawRow, RecordsPreview } from './QuerySections';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
-import { describeRecords, FUNC_HELP, MULTI_OPS, NUMERIC_TYPES, opsFor, validBucket, valuesFor } from './describe';
+import { FUNC_HELP, MULTI_OPS, NUMERIC_TYPES, opsFor, valuesFor } from './describe';
 
 type Shape = 'aggregate' | 'raw';
 
 const SHAPE_OPTIONS: Array<SelectableValue<Shape>> = [
   { value: 'aggregate', label: 'Aggregate', description: 'Group, compute, rank and bucket' },
   { value: 'raw', label: 'Raw rows', description: 'The records themselves, newest first' },
-];
-
-type BucketMode = 'none' | 'auto' | 'fixed';
-
-const BUCKET_OPTIONS: Array<SelectableValue<BucketMode>> = [
-  { value: 'none', label: 'None', description: 'One row per group over the whole range (tables, bar gauges)' },
-  { value: 'auto', label: 'Auto', description: "Grafana's interval: one series per group" },
-  { value: 'fixed', label: 'Fixed', description: 'A bucket of your choice, such as 1m' },
 ];
 
 const FUNC_OPTIONS: Array<ComboboxOption<RecordFunc>> = RECORD_FUNCS.map((f) => ({
@@ -66,23 +58,11 @@ export function recordsDefaults(query: NetlensQuery, recordKind: RecordKind = 'i
   return patch;
 }
 
-function bucketMode(bucket: string | undefined): BucketMode {
-  if (!bucket) {
-    return 'none';
-  }
-  return bucket === 'auto' ? 'auto' : 'fixed';
-}
-
 const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
 
 // The menu is as narrow as the field: type and a short count fit, a long one was cut.
 function fieldOption(f: RecordFieldInfo): ComboboxOption<string> {
   return { value: f.name, description: `${f.type} · ${COMPACT.format(f.rows)} rows` };
-}
-
-function positiveInt(text: string): number | undefined {
-  const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 /**
@@ -92,7 +72,6 @@ function positiveInt(text: string): number | undefined {
  * (records/fields), values from records/values as they are typed.
  */
 export function RecordsEditor({ query, datasource, range, onChange }: SourceEditorProps) {
-  const styles = useStyles2(getStyles);
   const kind: RecordKind = query.recordKind ?? 'ipfix_flow';
   const fields = useLoader(`${datasource.uid}|${kind}`, () => datasource.getRecordFields(kind, range));
   const fieldsSlow = useSlow(fields.loading);
@@ -147,104 +126,29 @@ export function RecordsEditor({ query, datasource, range, onChange }: SourceEdit
               loading={fieldsSlow}
               onChange={(next) => onChange({ aggregates: next })}
             />
-            <EditorField label="Group by" optional tooltip="One row, or one series, per combination of these fields">
-              <MultiCombobox<string>
-                id={`netlens-records-groupby-${query.refId}`}
-                width="auto"
-                minWidth={24}
-                maxWidth={60}
-                createCustomValue
-                placeholder="no grouping"
-                loading={fieldsSlow}
-                options={withCurrent(all, ...(query.groupBy ?? []))}
-                value={query.groupBy ?? []}
-                onChange={(items) => onChange({ groupBy: items.map((i) => i.value) })}
-              />
-            </EditorField>
+            <GroupByField
+              id={`netlens-records-groupby-${query.refId}`}
+              tooltip="One row, or one series, per combination of these fields"
+              options={all}
+              loading={fieldsSlow}
+              query={query}
+              onChange={onChange}
+            />
           </EditorRow>
-          <EditorRow>
-            <Bucket query={query} onChange={onChange} />
-            <EditorField
-              label="Top N"
-              optional
-              tooltip="Keeps the groups ranked highest by the first aggregate over the whole range"
-            >
-              <Input
-                aria-label="Top N"
-                type="number"
-                min={1}
-                width={10}
-                placeholder="all"
-                defaultValue={query.topN ?? ''}
-                onBlur={(e) => {
-                  const topN = positiveInt(e.currentTarget.value);
-                  if (topN !== query.topN) {
-                    onChange(topN ? { topN } : { topN: undefined, other: undefined });
-                  }
-                }}
-              />
-            </EditorField>
-            <EditorField
-              label="Other"
-              htmlFor={`netlens-records-other-${query.refId}`}
-              tooltip='The groups past the top N, folded into one "other" group'
-            >
-              <div className={styles.control}>
-                <Switch
-                  id={`netlens-records-other-${query.refId}`}
-                  aria-label="Other"
-                  disabled={!query.topN}
-                  value={Boolean(query.other)}
-                  onChange={(e) => onChange({ other: e.currentTarget.checked })}
-                />
-              </div>
-            </EditorField>
-          </EditorRow>
+          <RankRow idPrefix="netlens-records" rankedBy="the first aggregate" query={query} onChange={onChange} />
         </>
       )}
       {shape === 'raw' && (
-        <EditorRow>
-          <EditorField label="Limit" optional tooltip="The newest rows, at most 100000">
-            <Input
-              aria-label="Limit"
-              type="number"
-              min={1}
-              max={100000}
-              width={12}
-              placeholder="default"
-              defaultValue={query.limit ?? ''}
-              onBlur={(e) => {
-                const limit = positiveInt(e.currentTarget.value);
-                if (limit !== query.limit) {
-                  onChange({ limit: limit === undefined ? undefined : Math.min(limit, 100000) });
-                }
-              }}
-            />
-          </EditorField>
-          {/* Last in the row, so that a long list of columns has the room to its right. */}
-          <EditorField label="Columns" optional tooltip="Time comes first; none chosen shows every column">
-            <MultiCombobox<string>
-              id={`netlens-records-columns-${query.refId}`}
-              width="auto"
-              minWidth={30}
-              maxWidth={120}
-              createCustomValue
-              placeholder="every column"
-              loading={fieldsSlow}
-              options={withCurrent(all, ...(query.columns ?? []))}
-              value={query.columns ?? []}
-              onChange={(items) => onChange({ columns: items.map((i) => i.value) })}
-            />
-          </EditorField>
-        </EditorRow>
+        <RawRow
+          idPrefix="netlens-records"
+          rows="rows"
+          columnOptions={all}
+          loading={fieldsSlow}
+          query={query}
+          onChange={onChange}
+        />
       )}
-      <EditorRow>
-        <EditorField label="Query" width="100%" tooltip="What the builder asks of the record store">
-          <code className={styles.preview} data-testid="netlens-records-preview">
-            {describeRecords({ ...query, recordKind: kind })}
-          </code>
-        </EditorField>
-      </EditorRow>
+      <RecordsPreview query={query} recordKind={kind} />
     </>
   );
 }
@@ -478,46 +382,6 @@ function Aggregates({ idPrefix, aggregates, numeric, loading, onChange }: Aggreg
   );
 }
 
-/** Time bucket: none (whole range), Grafana's interval, or a fixed duration. */
-export function Bucket({ query, onChange }: { query: NetlensQuery; onChange: (patch: Partial<NetlensQuery>) => void }) {
-  const styles = useStyles2(getStyles);
-  const mode = bucketMode(query.bucket);
-  const [draft, setDraft] = useState<string>();
-  const text = draft ?? (mode === 'fixed' ? (query.bucket ?? '') : '');
-  const invalid = mode === 'fixed' && text !== '' && !validBucket(text);
-  return (
-    <EditorField label="Time bucket" tooltip="With a bucket each group is a time series; without, one row per group">
-      <div className={cx(styles.control, styles.bucket)}>
-        <RadioButtonGroup<BucketMode>
-          options={BUCKET_OPTIONS}
-          value={mode}
-          size="sm"
-          onChange={(next) => {
-            setDraft(undefined);
-            onChange({ bucket: next === 'none' ? undefined : next === 'auto' ? 'auto' : '1m' });
-          }}
-        />
-        {mode === 'fixed' && (
-          <Input
-            aria-label="Bucket"
-            width={10}
-            placeholder="1m"
-            invalid={invalid}
-            value={text}
-            onChange={(e) => setDraft(e.currentTarget.value)}
-            onBlur={() => {
-              if (draft !== undefined && draft !== query.bucket && validBucket(draft)) {
-                onChange({ bucket: draft });
-              }
-              setDraft(undefined);
-            }}
-          />
-        )}
-      </div>
-    </EditorField>
-  );
-}
-
 const getStyles = (theme: GrafanaTheme2) => ({
   // Read by screen readers (and tests), not shown: the row's placeholders say the same.
   hidden: css({
@@ -527,22 +391,5 @@ const getStyles = (theme: GrafanaTheme2) => ({
     overflow: 'hidden',
     clip: 'rect(0 0 0 0)',
     whiteSpace: 'nowrap',
-  }),
-  // As tall as an input, so a switch sits on the same line as its neighbours.
-  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
-  bucket: css({ gap: theme.spacing(1) }),
-  // The same block as the series builder's PromQL preview.
-  preview: css({
-    display: 'block',
-    fontFamily: theme.typography.fontFamilyMonospace,
-    fontSize: theme.typography.bodySmall.fontSize,
-    lineHeight: theme.typography.bodySmall.lineHeight,
-    padding: theme.spacing(0.75, 1),
-    color: theme.colors.text.primary,
-    background: theme.colors.background.primary,
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    whiteSpace: 'pre-wrap',
-    overflowWrap: 'anywhere',
   }),
 });

@@ -1,6 +1,5 @@
 import React from 'react';
-import { css } from '@emotion/css';
-import { dateTimeFormatTimeAgo, GrafanaTheme2 } from '@grafana/data';
+import { dateTimeFormatTimeAgo } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
 import { Alert, Badge, Combobox, ComboboxOption, Input, Switch, Text, useStyles2 } from '@grafana/ui';
 
@@ -9,6 +8,7 @@ import { describeRecords } from '../RecordsEditor/describe';
 import { AggregationFields } from '../QueryEditor/AggregationFields';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
 import { withCurrent } from '../QueryEditor/options';
+import { getEditorStyles } from '../QueryEditor/styles';
 import { SourceEditorProps } from '../QueryEditor/sources';
 import { useLoader, useSlow } from '../QueryEditor/useLoader';
 import {
@@ -40,7 +40,7 @@ export const XR_PORT = 57500;
  * their group's cadence before any router sends them.
  */
 export function XrEditor({ query, datasource, range, onChange }: SourceEditorProps) {
-  const styles = useStyles2(getStyles);
+  const styles = useStyles2(getEditorStyles);
   const sel = selectionOf(query);
   const records = query.kind === 'records';
   const base = datasource.uid;
@@ -328,22 +328,3 @@ export function leafChoices(leaves: XrLeaf[]): ComboboxOption[] {
     ...strings.map((l) => ({ value: l.leaf, group: 'Strings (state records)', description: describeLeaf(l) })),
   ];
 }
-
-const getStyles = (theme: GrafanaTheme2) => ({
-  // As tall as an input, so badges and switches sit on the inputs' line.
-  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
-  // The same block as the series builder's PromQL preview.
-  preview: css({
-    display: 'block',
-    fontFamily: theme.typography.fontFamilyMonospace,
-    fontSize: theme.typography.bodySmall.fontSize,
-    lineHeight: theme.typography.bodySmall.lineHeight,
-    padding: theme.spacing(0.75, 1),
-    color: theme.colors.text.primary,
-    background: theme.colors.background.primary,
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    whiteSpace: 'pre-wrap',
-    overflowWrap: 'anywhere',
-  }),
-});
