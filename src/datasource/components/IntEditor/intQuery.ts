@@ -7,6 +7,7 @@ import {
   RecordFilter,
   RecordFunc,
 } from '../../types';
+import { BUILDER_FIELDS_CLEARED } from '../QueryEditor/cleared';
 
 // How the INT editor's choices sit in a query, and back. Report type and
 // switch are filters on int_report's type and device columns, the figure is
@@ -209,27 +210,7 @@ export function reportTypePatch(q: NetlensQuery, reportType: ReportType): Partia
 }
 
 /** What belongs to one INT kind only, cleared when the query moves to another. */
-const KIND_FIELDS: Partial<NetlensQuery> = {
-  recordKind: undefined,
-  filters: undefined,
-  aggregates: undefined,
-  groupBy: undefined,
-  bucket: undefined,
-  topN: undefined,
-  other: undefined,
-  columns: undefined,
-  limit: undefined,
-  flow: undefined,
-  eventTypes: undefined,
-  metric: undefined,
-  family: undefined,
-  matchers: undefined,
-  rate: undefined,
-  aggregation: undefined,
-  expr: undefined,
-  instant: undefined,
-  editorMode: 'builder',
-};
+const KIND_FIELDS: Partial<NetlensQuery> = { ...BUILDER_FIELDS_CLEARED, editorMode: 'builder' };
 
 /**
  * The change that turns a query into an INT query of this kind, each

@@ -10,6 +10,8 @@ import { DEFAULT_QUERY, EditorMode, Format, NetlensOptions, NetlensQuery, QueryK
 import { EventsEditor, eventMatchers } from '../EventsEditor/EventsEditor';
 import { RecordsEditor, recordsDefaults } from '../RecordsEditor/RecordsEditor';
 import { kindsOf, SOURCES, SOURCE_OPTIONS } from './sources';
+import { SOURCE_FIELDS_CLEARED } from './cleared';
+import { getEditorStyles } from './styles';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
 
@@ -17,29 +19,6 @@ const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
   { value: 'builder', label: 'Builder' },
   { value: 'code', label: 'Code' },
 ];
-
-/** What a query built for one source carries that means nothing to another's builder. */
-const CLEARED: Partial<NetlensQuery> = {
-  expr: undefined,
-  family: undefined,
-  metric: undefined,
-  matchers: undefined,
-  rate: undefined,
-  aggregation: undefined,
-  groupBy: undefined,
-  instant: undefined,
-  eventTypes: undefined,
-  recordKind: undefined,
-  filters: undefined,
-  aggregates: undefined,
-  bucket: undefined,
-  topN: undefined,
-  other: undefined,
-  columns: undefined,
-  limit: undefined,
-  flow: undefined,
-  switchNames: undefined,
-};
 
 const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
   { value: 'time_series', label: 'Time series' },
@@ -124,16 +103,16 @@ export function QueryEditor(props: Props) {
     // (INT reports). Leaving it, its path and episodes mean nothing elsewhere.
     if (next?.kindPatch) {
       const start: QueryKind = query.kind === 'events' ? 'episodes' : kindsOf(source)[0];
-      change({ ...CLEARED, source, ...next.kindPatch({ ...CLEARED, source }, start) });
+      change({ ...SOURCE_FIELDS_CLEARED, source, ...next.kindPatch({ ...SOURCE_FIELDS_CLEARED, source }, start) });
       return;
     }
     if (SOURCES[query.source]?.kindPatch) {
       const kind: QueryKind = query.kind === 'episodes' && kindsOf(source).includes('events') ? 'events' : 'series';
-      change({ ...CLEARED, source, kind, editorMode: 'builder', format: 'time_series', live: undefined });
+      change({ ...SOURCE_FIELDS_CLEARED, source, kind, editorMode: 'builder', format: 'time_series', live: undefined });
       return;
     }
     if (next?.builderPicksKind || SOURCES[query.source]?.builderPicksKind) {
-      change({ ...CLEARED, source, kind: 'series', editorMode: 'builder', format: 'time_series' });
+      change({ ...SOURCE_FIELDS_CLEARED, source, kind: 'series', editorMode: 'builder', format: 'time_series' });
       return;
     }
     const keep =
@@ -302,25 +281,9 @@ export function QueryEditor(props: Props) {
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
+  ...getEditorStyles(theme),
   // The field spans the row (width 100%); a fixed minimum width here pushed
   // the whole editor, header included, past a narrow query pane.
   code: css({ fontFamily: theme.typography.fontFamilyMonospace }),
-  // A block of its own: as an inline <code> (Grafana's global style gives it
-  // a border) a long query wrapped into broken boxes, cut inside names.
-  preview: css({
-    display: 'block',
-    fontFamily: theme.typography.fontFamilyMonospace,
-    fontSize: theme.typography.bodySmall.fontSize,
-    lineHeight: theme.typography.bodySmall.lineHeight,
-    padding: theme.spacing(0.75, 1),
-    color: theme.colors.text.primary,
-    background: theme.colors.background.primary,
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    whiteSpace: 'pre-wrap',
-    overflowWrap: 'anywhere',
-  }),
   placeholder: css({ color: theme.colors.text.secondary, fontStyle: 'italic' }),
-  // As tall as an input, so a switch sits on the same line as its neighbours.
-  control: css({ display: 'flex', alignItems: 'center', minHeight: theme.spacing(theme.components.height.md) }),
 });
