@@ -1,4 +1,4 @@
-import { IntSwitch, RecordFieldInfo } from '../types';
+import { IntSwitch, NetlensQuery, RecordFieldInfo, RecordFilter } from '../types';
 import type { ResourceHandler } from './fakeDataSource';
 
 // INT answers as the backend gives them (notes/int-wiring.md): a small
@@ -13,6 +13,20 @@ export const NO_ID = '192.0.2.40';
 
 export const FLOW_A = '10.1.1.10:40000 > 10.2.2.20:443 tcp';
 export const FLOW_B = '10.1.1.11:53001 > 10.2.2.21:53 udp';
+
+/** The report type "flow" as a filter: flow reports, INT reports and postcard paths. */
+export const FLOW_TYPES: RecordFilter = { field: 'type', op: 'in', values: ['flow', 'int', 'postcard-path'] };
+
+/** A reports query as INT starts one: the worst end-to-end latency of the top 10 flows over time. */
+export const REPORTS_START: Partial<NetlensQuery> = {
+  kind: 'records',
+  recordKind: 'int_report',
+  filters: [FLOW_TYPES],
+  aggregates: [{ func: 'max', field: 'e2e_latency' }],
+  groupBy: ['flow'],
+  bucket: 'auto',
+  topN: 10,
+};
 
 export const INT_SWITCHES: IntSwitch[] = [
   {

@@ -14,8 +14,7 @@ export const FTD_LISTENER: ListenerStatus = {
   since: '',
 };
 
-/** Waits for what a slow, busy machine renders late. */
-export const SLOW = { timeout: 5000 };
+export { SLOW } from './combobox';
 
 /** What the fake backend answers right now: the status itself and each receiver's list (or its failure). */
 export interface StatusAnswers {

@@ -3,41 +3,14 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { fakeDataSource } from '../../testing/fakeDataSource';
+import { box, byValue, choose, SLOW } from '../../testing/combobox';
 import { editorHarness } from '../../testing/harness';
-import { FLOW_A, FLOW_B, intHandler, LEAF1, SPINE1 } from '../../testing/intFixtures';
-import { NetlensQuery, RecordFilter } from '../../types';
+import { FLOW_A, FLOW_B, FLOW_TYPES, intHandler, LEAF1, REPORTS_START, SPINE1 } from '../../testing/intFixtures';
+import { NetlensQuery } from '../../types';
 
 // Each test drives several menus through user-event in jsdom; on a busy
 // 2-core machine that takes longer than the suite-wide timeout.
 jest.setTimeout(120_000);
-
-/** Waits for what a slow, busy machine renders late. */
-const SLOW = { timeout: 5000 };
-
-function escape(s: string) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function box(label: string): HTMLElement {
-  return screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) });
-}
-
-/** Opens a Combobox, types the option's text so the (virtualised) menu renders it, picks the option with this value. */
-async function choose(label: string, value: string, typed = value) {
-  await userEvent.click(box(label));
-  await userEvent.keyboard(`{Control>}a{/Control}{Backspace}${typed}`);
-  await userEvent.click(await waitFor(() => byValue(value), SLOW));
-}
-
-function byValue(value: string): HTMLElement {
-  const option = document.getElementById(`combobox-option-${value}`);
-  if (!option) {
-    throw new Error(`no option ${value}`);
-  }
-  return option;
-}
-
-const FLOW_TYPES: RecordFilter = { field: 'type', op: 'in', values: ['flow', 'int', 'postcard-path'] };
 
 describe('IntEditor: reports', () => {
   it('starts INT as the worst end-to-end latency of the top 10 flows, then builds drops by switch and reason', async () => {
@@ -48,16 +21,7 @@ describe('IntEditor: reports', () => {
     // The source select of the header.
     await userEvent.click(screen.getByText('Cisco FTD'));
     await userEvent.click(await screen.findByText('INT'));
-    expect(rec.current()).toMatchObject({
-      source: 'int',
-      kind: 'records',
-      recordKind: 'int_report',
-      filters: [FLOW_TYPES],
-      aggregates: [{ func: 'max', field: 'e2e_latency' }],
-      groupBy: ['flow'],
-      bucket: 'auto',
-      topN: 10,
-    });
+    expect(rec.current()).toMatchObject({ source: 'int', ...REPORTS_START });
     expect(rec.current().metric).toBeUndefined();
     expect(screen.getByTestId('netlens-records-preview')).toHaveTextContent(
       'int_report | where type in (flow, int, postcard-path) | max(e2e_latency) by flow | top 10 by max(e2e_latency) | per $__interval'

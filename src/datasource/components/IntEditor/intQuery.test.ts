@@ -1,4 +1,5 @@
-import { NetlensQuery, RecordFilter } from '../../types';
+import { FLOW_TYPES, REPORTS_START } from '../../testing/intFixtures';
+import { NetlensQuery } from '../../types';
 import {
   describePath,
   figureOf,
@@ -9,8 +10,6 @@ import {
   reportTypePatch,
   selectionOf,
 } from './intQuery';
-
-const FLOW_TYPES: RecordFilter = { field: 'type', op: 'in', values: ['flow', 'int', 'postcard-path'] };
 
 function reports(q: Partial<NetlensQuery>): NetlensQuery {
   return { refId: 'A', source: 'int', kind: 'records', editorMode: 'builder', recordKind: 'int_report', ...q };
@@ -103,13 +102,7 @@ describe('figures', () => {
 describe('intKindPatch', () => {
   it('starts reports as the worst end-to-end latency of the top 10 flows over time', () => {
     expect(intKindPatch({ source: 'int', kind: 'series', metric: 'int_reports_total' }, 'records')).toMatchObject({
-      kind: 'records',
-      recordKind: 'int_report',
-      filters: [FLOW_TYPES],
-      aggregates: [{ func: 'max', field: 'e2e_latency' }],
-      groupBy: ['flow'],
-      bucket: 'auto',
-      topN: 10,
+      ...REPORTS_START,
       metric: undefined,
     });
   });

@@ -3,6 +3,7 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { catalogHandler, fakeDataSource } from '../../testing/fakeDataSource';
+import { box, byValue, choose, escape } from '../../testing/combobox';
 import { editorHarness } from '../../testing/harness';
 import { NetlensQuery } from '../../types';
 
@@ -12,37 +13,13 @@ jest.setTimeout(120_000);
 
 /** Opens a Combobox by its label and picks the option with this text. */
 async function pick(label: string, option: string) {
-  await userEvent.click(screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) }));
+  await userEvent.click(box(label));
   await userEvent.click(await screen.findByRole('option', { name: new RegExp(`^${escape(option)}(\\s|$)`) }));
-}
-
-function escape(s: string) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Opens a Combobox, types the option's text so that the (virtualised) menu
- * renders it, and picks the option with exactly this value.
- */
-async function choose(label: string, value: string) {
-  const box = screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) });
-  await userEvent.click(box);
-  // The box shows the current value when it opens: select it, type over it.
-  await userEvent.keyboard(`{Control>}a{/Control}{Backspace}${value}`);
-  await userEvent.click(await waitFor(() => byValue(value), { timeout: 5000 }));
-}
-
-function byValue(value: string): HTMLElement {
-  const option = document.getElementById(`combobox-option-${value}`);
-  if (!option) {
-    throw new Error(`no option ${value}`);
-  }
-  return option;
 }
 
 /** The labels of the options a Combobox menu shows (a short list: the menu is virtualised). */
 async function offered(label: string): Promise<string[]> {
-  await userEvent.click(screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) }));
+  await userEvent.click(box(label));
   const options = await screen.findAllByRole('option');
   const names = options.map((o) => o.querySelector('[class*="combobox-option-label"]')?.textContent ?? '');
   await userEvent.keyboard('{Escape}');

@@ -3,6 +3,7 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { fakeDataSource } from '../../testing/fakeDataSource';
+import { box, byValue, choose, SLOW } from '../../testing/combobox';
 import { editorHarness } from '../../testing/harness';
 import { XR_COUNTERS, XR_INTERFACES, XR_MEMORY, xrHandler } from '../../testing/xrFixtures';
 import { NetlensQuery } from '../../types';
@@ -10,35 +11,6 @@ import { NetlensQuery } from '../../types';
 // Each test drives several menus through user-event in jsdom; on a busy
 // 2-core machine that takes longer than the suite-wide 30 s.
 jest.setTimeout(120_000);
-
-/** Waits for what a slow, busy machine renders late. */
-const SLOW = { timeout: 5000 };
-
-function escape(s: string) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function box(label: string): HTMLElement {
-  return screen.getByRole('combobox', { name: new RegExp(`^${escape(label)}`) });
-}
-
-/**
- * Opens a Combobox, types the option's text so that the (virtualised) menu
- * renders it, and picks the option with exactly this value.
- */
-async function choose(label: string, value: string) {
-  await userEvent.click(box(label));
-  await userEvent.keyboard(`{Control>}a{/Control}{Backspace}${value}`);
-  await userEvent.click(await waitFor(() => byValue(value), { timeout: 5000 }));
-}
-
-function byValue(value: string): HTMLElement {
-  const option = document.getElementById(`combobox-option-${value}`);
-  if (!option) {
-    throw new Error(`no option ${value}`);
-  }
-  return option;
-}
 
 const XR: Partial<NetlensQuery> = { source: 'xr', kind: 'series', editorMode: 'builder' };
 
