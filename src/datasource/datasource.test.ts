@@ -1,7 +1,7 @@
-import { AnnotationQuery, CoreApp, DataQueryRequest, dateTime, getDefaultTimeRange } from '@grafana/data';
-import { BackendSrv, BackendSrvRequest, setBackendSrv } from '@grafana/runtime';
-import { lastValueFrom, of } from 'rxjs';
+import { AnnotationQuery, CoreApp, DataQueryRequest, dateTime } from '@grafana/data';
+import { lastValueFrom } from 'rxjs';
 
+import { recordRequests, runAsDashboard } from './testing/backendSrv';
 import { FakeTemplateSrv } from './testing/fakeTemplateSrv';
 import { catalogHandler, fakeDataSource, FLOW_FIELDS } from './testing/fakeDataSource';
 import { NetlensQuery, NetlensVariableQuery } from './types';
@@ -457,26 +457,12 @@ describe('variable queries', () => {
 describe('query', () => {
   it("sends an annotation's events query interpolated, as the dashboard runs it", async () => {
     const { ds } = fakeDataSource(catalogHandler);
-    const sent: BackendSrvRequest[] = [];
-    setBackendSrv({
-      fetch: (r: BackendSrvRequest) => {
-        sent.push(r);
-        return of({ data: { results: {} }, status: 200, ok: true });
-      },
-    } as unknown as BackendSrv);
+    const sent = recordRequests();
     const target = {
       ...query({ kind: 'events', matchers: [{ label: 'device', op: '=', value: '$device' }] }),
       refId: 'Anno',
     };
-    await lastValueFrom(
-      ds.query({
-        app: CoreApp.Dashboard,
-        targets: [target],
-        range: getDefaultTimeRange(),
-        scopedVars: {},
-        filters: [{ key: 'interface', operator: '=', value: 'Gig0/1' }],
-      } as unknown as DataQueryRequest<NetlensQuery>)
-    );
+    await runAsDashboard(ds, [target], { filters: [{ key: 'interface', operator: '=', value: 'Gig0/1' }] });
     expect(sent).toHaveLength(1);
     expect(sent[0].data.queries).toEqual([
       expect.objectContaining({

@@ -1,7 +1,7 @@
-import { CoreApp, DataQueryRequest, getDefaultTimeRange } from '@grafana/data';
-import { BackendSrv, BackendSrvRequest, setBackendSrv } from '@grafana/runtime';
-import { lastValueFrom, of } from 'rxjs';
+import { DataQueryRequest, getDefaultTimeRange } from '@grafana/data';
+import { lastValueFrom } from 'rxjs';
 
+import { recordRequests, runAsDashboard } from './testing/backendSrv';
 import { FakeTemplateSrv } from './testing/fakeTemplateSrv';
 import { fakeDataSource } from './testing/fakeDataSource';
 import { FLOW_A, FLOW_B, intHandler, LEAF1, SPINE1 } from './testing/intFixtures';
@@ -133,13 +133,7 @@ describe('INT variable queries', () => {
 describe('an INT episodes annotation', () => {
   it('is sent as the dashboard runs it: filters and switch names interpolated, no Live', async () => {
     const { ds } = fakeDataSource(intHandler);
-    const sent: BackendSrvRequest[] = [];
-    setBackendSrv({
-      fetch: (r: BackendSrvRequest) => {
-        sent.push(r);
-        return of({ data: { results: {} }, status: 200, ok: true });
-      },
-    } as unknown as BackendSrv);
+    const sent = recordRequests();
     const target = query({
       refId: 'Anno',
       kind: 'episodes',
@@ -147,14 +141,7 @@ describe('an INT episodes annotation', () => {
       filters: [{ field: 'device', op: '=', values: ['$switch'] }],
       switchNames: '$switch_names',
     });
-    await lastValueFrom(
-      ds.query({
-        app: CoreApp.Dashboard,
-        targets: [target],
-        range: getDefaultTimeRange(),
-        scopedVars: {},
-      } as unknown as DataQueryRequest<NetlensQuery>)
-    );
+    await runAsDashboard(ds, [target]);
     expect(sent).toHaveLength(1);
     expect(sent[0].data.queries).toEqual([
       expect.objectContaining({
