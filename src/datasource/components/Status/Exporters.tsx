@@ -4,7 +4,7 @@ import { dateTimeFormat, formattedValueToString, getValueFormat } from '@grafana
 import { Alert } from '@grafana/ui';
 
 import { ExporterState, ExporterStatus, ListenerStatus } from '../../types';
-import { count, CountBadges, Listeners, seen, StateBadge, StatusTable } from './statusTable';
+import { count, CountBadges, ListeningOn, seen, StateBadge, StatusTable } from './statusTable';
 
 const STATE_HELP: Record<ExporterState, string> = {
   ok: 'sending, nothing lost',
@@ -58,7 +58,7 @@ export function Exporters({ listeners, exporters, error, className }: ExportersP
   const trouble = list.filter((e) => e.state !== 'ok');
   return (
     <>
-      <Listeners listeners={ipfix} label="IPFIX listeners" what="IPFIX and NetFlow v9" />
+      <ListeningOn listeners={ipfix} label="IPFIX listeners" what="IPFIX and NetFlow v9" />
       {error && (
         <Alert severity="warning" title="Cannot read the IPFIX exporters">
           {error}

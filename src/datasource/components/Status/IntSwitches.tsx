@@ -5,7 +5,7 @@ import { Alert } from '@grafana/ui';
 
 import { INT_PORT } from '../IntEditor/intQuery';
 import { IntSwitch, ListenerStatus } from '../../types';
-import { count, CountBadges, Listeners, seen, StateBadge, StatusTable, total } from './statusTable';
+import { count, CountBadges, ListeningOn, seen, StateBadge, StatusTable, total } from './statusTable';
 
 /** Whether a listener belongs to the INT receiver (int-udp, …). */
 export function isINTListener(l: ListenerStatus): boolean {
@@ -43,7 +43,7 @@ export function IntSwitches({ listeners, switches, error, className }: IntSwitch
   const list = sortSwitches(switches ?? []);
   return (
     <>
-      <Listeners listeners={own} label="INT listeners" what="INT reports" />
+      <ListeningOn listeners={own} label="INT listeners" what="INT reports" />
       {error && (
         <Alert severity="warning" title="Cannot read the INT switches">
           {error}

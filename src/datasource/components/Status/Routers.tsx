@@ -5,7 +5,7 @@ import { Alert } from '@grafana/ui';
 
 import { cadence } from '../XrEditor/xrQuery';
 import { ListenerStatus, XrRouter, XrSilentGroup } from '../../types';
-import { count, CountBadges, Listeners, seen, StatusTable, total } from './statusTable';
+import { count, CountBadges, ListeningOn, seen, StatusTable, total } from './statusTable';
 
 /** Whether a listener belongs to the IOS XR receiver (xr-tcp, xr-udp, xr-grpc, …). */
 export function isXRListener(l: ListenerStatus): boolean {
@@ -46,7 +46,7 @@ export function Routers({ listeners, routers, error, silentGroups, className }: 
   const silent = silentGroups ?? [];
   return (
     <>
-      <Listeners listeners={xr} label="IOS XR listeners" what="IOS XR telemetry" />
+      <ListeningOn listeners={xr} label="IOS XR listeners" what="IOS XR telemetry" />
       {error && (
         <Alert severity="warning" title="Cannot read the IOS XR routers">
           {error}

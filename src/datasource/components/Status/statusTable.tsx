@@ -19,7 +19,7 @@ export function total(m: Record<string, number> | undefined): number {
   return Object.values(m ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 }
 
-interface ListenersProps {
+interface ListeningOnProps {
   /** The receiver's own listeners; nothing is drawn when there are none. */
   listeners: ListenerStatus[];
   /** Names the list for screen readers and tests ("INT listeners"). */
@@ -29,7 +29,7 @@ interface ListenersProps {
 }
 
 /** Where one receiver listens, with a red badge on an address it could not bind. */
-export function Listeners({ listeners, label, what }: ListenersProps) {
+export function ListeningOn({ listeners, label, what }: ListeningOnProps) {
   if (listeners.length === 0) {
     return null;
   }
