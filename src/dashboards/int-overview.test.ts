@@ -1,6 +1,6 @@
 import appPlugin from '../plugin.json';
 import dashboard from './int-overview.json';
-import { expectIncluded, expectTidyGrid, Panel, panelsOf, Target } from './testing';
+import { expectIncluded, expectKnownSeries, expectTidyGrid, Panel, panelsOf, Target } from './testing';
 import { MATCH_OPS, RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
 
 // The INT overview must only ask for what the INT wiring contract
@@ -132,28 +132,8 @@ describe('INT overview dashboard', () => {
     expect(series.length).toBeGreaterThan(0);
     for (const t of series) {
       expect(t.editorMode).toBe('builder');
-      const known = SERIES[t.metric ?? ''];
-      expect({ panel: t.panel, metric: t.metric, known: Boolean(known) }).toEqual({
-        panel: t.panel,
-        metric: t.metric,
-        known: true,
-      });
-      expect({ metric: t.metric, rate: t.rate }).toEqual({ metric: t.metric, rate: known.counter });
-      for (const m of t.matchers ?? []) {
-        expect(MATCH_OPS).toContain(m.op);
-      }
-      for (const l of [...(t.groupBy ?? []), ...(t.matchers ?? []).map((m) => m.label)]) {
-        expect({ metric: t.metric, label: l, known: known.labels.includes(l) }).toEqual({
-          metric: t.metric,
-          label: l,
-          known: true,
-        });
-      }
-      // The backend refuses a group by without an aggregation.
-      if ((t.groupBy ?? []).length > 0) {
-        expect(t.aggregation).toBeTruthy();
-      }
     }
+    expectKnownSeries(series, SERIES, MATCH_OPS);
   });
 
   it('asks records only of int_report columns, with the switch names', () => {

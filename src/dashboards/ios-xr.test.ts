@@ -1,5 +1,5 @@
 import dashboard from './ios-xr.json';
-import { expectIncluded, expectTidyGrid, Panel, panelsOf } from './testing';
+import { expectIncluded, expectKnownSeries, expectTidyGrid, Panel, panelsOf } from './testing';
 import { MATCH_OPS, RECORD_FUNCS, RECORD_OPS } from '../datasource/types';
 
 // The IOS XR dashboard must only ask for what the XR contract
@@ -221,29 +221,7 @@ describe('IOS XR dashboard', () => {
   it('asks builder series only for named XR series and their labels, counters as rates and gauges as they are', () => {
     const series = targets.filter((t) => t.kind === 'series' && t.editorMode === 'builder');
     expect(series.length).toBeGreaterThan(0);
-    for (const t of series) {
-      const known = SERIES[t.metric ?? ''];
-      expect({ panel: t.panel, metric: t.metric, known: Boolean(known) }).toEqual({
-        panel: t.panel,
-        metric: t.metric,
-        known: true,
-      });
-      expect({ metric: t.metric, rate: t.rate }).toEqual({ metric: t.metric, rate: known.counter });
-      for (const m of t.matchers ?? []) {
-        expect(MATCH_OPS).toContain(m.op);
-      }
-      for (const l of [...(t.groupBy ?? []), ...(t.matchers ?? []).map((m) => m.label)]) {
-        expect({ metric: t.metric, label: l, known: known.labels.includes(l) }).toEqual({
-          metric: t.metric,
-          label: l,
-          known: true,
-        });
-      }
-      // The backend refuses a group by without an aggregation.
-      if ((t.groupBy ?? []).length > 0) {
-        expect(t.aggregation).toBeTruthy();
-      }
-    }
+    expectKnownSeries(series, SERIES, MATCH_OPS);
   });
 
   it('names only XR series in code-mode PromQL, bytes as bits', () => {

@@ -76,3 +76,41 @@ export function expectTidyGrid(panels: Panel[]) {
     }
   }
 }
+
+/** What a dashboard may ask of one series: its labels, and whether it is a counter (asked as a rate). */
+export type SeriesSpec = Record<string, { counter: boolean; labels: string[] }>;
+
+/**
+ * Expects each builder series target to name a known series, ask a counter
+ * as a rate and a gauge as it is, match and group only by the series' labels
+ * with operators the backend knows, and aggregate whenever it groups.
+ */
+export function expectKnownSeries(
+  series: Array<Target & { panel: string }>,
+  known: SeriesSpec,
+  ops: readonly string[]
+) {
+  for (const t of series) {
+    const spec = known[t.metric ?? ''];
+    expect({ panel: t.panel, metric: t.metric, known: Boolean(spec) }).toEqual({
+      panel: t.panel,
+      metric: t.metric,
+      known: true,
+    });
+    expect({ metric: t.metric, rate: t.rate }).toEqual({ metric: t.metric, rate: spec.counter });
+    for (const m of t.matchers ?? []) {
+      expect(ops).toContain(m.op);
+    }
+    for (const l of [...(t.groupBy ?? []), ...(t.matchers ?? []).map((m) => m.label)]) {
+      expect({ metric: t.metric, label: l, known: spec.labels.includes(l) }).toEqual({
+        metric: t.metric,
+        label: l,
+        known: true,
+      });
+    }
+    // The backend refuses a group by without an aggregation.
+    if ((t.groupBy ?? []).length > 0) {
+      expect(t.aggregation).toBeTruthy();
+    }
+  }
+}
