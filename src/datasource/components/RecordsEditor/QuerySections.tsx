@@ -117,23 +117,7 @@ interface RawRowProps {
 export function RawRow({ idPrefix, rows, columnOptions, loading, query, onChange }: RawRowProps) {
   return (
     <EditorRow>
-      <EditorField label="Limit" optional tooltip={`The newest ${rows}, at most 100000`}>
-        <Input
-          aria-label="Limit"
-          type="number"
-          min={1}
-          max={100000}
-          width={12}
-          placeholder="default"
-          defaultValue={query.limit ?? ''}
-          onBlur={(e) => {
-            const limit = positiveInt(e.currentTarget.value);
-            if (limit !== query.limit) {
-              onChange({ limit: limit === undefined ? undefined : Math.min(limit, 100000) });
-            }
-          }}
-        />
-      </EditorField>
+      <LimitField rows={rows} placeholder="default" query={query} onChange={onChange} />
       {/* Last in the row, so that a long list of columns has the room to its right. */}
       <EditorField label="Columns" optional tooltip="Time comes first; none chosen shows every column">
         <MultiCombobox<string>
@@ -150,6 +134,38 @@ export function RawRow({ idPrefix, rows, columnOptions, loading, query, onChange
         />
       </EditorField>
     </EditorRow>
+  );
+}
+
+interface LimitFieldProps {
+  /** What a row is ("rows", "reports"), for the tooltip. */
+  rows: string;
+  /** Shown while empty: the limit the backend applies then. */
+  placeholder: string;
+  query: NetlensQuery;
+  onChange: OnChange;
+}
+
+/** How many of the newest rows a raw query returns, at most 100000; empty or not a positive number: the default. */
+export function LimitField({ rows, placeholder, query, onChange }: LimitFieldProps) {
+  return (
+    <EditorField label="Limit" optional tooltip={`The newest ${rows}, at most 100000`}>
+      <Input
+        aria-label="Limit"
+        type="number"
+        min={1}
+        max={100000}
+        width={12}
+        placeholder={placeholder}
+        defaultValue={query.limit ?? ''}
+        onBlur={(e) => {
+          const limit = positiveInt(e.currentTarget.value);
+          if (limit !== query.limit) {
+            onChange({ limit: limit === undefined ? undefined : Math.min(limit, 100000) });
+          }
+        }}
+      />
+    </EditorField>
   );
 }
 

@@ -1,10 +1,11 @@
 import React from 'react';
 import { dateTimeFormatTimeAgo } from '@grafana/data';
 import { EditorField, EditorRow } from '@grafana/plugin-ui';
-import { Alert, Badge, Combobox, ComboboxOption, Input, Switch, Text, useStyles2 } from '@grafana/ui';
+import { Alert, Badge, Combobox, ComboboxOption, Switch, Text, useStyles2 } from '@grafana/ui';
 
 import { Matcher, XrLeaf, XrPath } from '../../types';
 import { describeRecords } from '../RecordsEditor/describe';
+import { LimitField } from '../RecordsEditor/QuerySections';
 import { AggregationFields } from '../QueryEditor/AggregationFields';
 import { LabelFilters } from '../QueryEditor/LabelFilters';
 import { withCurrent } from '../QueryEditor/options';
@@ -250,24 +251,7 @@ export function XrEditor({ query, datasource, range, onChange }: SourceEditorPro
               loadValues={(field) => datasource.getRecordValues(XR_STATE, field, '', range)}
               newLabel={keyLabels[0] ?? ''}
             />
-            <EditorField label="Limit" optional tooltip="The newest rows, at most 100000">
-              <Input
-                aria-label="Limit"
-                type="number"
-                min={1}
-                max={100000}
-                width={12}
-                placeholder="1000"
-                defaultValue={query.limit ?? ''}
-                onBlur={(e) => {
-                  const n = Number(e.currentTarget.value);
-                  const limit = Number.isInteger(n) && n > 0 ? Math.min(n, 100000) : undefined;
-                  if (limit !== query.limit) {
-                    onChange({ limit });
-                  }
-                }}
-              />
-            </EditorField>
+            <LimitField rows="rows" placeholder="1000" query={query} onChange={onChange} />
           </EditorRow>
           <EditorRow>
             <EditorField label="Query" width="100%" tooltip="What the builder asks of the record store">
