@@ -66,11 +66,11 @@ type intRun struct {
 // sink to the store and the live hub, then the receiver with one mapper
 // worker per receiver worker: a handler is only ever called from its
 // worker's goroutine, which is what intmap.Worker needs. The receiver
-// shards by switch address and each mapper worker joins postcards on its
-// own, so a packet's postcards make one path only when their switches
-// share a worker (int_workers = 1, the default, says why). The receiver
-// ticks its handlers' Flush itself (after each drained batch and every
-// 100 ms), so nothing here runs a clock.
+// shards by switch address while a packet's postcards come from several
+// switches: the mapper's workers share its postcard joiners, so they meet
+// whatever worker their switches land on. The receiver ticks its
+// handlers' Flush itself (after each drained batch and every 100 ms), so
+// nothing here runs a clock.
 func (s *Server) startINT(cfg config.Config, sink pipeline.Sink, maxBytes int64) {
 	table := records.NewTable(INTTable, records.Options{MaxBytes: maxBytes})
 	m, err := intmap.New(table, sink, s.Board, intmap.Options{})
