@@ -27,6 +27,8 @@ import (
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
+
+	"github.com/netlens/netlens/pkg/ingest/udpsock"
 )
 
 // Config is the receiver's configuration; the process fills it from its
@@ -181,7 +183,7 @@ func New(cfg Config, allowed []netip.Prefix, handler func(worker int) Handler, b
 			dec: intreport.NewDecoder(cfg.Decode), seq: intreport.NewSeqTracker(seqSpaces), h: h,
 		})
 	}
-	conns, granted, err := listenUDP(cfg.ListenAddress, cfg.Sockets, cfg.ReadBufferBytes, !o.noGRO)
+	conns, granted, err := udpsock.Listen(cfg.ListenAddress, cfg.Sockets, udpsock.Options{ReadBufferBytes: cfg.ReadBufferBytes, GRO: !o.noGRO})
 	if err != nil {
 		board.ListenerFailed("int-udp", "udp", cfg.ListenAddress, err)
 		return nil, fmt.Errorf("INT receiver: %w", err)

@@ -1,138 +1,18 @@
 package intrcv
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
+
+	"github.com/netlens/netlens/pkg/ingest/udpsock"
 )
-
-// listenUDP opens n sockets on one port with SO_REUSEPORT so the kernel
-// spreads senders over n readers. Each asks for rcvbuf bytes of receive
-// buffer and turns SO_RXQ_OVFL on, so every datagram it delivers carries
-// the socket's running count of datagrams dropped for want of buffer.
-// granted is what the kernel gave the first socket.
-func listenUDP(address string, n, rcvbuf int, gro bool) (conns []*net.UDPConn, granted int, err error) {
-	var optErr error
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		if err := c.Control(func(fd uintptr) { optErr = setUDPOptions(int(fd), rcvbuf, gro) }); err != nil {
-			return err
-		}
-		return optErr
-	}}
-	defer func() {
-		if err != nil {
-			for _, c := range conns {
-				c.Close()
-			}
-			conns = nil
-		}
-	}()
-	addr := address
-	for i := range n {
-		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
-		if err != nil {
-			return conns, 0, fmt.Errorf("UDP socket %d of %d on %s: %w", i+1, n, addr, err)
-		}
-		c := pc.(*net.UDPConn)
-		conns = append(conns, c)
-		if i == 0 {
-			// With port 0 the first socket picked the port: the others join it.
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return conns, 0, err
-			}
-			addr = net.JoinHostPort(host, strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port))
-			if granted, err = readBufferGranted(c); err != nil {
-				return conns, 0, err
-			}
-		}
-	}
-	return conns, granted, nil
-}
-
-func setUDPOptions(fd, rcvbuf int, gro bool) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-		return fmt.Errorf("SO_REUSEPORT: %w", err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
-		return fmt.Errorf("SO_RXQ_OVFL: %w", err)
-	}
-	// UDP_GRO lets the kernel hand over runs of same-sized datagrams from
-	// one sender as one buffer (with their size in a control message), one
-	// copy and one wakeup for many reports. Kernels without it deliver
-	// datagrams one by one, which works the same, only slower.
-	if gro {
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_GRO, 1)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf); err != nil {
-		return fmt.Errorf("SO_RCVBUF: %w", err)
-	}
-	// SO_RCVBUF stops at net.core.rmem_max; with CAP_NET_ADMIN the forced
-	// variant goes past it. Without the capability it fails and the capped
-	// size stays, which readBufferGranted tells.
-	if got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil && got/2 < rcvbuf {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf)
-	}
-	return nil
-}
-
-// readBufferGranted is the receive buffer in the unit it was asked in:
-// Linux doubles the asked size for its bookkeeping and reports the double.
-func readBufferGranted(c *net.UDPConn) (int, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var got int
-	var gerr error
-	if err := rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) }); err != nil {
-		return 0, err
-	}
-	return got / 2, gerr
-}
-
-// controlMessages reads what the kernel said about a received buffer:
-// SO_RXQ_OVFL, the socket's cumulative count of dropped datagrams (only
-// there once it is above zero), and UDP_GRO, the size of each datagram
-// when the buffer holds several (the last may be shorter).
-func controlMessages(oob []byte) (drops uint32, hasDrops bool, segment int) {
-	hdrLen := unix.CmsgLen(0)
-	for len(oob) >= hdrLen {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < hdrLen || l > len(oob) {
-			return
-		}
-		switch {
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && l >= hdrLen+4:
-			drops, hasDrops = binary.NativeEndian.Uint32(oob[hdrLen:]), true
-		case h.Level == unix.IPPROTO_UDP && h.Type == unix.UDP_GRO && l >= hdrLen+2:
-			if l >= hdrLen+4 {
-				segment = int(binary.NativeEndian.Uint32(oob[hdrLen:]))
-			} else {
-				segment = int(binary.NativeEndian.Uint16(oob[hdrLen:]))
-			}
-		}
-		next := unix.CmsgSpace(l - hdrLen)
-		if next > len(oob) {
-			return
-		}
-		oob = oob[next:]
-	}
-	return
-}
 
 // readBatch is how many buffers one recvmmsg call may fill, and slotLen
 // the room of each: the largest UDP payload, as a UDP_GRO buffer holds
@@ -190,7 +70,7 @@ func (r *Receiver) readUDP(c *net.UDPConn) {
 	ms := make([]ipv4.Message, readBatch)
 	for i := range ms {
 		ms[i].Buffers = [][]byte{make([]byte, slotLen)}
-		ms[i].OOB = make([]byte, unix.CmsgSpace(4)*2)
+		ms[i].OOB = make([]byte, udpsock.OOBLen)
 	}
 	pending := make([]*batch, len(r.workers))
 	var lastDrops uint32
@@ -211,7 +91,7 @@ func (r *Receiver) readUDP(c *net.UDPConn) {
 			m := &ms[i]
 			segment := 0
 			if m.NN > 0 {
-				d, ok, seg := controlMessages(m.OOB[:m.NN])
+				d, ok, seg := udpsock.ControlMessages(m.OOB[:m.NN])
 				if ok {
 					if lost := d - lastDrops; lost > 0 { // uint32 arithmetic survives the wrap
 						r.count.socketOverflow.Add(uint64(lost))

@@ -28,6 +28,8 @@ import (
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
+
+	"github.com/netlens/netlens/pkg/ingest/udpsock"
 )
 
 // Board counters this receiver keeps. Drops also count per reason as
@@ -180,7 +182,7 @@ func newServer(cfg config.IPFIX, allowed func(netip.Addr) bool, dataDir string, 
 	s.restoreTemplates()
 
 	if cfg.UDPListenAddress != "" {
-		conns, granted, err := listenUDP(cfg.UDPListenAddress, cfg.UDPSockets, cfg.ReadBufferBytes)
+		conns, granted, err := udpsock.Listen(cfg.UDPListenAddress, cfg.UDPSockets, udpsock.Options{ReadBufferBytes: cfg.ReadBufferBytes})
 		if err != nil {
 			board.ListenerFailed("ipfix-udp", "udp", cfg.UDPListenAddress, err)
 			return nil, fmt.Errorf("ipfix receiver: %w", err)
