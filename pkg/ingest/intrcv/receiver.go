@@ -28,6 +28,7 @@ import (
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
 
+	"github.com/netlens/netlens/pkg/ingest/throttle"
 	"github.com/netlens/netlens/pkg/ingest/udpsock"
 )
 
@@ -128,11 +129,8 @@ type Receiver struct {
 	devices    map[string]bool // board device → connected
 	lastHealth time.Time
 
-	rejMu    sync.Mutex
-	rejected map[netip.Addr]int64
-
-	logMu  sync.Mutex
-	logged map[string]int64
+	rejected *throttle.Keyed[netip.Addr] // refusals told to the board
+	logged   *throttle.Keyed[string]     // log keys, so a flood logs once a minute
 }
 
 func (r *Receiver) nowMs() int64 { return r.opt.now().UnixMilli() }
@@ -170,7 +168,7 @@ func New(cfg Config, allowed []netip.Prefix, handler func(worker int) Handler, b
 	r := &Receiver{
 		cfg: cfg, allowed: allowed, board: board, log: logger, opt: o,
 		told: map[string]uint64{}, devices: map[string]bool{},
-		rejected: map[netip.Addr]int64{}, logged: map[string]int64{},
+		rejected: throttle.New[netip.Addr](60_000, notAllowedMemory), logged: throttle.New[string](60_000, 4096),
 	}
 	perWorker := max(maxSwitches/cfg.Workers, 16)
 	for i := range cfg.Workers {
@@ -285,18 +283,7 @@ func (r *Receiver) queueFull(w *worker, addr netip.Addr, msg []byte, nowMs int64
 // the board records them as rejected, once a minute per address.
 func (r *Receiver) notAllowed(addr netip.Addr) {
 	defer r.count.notAllowed.Add(1)
-	nowMs := r.nowMs()
-	r.rejMu.Lock()
-	last, seen := r.rejected[addr]
-	report := !seen || nowMs-last >= 60_000
-	if report {
-		if len(r.rejected) >= notAllowedMemory {
-			clear(r.rejected)
-		}
-		r.rejected[addr] = nowMs
-	}
-	r.rejMu.Unlock()
-	if report {
+	if r.rejected.Allow(addr, r.nowMs()) {
 		ref := model.DeviceRef{Source: model.SourceINT, ID: "peer:" + addr.String(), Remote: addr.String()}
 		r.board.Rejected(ref, status.CatAuth, fmt.Errorf("telemetry reports from %s refused: not in the INT allowed networks / allowed_networks", addr))
 	}
@@ -304,19 +291,9 @@ func (r *Receiver) notAllowed(addr netip.Addr) {
 
 // logEvery logs at most once a minute per key.
 func (r *Receiver) logEvery(key, msg string, args ...any) {
-	nowMs := r.nowMs()
-	r.logMu.Lock()
-	last, ok := r.logged[key]
-	if ok && nowMs-last < 60_000 {
-		r.logMu.Unlock()
-		return
+	if r.logged.Allow(key, r.nowMs()) {
+		r.log.Warn(msg, args...)
 	}
-	if len(r.logged) >= 4096 {
-		clear(r.logged)
-	}
-	r.logged[key] = nowMs
-	r.logMu.Unlock()
-	r.log.Warn(msg, args...)
 }
 
 // Switches lists every switch row, sorted by device and address.

@@ -29,6 +29,7 @@ import (
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
 
+	"github.com/netlens/netlens/pkg/ingest/throttle"
 	"github.com/netlens/netlens/pkg/ingest/udpsock"
 )
 
@@ -127,11 +128,8 @@ type Server struct {
 	devices map[string]bool   // board device → connected
 	health  health            // the health series' ledger, under tickMu
 
-	rejMu    sync.Mutex
-	rejected map[netip.Addr]int64 // address → when its refusal was last put on the board
-
-	logMu  sync.Mutex
-	logged map[string]int64 // log key → last time, so a flood logs once a minute
+	rejected *throttle.Keyed[netip.Addr] // refusals told to the board
+	logged   *throttle.Keyed[string]     // log keys, so a flood logs once a minute
 }
 
 func (s *Server) nowMs() int64   { return s.opt.now().UnixMilli() }
@@ -161,7 +159,7 @@ func newServer(cfg config.IPFIX, allowed func(netip.Addr) bool, dataDir string, 
 	s := &Server{
 		cfg: cfg, allowed: allowed, board: board, log: logger, opt: opt,
 		quit: make(chan struct{}), conns: map[net.Conn]struct{}{}, told: map[string]uint64{},
-		rejected: map[netip.Addr]int64{}, logged: map[string]int64{}, devices: map[string]bool{},
+		rejected: throttle.New[netip.Addr](60_000, notAllowedMemory), logged: throttle.New[string](60_000, 4096), devices: map[string]bool{},
 		health: health{devs: map[string]*devHealth{}, receiver: map[string]uint64{}},
 	}
 	if dataDir != "" {
@@ -302,18 +300,7 @@ func (s *Server) queueFull(w *worker, from netip.AddrPort, msg []byte, nowMs int
 // board records them as rejected, once a minute per address.
 func (s *Server) notAllowed(addr netip.Addr) {
 	defer s.count.notAllowed.Add(1) // after the board heard of it, for tests that wait on the count
-	nowMs := s.nowMs()
-	s.rejMu.Lock()
-	last, seen := s.rejected[addr]
-	report := !seen || nowMs-last >= 60_000
-	if report {
-		if len(s.rejected) >= notAllowedMemory {
-			clear(s.rejected)
-		}
-		s.rejected[addr] = nowMs
-	}
-	s.rejMu.Unlock()
-	if report {
+	if s.rejected.Allow(addr, s.nowMs()) {
 		ref := model.DeviceRef{Source: model.SourceIPFIX, ID: "peer:" + addr.String(), Remote: addr.String()}
 		s.board.Rejected(ref, status.CatAuth, fmt.Errorf("traffic from %s refused: not in ipfix_allowed_networks / allowed_networks", addr))
 	}
@@ -321,18 +308,9 @@ func (s *Server) notAllowed(addr netip.Addr) {
 
 // logEvery logs at most once a minute per key and says whether it did.
 func (s *Server) logEvery(key, msg string, args ...any) bool {
-	nowMs := s.nowMs()
-	s.logMu.Lock()
-	last, ok := s.logged[key]
-	if ok && nowMs-last < 60_000 {
-		s.logMu.Unlock()
+	if !s.logged.Allow(key, s.nowMs()) {
 		return false
 	}
-	if len(s.logged) >= 4096 {
-		clear(s.logged)
-	}
-	s.logged[key] = nowMs
-	s.logMu.Unlock()
 	s.log.Warn(msg, args...)
 	return true
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/netlens/netlens/pkg/config"
 	"github.com/netlens/netlens/pkg/decode/xr"
 	"github.com/netlens/netlens/pkg/decode/xr/wire"
+	"github.com/netlens/netlens/pkg/ingest/throttle"
 	"github.com/netlens/netlens/pkg/model"
 	"github.com/netlens/netlens/pkg/pipeline"
 	"github.com/netlens/netlens/pkg/status"
@@ -149,11 +150,8 @@ type Receiver struct {
 	devices    map[string]bool // board device → connected
 	healthLast int64
 
-	rejMu    sync.Mutex
-	rejected map[netip.Addr]int64
-
-	logMu  sync.Mutex
-	logged map[string]int64
+	rejected *throttle.Keyed[netip.Addr] // refusals told to the board
+	logged   *throttle.Keyed[string]     // log keys, so a flood logs once a minute
 }
 
 // New binds the configured TCP and UDP listeners (empty addresses are off)
@@ -188,7 +186,7 @@ func New(cfg config.XR, allowed []netip.Prefix, h Handler, board *status.Board, 
 		cfg: cfg, allowed: allowed, h: h, board: board, log: logger, opt: o,
 		max: cfg.MaxMessageBytes, conns: map[net.Conn]struct{}{},
 		drops: map[string]uint64{}, told: map[string]uint64{}, devices: map[string]bool{},
-		rejected: map[netip.Addr]int64{}, logged: map[string]int64{},
+		rejected: throttle.New[netip.Addr](60_000, notAllowedMemory), logged: throttle.New[string](60_000, 4096),
 	}
 	if r.max <= 0 {
 		r.max = wire.DefaultMaxLength
@@ -332,18 +330,7 @@ func (r *Receiver) Drops(reason string) uint64 {
 // router row (a scan must not push real routers out of the table); the
 // board records them as rejected, once a minute per address.
 func (r *Receiver) notAllowed(addr netip.Addr) {
-	nowMs := r.nowMs()
-	r.rejMu.Lock()
-	last, seen := r.rejected[addr]
-	report := !seen || nowMs-last >= 60_000
-	if report {
-		if len(r.rejected) >= notAllowedMemory {
-			clear(r.rejected)
-		}
-		r.rejected[addr] = nowMs
-	}
-	r.rejMu.Unlock()
-	if report {
+	if r.rejected.Allow(addr, r.nowMs()) {
 		ref := model.DeviceRef{Source: model.SourceXR, ID: "peer:" + addr.String(), Remote: addr.String()}
 		r.board.Rejected(ref, status.CatAuth, fmt.Errorf("traffic from %s refused: not in xr_allowed_networks / allowed_networks", addr))
 	}
@@ -352,19 +339,9 @@ func (r *Receiver) notAllowed(addr netip.Addr) {
 
 // logEvery logs at most once a minute per key.
 func (r *Receiver) logEvery(key, msg string, args ...any) {
-	nowMs := r.nowMs()
-	r.logMu.Lock()
-	last, ok := r.logged[key]
-	if ok && nowMs-last < 60_000 {
-		r.logMu.Unlock()
-		return
+	if r.logged.Allow(key, r.nowMs()) {
+		r.log.Warn(msg, args...)
 	}
-	if len(r.logged) >= 4096 {
-		clear(r.logged)
-	}
-	r.logged[key] = nowMs
-	r.logMu.Unlock()
-	r.log.Warn(msg, args...)
 }
 
 // boardReason makes a reason safe as a counter suffix.
