@@ -231,26 +231,15 @@ func runINT(ctx context.Context, args []string, stderr io.Writer) int {
 		return code
 	}
 	cfgs, problems := fs.configs()
-	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "netlens-sim int: %s\n", strings.Join(problems, "; "))
+	sims, logger, ok := build("int", cfgs, problems, stderr, func(c intsim.Config, logf func(string, ...any)) (*intsim.Sim, error) {
+		c.Logf = logf
+		return intsim.New(c)
+	})
+	if !ok {
 		return exitUsage
 	}
-	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
-	var sims []*intsim.Sim
-	for _, c := range cfgs {
-		c.Logf = logger.Printf
-		s, err := intsim.New(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "netlens-sim int: %v\n", err)
-			return exitUsage
-		}
-		sims = append(sims, s)
-	}
-	if *fs.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *fs.duration)
-		defer cancel()
-	}
+	ctx, cancel := withDuration(ctx, *fs.duration)
+	defer cancel()
 	for i, s := range sims {
 		logger.Printf("netlens-sim int: domain %d: %s, sending to %s, %s reports/s", i+1, s.Describe(), *fs.target, rateText(s.Config().Rate))
 		for _, sw := range s.Domain().Topo.Switches {

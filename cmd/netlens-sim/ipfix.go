@@ -9,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/netlens/netlens/pkg/sim/ipfixsim"
@@ -21,26 +20,15 @@ func runIPFIX(ctx context.Context, args []string, stderr io.Writer) int {
 		return code
 	}
 	cfgs, problems := fs.configs()
-	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "netlens-sim ipfix: %s\n", strings.Join(problems, "; "))
+	exps, logger, ok := build("ipfix", cfgs, problems, stderr, func(c ipfixsim.Config, logf func(string, ...any)) (*ipfixsim.Exporter, error) {
+		c.Logf = logf
+		return ipfixsim.New(c)
+	})
+	if !ok {
 		return exitUsage
 	}
-	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
-	var exps []*ipfixsim.Exporter
-	for _, c := range cfgs {
-		c.Logf = logger.Printf
-		e, err := ipfixsim.New(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "netlens-sim ipfix: %v\n", err)
-			return exitUsage
-		}
-		exps = append(exps, e)
-	}
-	if *fs.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *fs.duration)
-		defer cancel()
-	}
+	ctx, cancel := withDuration(ctx, *fs.duration)
+	defer cancel()
 	logger.Printf("netlens-sim ipfix: %d exporter(s) sending to %s over %s, %s records/s in all",
 		len(exps), *fs.target, *fs.transport, rateText(*fs.rate))
 	for _, e := range exps {

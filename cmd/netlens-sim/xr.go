@@ -32,26 +32,15 @@ func runXR(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitOK
 	}
 	cfgs, problems := f.configs()
-	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "netlens-sim xr: %s\n", strings.Join(problems, "; "))
+	routers, logger, ok := build("xr", cfgs, problems, stderr, func(c xrsim.Config, logf func(string, ...any)) (*xrsim.Router, error) {
+		c.Logf = logf
+		return xrsim.New(c)
+	})
+	if !ok {
 		return exitUsage
 	}
-	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
-	var routers []*xrsim.Router
-	for _, c := range cfgs {
-		c.Logf = logger.Printf
-		r, err := xrsim.New(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "netlens-sim xr: %v\n", err)
-			return exitUsage
-		}
-		routers = append(routers, r)
-	}
-	if *f.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *f.duration)
-		defer cancel()
-	}
+	ctx, cancel := withDuration(ctx, *f.duration)
+	defer cancel()
 	c0 := routers[0].Config()
 	cadence := "each group at its period"
 	if *f.rate > 0 {
