@@ -81,17 +81,3 @@ func TestINTSendsUntilTheCount(t *testing.T) {
 		t.Fatalf("listener got %d reports, want 1001", n)
 	}
 }
-
-func TestINTStopsAfterItsDuration(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	code, out := runArgs(ctx, "int", "-target", pc.LocalAddr().String(), "-rate", "100", "-duration", "300ms", "-stats", "0")
-	if code != exitOK || !strings.Contains(out, "stopped (context deadline exceeded)") {
-		t.Fatalf("exit %d\n%s", code, out)
-	}
-}

@@ -207,3 +207,23 @@ func TestDeviceUUIDsAreStableAndDistinct(t *testing.T) {
 		}
 	}
 }
+
+// The UDP subcommands stop by themselves when their -duration is over and
+// say why, whether or not anyone listens.
+func TestUDPSubcommandsStopAfterTheirDuration(t *testing.T) {
+	for _, cmd := range []string{"int", "ipfix"} {
+		t.Run(cmd, func(t *testing.T) {
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			code, out := runArgs(ctx, cmd, "-target", pc.LocalAddr().String(), "-rate", "100", "-duration", "300ms", "-stats", "0")
+			if code != exitOK || !strings.Contains(out, "stopped (context deadline exceeded)") {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+		})
+	}
+}
